@@ -591,9 +591,6 @@ fn accepted_kinds(registry: &Registry, schema: &Value) -> Vec<JsonKind> {
             return all;
         }
     }
-    if object.get(DYNAMIC_KEYWORD) == Some(&Value::Bool(true)) && !kinds.contains(&JsonKind::String) {
-        kinds.push(JsonKind::String);
-    }
     kinds
 }
 

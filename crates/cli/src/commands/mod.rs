@@ -1,0 +1,28 @@
+//! Command-line structure: one module per command group.
+
+mod flow;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Peregrine runs Kestra flows: a fast, light workflow orchestrator in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "peregrine", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with flow files.
+    #[command(subcommand)]
+    Flow(flow::FlowCommand),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Flow(command) => flow::run(command),
+    }
+}
