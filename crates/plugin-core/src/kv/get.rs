@@ -1,0 +1,19 @@
+//! Get: reads a value from the key-value store.
+
+use peregrine_model::Property;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::runnable;
+
+/// Reads the value stored under `key` into the output `value`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KvGetSpec {
+    pub key: String,
+    /// The namespace of the store; the flow's by default.
+    pub namespace: Option<String>,
+    /// Fail when the key does not exist; false by default.
+    pub error_on_missing: Option<Property<bool>>,
+}
+runnable!(KvGetSpec, "kv.Get");

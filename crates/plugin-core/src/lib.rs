@@ -1,0 +1,51 @@
+//! Kestra's core runnable tasks (`io.kestra.plugin.core.*`, legacy `io.kestra.core.tasks.*`).
+//!
+//! One folder per Kestra package, one file per task type. [`register`] adds them all to a
+//! catalogue. Properties follow Kestra's own classes, as of 0.21 up to 1.1: a property any of
+//! those versions accepts is declared, so flows written for either validate.
+
+pub mod debug;
+pub mod execution;
+pub mod flow;
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod metric;
+pub mod namespace;
+pub mod output;
+pub mod state;
+pub mod storage;
+pub mod templating;
+pub mod trigger;
+
+use peregrine_model::Registry;
+
+/// Declares a core runnable task: its type name under `io.kestra.plugin.core.` and its aliases.
+macro_rules! runnable {
+    ($spec:ty, $name:literal $(, $alias:literal)*) => {
+        impl peregrine_model::PluginSpec for $spec {
+            const KIND: peregrine_model::Kind = peregrine_model::Kind::Task;
+            const TYPE: &'static str = concat!("io.kestra.plugin.core.", $name);
+            const ALIASES: &'static [&'static str] = &[$($alias),*];
+            const ROLE: peregrine_model::Role = peregrine_model::Role::Runnable;
+        }
+    };
+}
+pub(crate) use runnable;
+
+/// Adds every core runnable task (and the HTTP polling trigger) to the catalogue.
+pub fn register(registry: &mut Registry) {
+    log::register(registry);
+    debug::register(registry);
+    execution::register(registry);
+    flow::register(registry);
+    http::register(registry);
+    kv::register(registry);
+    metric::register(registry);
+    namespace::register(registry);
+    output::register(registry);
+    state::register(registry);
+    storage::register(registry);
+    templating::register(registry);
+    trigger::register(registry);
+}

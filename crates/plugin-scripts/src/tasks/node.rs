@@ -1,0 +1,30 @@
+//! `io.kestra.plugin.scripts.node`: Node.js commands and scripts.
+
+use peregrine_model::Property;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::script::ScriptProperties;
+use crate::script_task;
+
+/// Runs commands with Node.js; `node` is the default container image.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct NodeCommandsSpec {
+    #[serde(flatten)]
+    pub common: ScriptProperties,
+    /// The commands, e.g. `node main.js`.
+    #[schemars(length(min = 1))]
+    pub commands: Property<Vec<String>>,
+}
+script_task!(NodeCommandsSpec, "io.kestra.plugin.scripts.node.Commands");
+
+/// Runs an inline Node.js script.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct NodeScriptSpec {
+    #[serde(flatten)]
+    pub common: ScriptProperties,
+    /// The script's source.
+    #[schemars(length(min = 1))]
+    pub script: String,
+}
+script_task!(NodeScriptSpec, "io.kestra.plugin.scripts.node.Script");
