@@ -33,7 +33,9 @@ impl CheckContext<'_> {
 
     /// The position of a property's value, or of the object when the property is absent.
     pub fn pos_of(&self, key: &str) -> Pos {
-        self.node.get(key).map_or(self.node.span.start, |value| value.span.start)
+        self.node
+            .get(key)
+            .map_or(self.node.span.start, |value| value.span.start)
     }
 
     /// The tasks listed under `key` (absent or null gives none).

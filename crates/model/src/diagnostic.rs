@@ -62,7 +62,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, pos: Pos, path: YamlPath, message: impl Into<String>) -> Self {
-        Self { code, pos, path, message: message.into() }
+        Self {
+            code,
+            pos,
+            path,
+            message: message.into(),
+        }
     }
 }
 
@@ -78,7 +83,8 @@ pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
     pub fn push(&mut self, code: Code, pos: Pos, path: &YamlPath, message: impl Into<String>) {
-        self.0.push(Diagnostic::new(code, pos, path.clone(), message));
+        self.0
+            .push(Diagnostic::new(code, pos, path.clone(), message));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -95,7 +101,8 @@ impl Diagnostics {
 
     /// Sorts by position and drops exact repeats.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.0.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.message.cmp(&b.message)));
+        self.0
+            .sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.message.cmp(&b.message)));
         self.0.dedup();
         self.0
     }

@@ -173,7 +173,16 @@ mod tests {
             let duration: Duration = text.parse().expect(text);
             assert!((duration.0.as_secs_f64() - seconds).abs() < 1e-9, "{text}");
         }
-        for bad in ["", "P", "PT", "15M", "PT1M1H", "P1W", "PTXS", "PT1.1234567891S"] {
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "15M",
+            "PT1M1H",
+            "P1W",
+            "PTXS",
+            "PT1.1234567891S",
+        ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad}");
         }
     }

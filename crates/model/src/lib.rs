@@ -14,6 +14,8 @@ pub mod check;
 pub mod conditions;
 pub mod diagnostic;
 pub mod duration;
+pub mod execution;
+pub mod expressions;
 pub mod flow;
 pub mod path;
 pub mod property;

@@ -44,10 +44,10 @@ impl<T: Serialize> Serialize for Property<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Property<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(deserializer)?;
-        if let serde_json::Value::String(text) = &value {
-            if is_expression(text) {
-                return Ok(Property::Expression(text.clone()));
-            }
+        if let serde_json::Value::String(text) = &value
+            && is_expression(text)
+        {
+            return Ok(Property::Expression(text.clone()));
         }
         serde_json::from_value(value)
             .map(Property::Value)

@@ -23,8 +23,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::Task, Kind::Trigger, Kind::Condition, Kind::TaskRunner, Kind::Input, Kind::Retry];
+    pub const ALL: [Kind; 6] = [
+        Kind::Task,
+        Kind::Trigger,
+        Kind::Condition,
+        Kind::TaskRunner,
+        Kind::Input,
+        Kind::Retry,
+    ];
 
     /// The name of the schema definition that stands for "any object of this kind".
     pub fn def_name(self) -> &'static str {
@@ -115,7 +121,9 @@ impl Default for Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("types", &self.types.len()).finish()
+        f.debug_struct("Registry")
+            .field("types", &self.types.len())
+            .finish()
     }
 }
 
@@ -176,7 +184,9 @@ impl Registry {
 
     /// Finds a type by its name or one of its aliases.
     pub fn lookup(&self, kind: Kind, name: &str) -> Option<&PluginType> {
-        self.by_name.get(&(kind, name.to_string())).map(|&index| &self.types[index])
+        self.by_name
+            .get(&(kind, name.to_string()))
+            .map(|&index| &self.types[index])
     }
 
     /// The common property schema of a kind.

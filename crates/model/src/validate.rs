@@ -34,7 +34,10 @@ pub struct Validator<'a> {
 
 impl<'a> Validator<'a> {
     pub fn new(registry: &'a Registry) -> Self {
-        Self { registry, expressions: None }
+        Self {
+            registry,
+            expressions: None,
+        }
     }
 
     /// Also checks the syntax of every `{{ }}` template found in the flow.
@@ -47,11 +50,17 @@ impl<'a> Validator<'a> {
     pub fn validate_source(&self, source: &str) -> Vec<FlowReport> {
         match load_documents(source) {
             Ok(documents) if documents.is_empty() => vec![self.validate_document(&Document {
-                root: Node { value: crate::yaml::NodeValue::Null, span: Default::default() },
+                root: Node {
+                    value: crate::yaml::NodeValue::Null,
+                    span: Default::default(),
+                },
                 start: Pos { line: 1, col: 1 },
                 duplicate_keys: Vec::new(),
             })],
-            Ok(documents) => documents.iter().map(|document| self.validate_document(document)).collect(),
+            Ok(documents) => documents
+                .iter()
+                .map(|document| self.validate_document(document))
+                .collect(),
             Err(error) => vec![FlowReport {
                 flow: None,
                 diagnostics: vec![Diagnostic::new(
@@ -71,7 +80,9 @@ impl<'a> Validator<'a> {
         if reports.len() == 1 {
             return reports.remove(0);
         }
-        let start = reports.get(1).map_or(Pos { line: 1, col: 1 }, |report| report.start);
+        let start = reports
+            .get(1)
+            .map_or(Pos { line: 1, col: 1 }, |report| report.start);
         FlowReport {
             flow: None,
             diagnostics: vec![Diagnostic::new(
@@ -89,7 +100,10 @@ impl<'a> Validator<'a> {
         for duplicate in &document.duplicate_keys {
             let mut path = YamlPath::root();
             for segment in &duplicate.path {
-                path = match segment.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+                path = match segment
+                    .strip_prefix('[')
+                    .and_then(|rest| rest.strip_suffix(']'))
+                {
                     Some(index) => path.index(index.parse().unwrap_or_default()),
                     None => path.key(segment),
                 };
@@ -103,9 +117,21 @@ impl<'a> Validator<'a> {
         }
         let root = &document.root;
         if root.as_map().is_none() {
-            let message = format!("a flow must be a mapping with at least id, namespace and tasks, found {}", root.kind_name());
-            diagnostics.push(Code::WrongType, root.span.start.max(document.start), &YamlPath::root(), message);
-            return FlowReport { flow: None, diagnostics: diagnostics.into_sorted(), start: document.start };
+            let message = format!(
+                "a flow must be a mapping with at least id, namespace and tasks, found {}",
+                root.kind_name()
+            );
+            diagnostics.push(
+                Code::WrongType,
+                root.span.start.max(document.start),
+                &YamlPath::root(),
+                message,
+            );
+            return FlowReport {
+                flow: None,
+                diagnostics: diagnostics.into_sorted(),
+                start: document.start,
+            };
         }
         let identity = FlowIdentity {
             namespace: root.get("namespace").and_then(Node::scalar_text),
@@ -115,20 +141,34 @@ impl<'a> Validator<'a> {
         let value = walker.walk(root, self.registry.flow_schema(), &YamlPath::root());
         let sites = std::mem::take(&mut walker.sites);
         for diagnostic in walker.diagnostics.iter() {
-            diagnostics.push(diagnostic.code, diagnostic.pos, &diagnostic.path, diagnostic.message.clone());
+            diagnostics.push(
+                diagnostic.code,
+                diagnostic.pos,
+                &diagnostic.path,
+                diagnostic.message.clone(),
+            );
         }
         rules::check(root, &sites, &mut diagnostics);
         let flow = if diagnostics.is_empty() {
             match serde_json::from_value::<Flow>(value) {
                 Ok(flow) => Some(flow),
                 Err(error) => {
-                    diagnostics.push(Code::InvalidValue, root.span.start, &YamlPath::root(), format!("invalid flow: {error}"));
+                    diagnostics.push(
+                        Code::InvalidValue,
+                        root.span.start,
+                        &YamlPath::root(),
+                        format!("invalid flow: {error}"),
+                    );
                     None
                 }
             }
         } else {
             None
         };
-        FlowReport { flow, diagnostics: diagnostics.into_sorted(), start: document.start }
+        FlowReport {
+            flow,
+            diagnostics: diagnostics.into_sorted(),
+            start: document.start,
+        }
     }
 }

@@ -31,9 +31,17 @@ fn check(name: &str, source: &str, expected: &str, failures: &mut Vec<String>) {
     let registry = registry();
     let report = Validator::new(&registry).validate_one(source);
     let actual: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
-    let expected: Vec<&str> = expected.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    let expected: Vec<&str> = expected
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
     if actual != expected {
-        failures.push(format!("case {name}\n  expected:\n    {}\n  actual:\n    {}", expected.join("\n    "), actual.join("\n    ")));
+        failures.push(format!(
+            "case {name}\n  expected:\n    {}\n  actual:\n    {}",
+            expected.join("\n    "),
+            actual.join("\n    ")
+        ));
     }
     if expected.is_empty() && report.flow.is_none() {
         failures.push(format!("case {name}: valid but no typed flow"));
@@ -72,9 +80,7 @@ fn validation_cases() {
         ),
         (
             "every problem at once",
-            format!(
-                "id: 'bad id'\nnamespace: Company\ntasks:\n  - id: a\n    type: test.Echo\n    message: x\n    timeout: 15 minutes\n  - id: a\n    type: io.kestra.plugin.core.flow.Sequential\n    tasks: []\n"
-            ),
+            "id: 'bad id'\nnamespace: Company\ntasks:\n  - id: a\n    type: test.Echo\n    message: x\n    timeout: 15 minutes\n  - id: a\n    type: io.kestra.plugin.core.flow.Sequential\n    tasks: []\n".to_string(),
             "1:5: id: 'bad id' is not a valid id: it must match ^[a-zA-Z0-9][a-zA-Z0-9._-]*$
              2:12: namespace: 'Company' is not a valid id: it must match ^[a-z0-9][a-z0-9._-]*$
              7:14: tasks[0].timeout: invalid ISO-8601 duration '15 minutes' (expected a form like PT15M, PT1H30M, P1D or PT0.5S)
@@ -157,10 +163,16 @@ fn typed_flow_is_read_with_coerced_values() {
 #[test]
 fn multi_document_sources_give_one_report_per_flow() {
     let registry = registry();
-    let source = format!("{HEAD}tasks:\n  - id: a\n    type: test.Echo\n    message: x\n---\nid: other\nnamespace: n\ntasks: []\n");
+    let source = format!(
+        "{HEAD}tasks:\n  - id: a\n    type: test.Echo\n    message: x\n---\nid: other\nnamespace: n\ntasks: []\n"
+    );
     let reports = Validator::new(&registry).validate_source(&source);
     assert_eq!(reports.len(), 2);
     assert!(reports[0].is_valid());
-    let lines: Vec<String> = reports[1].diagnostics.iter().map(ToString::to_string).collect();
+    let lines: Vec<String> = reports[1]
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(lines, ["10:8: tasks: must not be empty"]);
 }

@@ -45,25 +45,58 @@ fn validate(path: &Path) -> Vec<Diagnostic> {
 
 /// For each invalid flow, texts that must all appear in its diagnostics.
 const INVALID: &[(&str, &[&str])] = &[
-    ("dag-cyclicdependency.yaml", &["Cyclic dependency detected: task1, task2"]),
-    ("dag-notexist-task.yaml", &["Not existing task id in dependency: taskX"]),
-    ("duplicate-inputs.yaml", &["Duplicate input with name [first_input]"]),
+    (
+        "dag-cyclicdependency.yaml",
+        &["Cyclic dependency detected: task1, task2"],
+    ),
+    (
+        "dag-notexist-task.yaml",
+        &["Not existing task id in dependency: taskX"],
+    ),
+    (
+        "duplicate-inputs.yaml",
+        &["Duplicate input with name [first_input]"],
+    ),
     ("duplicate-key.yaml", &["Duplicate field 'variables.tf'"]),
-    ("duplicate-parallel.yaml", &["Duplicate task id with name [t3]"]),
+    (
+        "duplicate-parallel.yaml",
+        &["Duplicate task id with name [t3]"],
+    ),
     (
         "duplicate.yaml",
-        &["Duplicate task id with name [date]", "Duplicate task id with name [listen]", "Duplicate trigger id with name [trigger]"],
+        &[
+            "Duplicate task id with name [date]",
+            "Duplicate task id with name [listen]",
+            "Duplicate trigger id with name [trigger]",
+        ],
     ),
     ("empty.yaml", &["tasks", "must not be empty"]),
     ("inputs-bad-type.yaml", &["unknown input type 'FOO'"]),
-    ("inputs-bad-validator-syntax.yaml", &["invalid pattern [\\]"]),
+    (
+        "inputs-bad-validator-syntax.yaml",
+        &["invalid pattern [\\]"],
+    ),
     (
         "inputs-validation.yaml",
-        &["no `defaults` can be set for inputs of type 'FILE'", "`itemType` cannot be `ARRAY`"],
+        &[
+            "no `defaults` can be set for inputs of type 'FILE'",
+            "`itemType` cannot be `ARRAY`",
+        ],
     ),
     ("inputs.yaml", &["missing required property 'type'"]),
-    ("invalid-parallel.yaml", &["id: must not be empty", "namespace: must not be empty", "tasks: missing required property 'tasks'", "tasks: must not be empty"]),
-    ("invalid-property.yaml", &["tasks[0].invalid: unknown property 'invalid'"]),
+    (
+        "invalid-parallel.yaml",
+        &[
+            "id: must not be empty",
+            "namespace: must not be empty",
+            "tasks: missing required property 'tasks'",
+            "tasks: must not be empty",
+        ],
+    ),
+    (
+        "invalid-property.yaml",
+        &["tasks[0].invalid: unknown property 'invalid'"],
+    ),
     (
         "invalid-task.yaml",
         &[
@@ -72,10 +105,29 @@ const INVALID: &[(&str, &[&str])] = &[
             "unknown task type 'io.kestra.plugin.core.debug.MissingThree'",
         ],
     ),
-    ("invalid.yaml", &["'my#flow' is not a valid id", "'MY$NAMESPACE' is not a valid id", "missing required property 'id'"]),
-    ("listener.yaml", &["listeners[0].tasks: must not be empty", "listeners[1].tasks: must not be empty"]),
-    ("recursive-flow.yaml", &["Recursive call to flow [io.kestra.tests.recursive-flow]"]),
-    ("switch-invalid.yaml", &["impossible: No task defined, neither cases or default have any tasks"]),
+    (
+        "invalid.yaml",
+        &[
+            "'my#flow' is not a valid id",
+            "'MY$NAMESPACE' is not a valid id",
+            "missing required property 'id'",
+        ],
+    ),
+    (
+        "listener.yaml",
+        &[
+            "listeners[0].tasks: must not be empty",
+            "listeners[1].tasks: must not be empty",
+        ],
+    ),
+    (
+        "recursive-flow.yaml",
+        &["Recursive call to flow [io.kestra.tests.recursive-flow]"],
+    ),
+    (
+        "switch-invalid.yaml",
+        &["impossible: No task defined, neither cases or default have any tasks"],
+    ),
     (
         "system-labels.yaml",
         &[
@@ -83,9 +135,18 @@ const INVALID: &[(&str, &[&str])] = &[
             "offending label: system.id=id",
         ],
     ),
-    ("worker-group.yaml", &["tasks[0].workerGroup: Worker Group is an Enterprise Edition functionality"]),
-    ("workingdirectory-invalid.yaml", &["impossible: Only runnable tasks are allowed as children of a WorkingDirectory task"]),
-    ("workingdirectory-no-tasks.yaml", &["impossible: The 'tasks' property cannot be empty"]),
+    (
+        "worker-group.yaml",
+        &["tasks[0].workerGroup: Worker Group is an Enterprise Edition functionality"],
+    ),
+    (
+        "workingdirectory-invalid.yaml",
+        &["impossible: Only runnable tasks are allowed as children of a WorkingDirectory task"],
+    ),
+    (
+        "workingdirectory-no-tasks.yaml",
+        &["impossible: The 'tasks' property cannot be empty"],
+    ),
 ];
 
 #[test]
@@ -98,7 +159,9 @@ fn kestra_test_flows_validate_as_kestra_says() {
     let (mut core_ok, mut core_total, mut test_only_ok, mut test_only_total) = (0, 0, 0, 0);
     for expectation in expectations(&root) {
         let valid_path = root.join("flows/valids").join(&expectation.file);
-        let Some(core_only) = expectation.core_only else { continue };
+        let Some(core_only) = expectation.core_only else {
+            continue;
+        };
         let diagnostics = validate(&valid_path);
         let shown: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
         if core_only {
@@ -106,30 +169,50 @@ fn kestra_test_flows_validate_as_kestra_says() {
             if diagnostics.is_empty() {
                 core_ok += 1;
             } else {
-                failures.push(format!("valid {}:\n  {}", expectation.file, shown.join("\n  ")));
+                failures.push(format!(
+                    "valid {}:\n  {}",
+                    expectation.file,
+                    shown.join("\n  ")
+                ));
             }
         } else {
             test_only_total += 1;
             let only_unknown_types = !diagnostics.is_empty()
                 && diagnostics.iter().all(|diagnostic| {
                     diagnostic.code == peregrine_model::Code::UnknownType
-                        && expectation.non_core_types.iter().any(|name| diagnostic.message.contains(name.as_str()))
+                        && expectation
+                            .non_core_types
+                            .iter()
+                            .any(|name| diagnostic.message.contains(name.as_str()))
                 });
             if only_unknown_types {
                 test_only_ok += 1;
             } else {
-                failures.push(format!("test-only {}:\n  {}", expectation.file, shown.join("\n  ")));
+                failures.push(format!(
+                    "test-only {}:\n  {}",
+                    expectation.file,
+                    shown.join("\n  ")
+                ));
             }
         }
     }
     let mut invalid_ok = 0;
     for (file, expected) in INVALID {
         let diagnostics = validate(&root.join("flows/invalids").join(file));
-        let shown: Vec<String> = diagnostics.iter().map(|d| format!("{}: {}", d.path, d.message)).collect();
+        let shown: Vec<String> = diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect();
         let all = shown.join("\n");
-        let missing: Vec<&&str> = expected.iter().filter(|text| !all.contains(**text)).collect();
+        let missing: Vec<&&str> = expected
+            .iter()
+            .filter(|text| !all.contains(**text))
+            .collect();
         if diagnostics.is_empty() || !missing.is_empty() {
-            failures.push(format!("invalid {file}: missing {missing:?} in:\n  {}", shown.join("\n  ")));
+            failures.push(format!(
+                "invalid {file}: missing {missing:?} in:\n  {}",
+                shown.join("\n  ")
+            ));
         } else {
             invalid_ok += 1;
         }
@@ -138,5 +221,10 @@ fn kestra_test_flows_validate_as_kestra_says() {
         "compat validation: core-only valid {core_ok}/{core_total}, test-only types {test_only_ok}/{test_only_total}, invalid rejected {invalid_ok}/{}",
         INVALID.len()
     );
-    assert!(failures.is_empty(), "{} flows misjudged:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} flows misjudged:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -47,7 +47,8 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let (mut flows, mut invalid, mut problems) = (0usize, 0usize, 0usize);
     let mut stdout = std::io::stdout().lock();
     for file in &files {
-        let source = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let source = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
         for report in validator.validate_source(&source) {
             flows += 1;
             if !report.is_valid() {
@@ -67,7 +68,11 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         flows - invalid,
         plural(problems)
     );
-    Ok(if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn plural(count: usize) -> &'static str {
@@ -76,7 +81,8 @@ fn plural(count: usize) -> &'static str {
 
 /// A file as given, or every `.yml`/`.yaml` file under a folder, in name order.
 fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let metadata = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !metadata.is_dir() {
         files.push(path.to_path_buf());
         return Ok(());
@@ -87,7 +93,9 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         .collect();
     entries.sort();
     for entry in entries {
-        let is_yaml = entry.extension().is_some_and(|ext| ext == "yml" || ext == "yaml");
+        let is_yaml = entry
+            .extension()
+            .is_some_and(|ext| ext == "yml" || ext == "yaml");
         if entry.is_dir() || is_yaml {
             collect_files(&entry, files)?;
         }

@@ -156,7 +156,11 @@ pub struct Input {
 impl Input {
     /// The input's name (`id`, or the deprecated `name`).
     pub fn id(&self) -> &str {
-        self.common.id.as_deref().or(self.common.name.as_deref()).unwrap_or_default()
+        self.common
+            .id
+            .as_deref()
+            .or(self.common.name.as_deref())
+            .unwrap_or_default()
     }
 
     /// Whether the input must be given; Kestra's default is true.

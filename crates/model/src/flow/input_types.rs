@@ -178,33 +178,48 @@ fn literal_default<'a>(context: &CheckContext<'a>) -> Option<&'a Node> {
 }
 
 fn invalid_default(context: &mut CheckContext<'_>, node: &Node, reason: &str) {
-    let type_name = context.node.get("type").and_then(Node::as_str).unwrap_or("?").to_string();
+    let type_name = context
+        .node
+        .get("type")
+        .and_then(Node::as_str)
+        .unwrap_or("?")
+        .to_string();
     let message = format!("invalid defaults for input of type {type_name}: {reason}");
-    context.report(Code::InvalidInput, node.span.start, Some("defaults"), message);
+    context.report(
+        Code::InvalidInput,
+        node.span.start,
+        Some("defaults"),
+        message,
+    );
 }
 
 fn check_nothing(_: &mut CheckContext<'_>) {}
 
 fn check_string(context: &mut CheckContext<'_>) {
     let mut validator = None;
-    if let Some(node) = context.node.get("validator") {
-        if let Some(pattern) = node.as_str() {
-            match regex::Regex::new(&format!("^(?:{pattern})$")) {
-                Ok(regex) => validator = Some(regex),
-                Err(_) => {
-                    let message = format!("invalid pattern [{pattern}]: not a valid regular expression");
-                    context.report(Code::InvalidInput, node.span.start, Some("validator"), message);
-                }
+    if let Some(node) = context.node.get("validator")
+        && let Some(pattern) = node.as_str()
+    {
+        match regex::Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(regex) => validator = Some(regex),
+            Err(_) => {
+                let message =
+                    format!("invalid pattern [{pattern}]: not a valid regular expression");
+                context.report(
+                    Code::InvalidInput,
+                    node.span.start,
+                    Some("validator"),
+                    message,
+                );
             }
         }
     }
-    if let (Some(regex), Some(node)) = (validator, literal_default(context)) {
-        if let Some(text) = node.scalar_text() {
-            if !regex.is_match(&text) {
-                let reason = format!("'{text}' does not match the validator");
-                invalid_default(context, node, &reason);
-            }
-        }
+    if let (Some(regex), Some(node)) = (validator, literal_default(context))
+        && let Some(text) = node.scalar_text()
+        && !regex.is_match(&text)
+    {
+        let reason = format!("'{text}' does not match the validator");
+        invalid_default(context, node, &reason);
     }
 }
 
@@ -238,7 +253,9 @@ fn check_boolean(context: &mut CheckContext<'_>) {
     if let Some(node) = literal_default(context) {
         let valid = match &node.value {
             NodeValue::Bool(_) => true,
-            NodeValue::Str { text, .. } => matches!(text.to_ascii_lowercase().as_str(), "true" | "false"),
+            NodeValue::Str { text, .. } => {
+                matches!(text.to_ascii_lowercase().as_str(), "true" | "false")
+            }
             _ => false,
         };
         if !valid {
@@ -274,15 +291,27 @@ fn check_datetime(context: &mut CheckContext<'_>) {
 }
 
 fn check_date(context: &mut CheckContext<'_>) {
-    check_pattern(context, r"^\d{4}-\d{2}-\d{2}$", "an ISO-8601 date such as 2024-01-31");
+    check_pattern(
+        context,
+        r"^\d{4}-\d{2}-\d{2}$",
+        "an ISO-8601 date such as 2024-01-31",
+    );
 }
 
 fn check_time(context: &mut CheckContext<'_>) {
-    check_pattern(context, r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$", "an ISO-8601 time such as 10:15:30");
+    check_pattern(
+        context,
+        r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$",
+        "an ISO-8601 time such as 10:15:30",
+    );
 }
 
 fn check_uri(context: &mut CheckContext<'_>) {
-    check_pattern(context, r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", "a URI with a scheme");
+    check_pattern(
+        context,
+        r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$",
+        "a URI with a scheme",
+    );
 }
 
 fn check_email(context: &mut CheckContext<'_>) {
@@ -290,19 +319,23 @@ fn check_email(context: &mut CheckContext<'_>) {
 }
 
 fn check_json(context: &mut CheckContext<'_>) {
-    if let Some(node) = literal_default(context) {
-        if let Some(text) = node.as_str() {
-            if serde_json::from_str::<Value>(text).is_err() {
-                invalid_default(context, node, "not valid JSON");
-            }
-        }
+    if let Some(node) = literal_default(context)
+        && let Some(text) = node.as_str()
+        && serde_json::from_str::<Value>(text).is_err()
+    {
+        invalid_default(context, node, "not valid JSON");
     }
 }
 
 fn check_file(context: &mut CheckContext<'_>) {
     if let Some(node) = context.node.get("defaults").filter(|node| !node.is_null()) {
         let message = "no `defaults` can be set for inputs of type 'FILE'";
-        context.report(Code::InvalidInput, node.span.start, Some("defaults"), message);
+        context.report(
+            Code::InvalidInput,
+            node.span.start,
+            Some("defaults"),
+            message,
+        );
     }
 }
 
@@ -313,10 +346,13 @@ fn check_choice(context: &mut CheckContext<'_>) {
         .and_then(Node::as_seq)
         .map(|values| values.iter().filter_map(Node::scalar_text).collect())
         .unwrap_or_default();
-    let custom = context.node.get("allowCustomValue").and_then(|node| match node.value {
-        NodeValue::Bool(flag) => Some(flag),
-        _ => None,
-    });
+    let custom = context
+        .node
+        .get("allowCustomValue")
+        .and_then(|node| match node.value {
+            NodeValue::Bool(flag) => Some(flag),
+            _ => None,
+        });
     if values.is_empty() || custom == Some(true) {
         return;
     }
@@ -330,9 +366,14 @@ fn check_choice(context: &mut CheckContext<'_>) {
 }
 
 fn check_array(context: &mut CheckContext<'_>) {
-    if let Some(node) = context.node.get("itemType") {
-        if node.as_str() == Some("ARRAY") {
-            context.report(Code::InvalidInput, node.span.start, Some("itemType"), "`itemType` cannot be `ARRAY`");
-        }
+    if let Some(node) = context.node.get("itemType")
+        && node.as_str() == Some("ARRAY")
+    {
+        context.report(
+            Code::InvalidInput,
+            node.span.start,
+            Some("itemType"),
+            "`itemType` cannot be `ARRAY`",
+        );
     }
 }

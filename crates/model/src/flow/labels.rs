@@ -28,7 +28,12 @@ impl<'de> Deserialize<'de> for Labels {
         match Value::deserialize(deserializer)? {
             Value::Null => Ok(Labels::default()),
             Value::Object(map) => Ok(Labels(
-                map.into_iter().map(|(key, value)| Label { key, value: text(value) }).collect(),
+                map.into_iter()
+                    .map(|(key, value)| Label {
+                        key,
+                        value: text(value),
+                    })
+                    .collect(),
             )),
             Value::Array(items) => items
                 .into_iter()
@@ -37,11 +42,15 @@ impl<'de> Deserialize<'de> for Labels {
                         key: object.remove("key").map(text).unwrap_or_default(),
                         value: object.remove("value").map(text).unwrap_or_default(),
                     }),
-                    _ => Err(serde::de::Error::custom("a label must be a {key, value} mapping")),
+                    _ => Err(serde::de::Error::custom(
+                        "a label must be a {key, value} mapping",
+                    )),
                 })
                 .collect::<Result<_, _>>()
                 .map(Labels),
-            _ => Err(serde::de::Error::custom("labels must be a mapping or a list of {key, value}")),
+            _ => Err(serde::de::Error::custom(
+                "labels must be a mapping or a list of {key, value}",
+            )),
         }
     }
 }

@@ -23,7 +23,9 @@ pub use retry::{
     ConstantRetry, ExponentialRetry, RandomRetry, Retry, RetryBehavior, RetryCommon, RetryPolicy,
 };
 pub use task::{LogLevel, Task, TaskCommon, WorkerGroup};
-pub use trigger::{Condition, ConditionCommon, TaskRunner, TaskRunnerCommon, Trigger, TriggerCommon};
+pub use trigger::{
+    Condition, ConditionCommon, TaskRunner, TaskRunnerCommon, Trigger, TriggerCommon,
+};
 
 use crate::registry::{Kind, Registry};
 

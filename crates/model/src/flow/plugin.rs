@@ -34,10 +34,11 @@ impl<C: CommonProperties> Plugin<C> {
 
 impl<C: CommonProperties> Serialize for Plugin<C> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut object = match serde_json::to_value(&self.common).map_err(serde::ser::Error::custom)? {
-            Value::Object(object) => object,
-            _ => Map::new(),
-        };
+        let mut object =
+            match serde_json::to_value(&self.common).map_err(serde::ser::Error::custom)? {
+                Value::Object(object) => object,
+                _ => Map::new(),
+            };
         for (key, value) in &self.properties {
             object.insert(key.clone(), value.clone());
         }
@@ -53,7 +54,10 @@ impl<'de, C: CommonProperties> Deserialize<'de> for Plugin<C> {
         for name in C::names() {
             object.remove(*name);
         }
-        Ok(Plugin { common, properties: object })
+        Ok(Plugin {
+            common,
+            properties: object,
+        })
     }
 }
 

@@ -11,14 +11,20 @@ use crate::registry::Kind;
 use crate::schema::Site;
 use crate::yaml::{Node, Pos};
 
-static FLOW_ID: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$").ok());
-static NAMESPACE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9._-]*$").ok());
-static TASK_ID: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$").ok());
+static FLOW_ID: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$").ok());
+static NAMESPACE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9._-]*$").ok());
+static TASK_ID: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$").ok());
 
 pub(super) fn check(root: &Node, sites: &[Site], diagnostics: &mut Diagnostics) {
     check_shape(root, "id", &FLOW_ID, 100, diagnostics);
     check_shape(root, "namespace", &NAMESPACE, 150, diagnostics);
-    for site in sites.iter().filter(|site| matches!(site.kind, Kind::Task | Kind::Trigger)) {
+    for site in sites
+        .iter()
+        .filter(|site| matches!(site.kind, Kind::Task | Kind::Trigger))
+    {
         if let Some((id, pos)) = &site.id {
             check_id(id, *pos, &site.path.key("id"), &TASK_ID, 100, diagnostics);
         }
@@ -27,7 +33,9 @@ pub(super) fn check(root: &Node, sites: &[Site], diagnostics: &mut Diagnostics) 
     report_duplicates(tasks, "task id", diagnostics);
     let triggers = sites.iter().filter(|site| site.kind == Kind::Trigger);
     report_duplicates(triggers, "trigger id", diagnostics);
-    let inputs = sites.iter().filter(|site| site.kind == Kind::Input && is_flow_input(&site.path));
+    let inputs = sites
+        .iter()
+        .filter(|site| site.kind == Kind::Input && is_flow_input(&site.path));
     report_duplicates(inputs, "input", diagnostics);
     check_outputs(root, diagnostics);
 }
@@ -43,10 +51,17 @@ fn check_shape(
     max: usize,
     diagnostics: &mut Diagnostics,
 ) {
-    if let Some(node) = root.get(key) {
-        if let Some(text) = node.scalar_text() {
-            check_id(&text, node.span.start, &YamlPath::root().key(key), pattern, max, diagnostics);
-        }
+    if let Some(node) = root.get(key)
+        && let Some(text) = node.scalar_text()
+    {
+        check_id(
+            &text,
+            node.span.start,
+            &YamlPath::root().key(key),
+            pattern,
+            max,
+            diagnostics,
+        );
     }
 }
 
@@ -71,13 +86,20 @@ fn check_id(
     diagnostics.push(Code::InvalidId, pos, path, message);
 }
 
-fn report_duplicates<'a>(sites: impl Iterator<Item = &'a Site>, what: &str, diagnostics: &mut Diagnostics) {
+fn report_duplicates<'a>(
+    sites: impl Iterator<Item = &'a Site>,
+    what: &str,
+    diagnostics: &mut Diagnostics,
+) {
     let mut first_seen: HashMap<&str, Pos> = HashMap::new();
     for site in sites {
         let Some((id, pos)) = &site.id else { continue };
         match first_seen.get(id.as_str()) {
             Some(first) => {
-                let message = format!("Duplicate {what} with name [{id}] (first defined at line {})", first.line);
+                let message = format!(
+                    "Duplicate {what} with name [{id}] (first defined at line {})",
+                    first.line
+                );
                 diagnostics.push(Code::DuplicateId, *pos, &site.path.key("id"), message);
             }
             None => {
@@ -91,11 +113,18 @@ fn check_outputs(root: &Node, diagnostics: &mut Diagnostics) {
     let outputs = root.get("outputs").and_then(Node::as_seq).unwrap_or(&[]);
     let mut first_seen: HashMap<String, Pos> = HashMap::new();
     for (index, output) in outputs.iter().enumerate() {
-        let Some(id_node) = output.get("id") else { continue };
-        let Some(id) = id_node.scalar_text() else { continue };
+        let Some(id_node) = output.get("id") else {
+            continue;
+        };
+        let Some(id) = id_node.scalar_text() else {
+            continue;
+        };
         let path = YamlPath::root().key("outputs").index(index).key("id");
         if let Some(first) = first_seen.get(&id) {
-            let message = format!("Duplicate output with name [{id}] (first defined at line {})", first.line);
+            let message = format!(
+                "Duplicate output with name [{id}] (first defined at line {})",
+                first.line
+            );
             diagnostics.push(Code::DuplicateId, id_node.span.start, &path, message);
         } else {
             first_seen.insert(id, id_node.span.start);

@@ -9,7 +9,9 @@ const SYSTEM_PREFIX: &str = "system.";
 const USER_SETTABLE: &[&str] = &["system.readOnly"];
 
 pub(super) fn check(root: &Node, diagnostics: &mut Diagnostics) {
-    let Some(labels) = root.entry("labels") else { return };
+    let Some(labels) = root.entry("labels") else {
+        return;
+    };
     let path = YamlPath::root().key("labels");
     let mut report = |key: &str, value: &Node, pos| {
         if key.starts_with(SYSTEM_PREFIX) && !USER_SETTABLE.contains(&key) {
@@ -28,7 +30,9 @@ pub(super) fn check(root: &Node, diagnostics: &mut Diagnostics) {
         }
         NodeValue::Seq(items) => {
             for item in items {
-                if let (Some(key), Some(value)) = (item.get("key").and_then(Node::as_str), item.get("value")) {
+                if let (Some(key), Some(value)) =
+                    (item.get("key").and_then(Node::as_str), item.get("value"))
+                {
                     report(key, value, item.span.start);
                 }
             }

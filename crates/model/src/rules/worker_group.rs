@@ -7,8 +7,13 @@ use crate::schema::Site;
 use crate::yaml::Node;
 
 pub(super) fn check(root: &Node, sites: &[Site], diagnostics: &mut Diagnostics) {
-    for site in sites.iter().filter(|site| matches!(site.kind, Kind::Task | Kind::Trigger)) {
-        let Some(node) = find(root, site) else { continue };
+    for site in sites
+        .iter()
+        .filter(|site| matches!(site.kind, Kind::Task | Kind::Trigger))
+    {
+        let Some(node) = find(root, site) else {
+            continue;
+        };
         if let Some(entry) = node.entry("workerGroup") {
             diagnostics.push(
                 Code::Unsupported,

@@ -24,14 +24,18 @@ pub fn flow_schema(registry: &Registry) -> Value {
             for part in [&entry.schema, &common] {
                 if let Some(part_properties) = part.get("properties").and_then(Value::as_object) {
                     for (key, value) in part_properties {
-                        properties.entry(key.clone()).or_insert_with(|| expand_dynamic(value));
+                        properties
+                            .entry(key.clone())
+                            .or_insert_with(|| expand_dynamic(value));
                     }
                 }
                 if let Some(part_required) = part.get("required").and_then(Value::as_array) {
                     required.extend(part_required.iter().cloned());
                 }
             }
-            let type_names: Vec<&str> = std::iter::once(entry.name).chain(entry.aliases.iter().copied()).collect();
+            let type_names: Vec<&str> = std::iter::once(entry.name)
+                .chain(entry.aliases.iter().copied())
+                .collect();
             properties.insert("type".to_string(), json!({ "enum": type_names }));
             if !required.iter().any(|name| name == "type") {
                 required.push(json!("type"));
@@ -68,7 +72,10 @@ pub fn flow_schema(registry: &Registry) -> Value {
         Value::Object(object) => object,
         _ => Map::new(),
     };
-    schema.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    schema.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
     schema.insert("title".into(), json!("Kestra flow"));
     schema.insert("$defs".into(), Value::Object(definitions));
     Value::Object(schema)
@@ -78,9 +85,13 @@ pub fn flow_schema(registry: &Registry) -> Value {
 fn expand_dynamic(schema: &Value) -> Value {
     match schema {
         Value::Object(object) => {
-            let mut copy: Map<String, Value> =
-                object.iter().map(|(key, value)| (key.clone(), expand_dynamic(value))).collect();
-            if copy.remove(DYNAMIC_KEYWORD) == Some(Value::Bool(true)) && copy.get("type") != Some(&json!("string")) {
+            let mut copy: Map<String, Value> = object
+                .iter()
+                .map(|(key, value)| (key.clone(), expand_dynamic(value)))
+                .collect();
+            if copy.remove(DYNAMIC_KEYWORD) == Some(Value::Bool(true))
+                && copy.get("type") != Some(&json!("string"))
+            {
                 return json!({
                     "anyOf": [Value::Object(copy), { "type": "string", "pattern": "\\{\\{|\\{%" }]
                 });

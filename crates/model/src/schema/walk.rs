@@ -100,7 +100,13 @@ impl<'a> Walker<'a> {
         flow: &'a FlowIdentity,
         expressions: Option<&'a dyn ExpressionSyntax>,
     ) -> Self {
-        Self { registry, flow, expressions, diagnostics: Diagnostics::default(), sites: Vec::new() }
+        Self {
+            registry,
+            flow,
+            expressions,
+            diagnostics: Diagnostics::default(),
+            sites: Vec::new(),
+        }
     }
 
     /// Checks `node` against `schema`, returning the value with scalars coerced.
@@ -108,22 +114,30 @@ impl<'a> Walker<'a> {
         let Some(object) = schema.as_object() else {
             // `true` accepts anything, `false` nothing.
             if schema == &Value::Bool(false) {
-                self.report(Code::InvalidValue, node.span.start, path, "no value is allowed here");
+                self.report(
+                    Code::InvalidValue,
+                    node.span.start,
+                    path,
+                    "no value is allowed here",
+                );
             }
             return self.any(node, path);
         };
-        if object.get(DYNAMIC_KEYWORD) == Some(&Value::Bool(true)) {
-            if let NodeValue::Str { text, .. } = &node.value {
-                if is_expression(text) {
-                    self.check_expression(text, node.span.start, path);
-                    return Value::String(text.clone());
-                }
-            }
+        if object.get(DYNAMIC_KEYWORD) == Some(&Value::Bool(true))
+            && let NodeValue::Str { text, .. } = &node.value
+            && is_expression(text)
+        {
+            self.check_expression(text, node.span.start, path);
+            return Value::String(text.clone());
         }
         if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
             return self.walk_reference(node, reference, path);
         }
-        if let Some(branches) = object.get("anyOf").or_else(|| object.get("oneOf")).and_then(Value::as_array) {
+        if let Some(branches) = object
+            .get("anyOf")
+            .or_else(|| object.get("oneOf"))
+            .and_then(Value::as_array)
+        {
             return self.walk_branches(node, branches, path);
         }
         if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
@@ -183,7 +197,11 @@ impl<'a> Walker<'a> {
             .map(JsonKind::describe)
             .collect();
         expected.dedup();
-        let message = format!("expected {}, found {}", expected.join(" or "), describe_node(node));
+        let message = format!(
+            "expected {}, found {}",
+            expected.join(" or "),
+            describe_node(node)
+        );
         self.report(Code::WrongType, node.span.start, path, message);
         node.to_json()
     }
@@ -206,7 +224,9 @@ impl<'a> Walker<'a> {
                 return self.walk_object(node, &[schema], None, path);
             }
             (NodeValue::Bool(flag), _) if accepts(JsonKind::Boolean) => Value::Bool(*flag),
-            (NodeValue::Int(number), _) if accepts(JsonKind::Integer) || accepts(JsonKind::Number) => {
+            (NodeValue::Int(number), _)
+                if accepts(JsonKind::Integer) || accepts(JsonKind::Number) =>
+            {
                 Value::from(*number)
             }
             (NodeValue::Float(number), _) if accepts(JsonKind::Number) => {
@@ -218,7 +238,9 @@ impl<'a> Walker<'a> {
                 #[allow(clippy::cast_possible_truncation)]
                 Value::from(*number as i64)
             }
-            (NodeValue::Str { text, .. }, _) if accepts(JsonKind::String) => Value::String(text.clone()),
+            (NodeValue::Str { text, .. }, _) if accepts(JsonKind::String) => {
+                Value::String(text.clone())
+            }
             _ => match coerce(node, kinds) {
                 Some(value) => value,
                 None => {
@@ -230,7 +252,11 @@ impl<'a> Walker<'a> {
                     let message = if actual == JsonKind::Null {
                         "must not be null".to_string()
                     } else {
-                        format!("expected {}, found {}", expected.join(" or "), describe_node(node))
+                        format!(
+                            "expected {}, found {}",
+                            expected.join(" or "),
+                            describe_node(node)
+                        )
                     };
                     self.report(Code::WrongType, node.span.start, path, message);
                     return node.to_json();
@@ -241,42 +267,52 @@ impl<'a> Walker<'a> {
         self.check_enum(node, schema, path, |_| value)
     }
 
-    fn check_scalar(&mut self, node: &Node, schema: &Map<String, Value>, value: &Value, path: &YamlPath) {
+    fn check_scalar(
+        &mut self,
+        node: &Node,
+        schema: &Map<String, Value>,
+        value: &Value,
+        path: &YamlPath,
+    ) {
         if let Value::String(text) = value {
             if is_expression(text) {
                 self.check_expression(text, node.span.start, path);
             }
             if schema.get("format").and_then(Value::as_str) == Some("duration")
                 && !is_expression(text)
+                && let Err(error) = text.parse::<Duration>()
             {
-                if let Err(error) = text.parse::<Duration>() {
-                    self.report(Code::InvalidValue, node.span.start, path, error.to_string());
-                }
+                self.report(Code::InvalidValue, node.span.start, path, error.to_string());
             }
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if (text.chars().count() as u64) < min {
-                    self.report(Code::InvalidValue, node.span.start, path, "must not be empty");
-                }
+            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                && (text.chars().count() as u64) < min
+            {
+                self.report(
+                    Code::InvalidValue,
+                    node.span.start,
+                    path,
+                    "must not be empty",
+                );
             }
-            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-                if regex::Regex::new(pattern).is_ok_and(|regex| !regex.is_match(text)) {
-                    let message = format!("'{text}' must match the pattern {pattern}");
-                    self.report(Code::InvalidValue, node.span.start, path, message);
-                }
+            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+                && regex::Regex::new(pattern).is_ok_and(|regex| !regex.is_match(text))
+            {
+                let message = format!("'{text}' must match the pattern {pattern}");
+                self.report(Code::InvalidValue, node.span.start, path, message);
             }
         }
         if let Some(number) = value.as_f64() {
-            if let Some(minimum) = schema.get("minimum").and_then(Value::as_f64) {
-                if number < minimum {
-                    let message = format!("must be greater than or equal to {minimum}");
-                    self.report(Code::InvalidValue, node.span.start, path, message);
-                }
+            if let Some(minimum) = schema.get("minimum").and_then(Value::as_f64)
+                && number < minimum
+            {
+                let message = format!("must be greater than or equal to {minimum}");
+                self.report(Code::InvalidValue, node.span.start, path, message);
             }
-            if let Some(maximum) = schema.get("maximum").and_then(Value::as_f64) {
-                if number > maximum {
-                    let message = format!("must be less than or equal to {maximum}");
-                    self.report(Code::InvalidValue, node.span.start, path, message);
-                }
+            if let Some(maximum) = schema.get("maximum").and_then(Value::as_f64)
+                && number > maximum
+            {
+                let message = format!("must be less than or equal to {maximum}");
+                self.report(Code::InvalidValue, node.span.start, path, message);
             }
         }
     }
@@ -298,7 +334,8 @@ impl<'a> Walker<'a> {
             let expression = value.as_str().is_some_and(is_expression)
                 && schema.get(DYNAMIC_KEYWORD) == Some(&Value::Bool(true));
             if !allowed.contains(&&value) && !expression {
-                let names: Vec<String> = allowed.iter().map(|value| display_scalar(value)).collect();
+                let names: Vec<String> =
+                    allowed.iter().map(|value| display_scalar(value)).collect();
                 let message = format!(
                     "invalid value {}: must be one of {}",
                     display_scalar(&value),
@@ -317,10 +354,10 @@ impl<'a> Walker<'a> {
         schema: &Map<String, Value>,
         path: &YamlPath,
     ) -> Value {
-        if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-            if (items.len() as u64) < min {
-                self.report(Code::EmptyList, node.span.start, path, "must not be empty");
-            }
+        if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+            && (items.len() as u64) < min
+        {
+            self.report(Code::EmptyList, node.span.start, path, "must not be empty");
         }
         let item_schema = schema.get("items").cloned().unwrap_or(Value::Bool(true));
         let values = items
@@ -328,8 +365,15 @@ impl<'a> Walker<'a> {
             .enumerate()
             .map(|(index, item)| {
                 let item_path = path.index(index);
-                if item.is_null() && !accepted_kinds(self.registry, &item_schema).contains(&JsonKind::Null) {
-                    self.report(Code::WrongType, item.span.start, &item_path, "must not be null");
+                if item.is_null()
+                    && !accepted_kinds(self.registry, &item_schema).contains(&JsonKind::Null)
+                {
+                    self.report(
+                        Code::WrongType,
+                        item.span.start,
+                        &item_path,
+                        "must not be null",
+                    );
                     return Value::Null;
                 }
                 self.walk(item, &item_schema, &item_path)
@@ -354,7 +398,9 @@ impl<'a> Walker<'a> {
                 .iter()
                 .find_map(|schema| schema.get("properties")?.as_object()?.get(name))
         };
-        let additional = schemas.iter().find_map(|schema| schema.get("additionalProperties"));
+        let additional = schemas
+            .iter()
+            .find_map(|schema| schema.get("additionalProperties"));
         let closed = owner.is_some() || additional == Some(&Value::Bool(false));
         for entry in entries {
             let entry_path = path.key(&entry.key);
@@ -377,7 +423,12 @@ impl<'a> Walker<'a> {
                 }
                 None if closed => {
                     let message = self.unknown_property_message(&entry.key, schemas, owner);
-                    self.report(Code::UnknownProperty, entry.key_span.start, &entry_path, message);
+                    self.report(
+                        Code::UnknownProperty,
+                        entry.key_span.start,
+                        &entry_path,
+                        message,
+                    );
                 }
                 None => {
                     let value = match additional {
@@ -392,7 +443,11 @@ impl<'a> Walker<'a> {
             }
         }
         for schema in schemas {
-            let required = schema.get("required").and_then(Value::as_array).into_iter().flatten();
+            let required = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
             for name in required.filter_map(Value::as_str) {
                 if !output.contains_key(name) {
                     let empty_list = property(name)
@@ -403,7 +458,11 @@ impl<'a> Walker<'a> {
                     } else {
                         format!("missing required property '{name}'")
                     };
-                    let code = if empty_list { Code::EmptyList } else { Code::MissingProperty };
+                    let code = if empty_list {
+                        Code::EmptyList
+                    } else {
+                        Code::MissingProperty
+                    };
                     self.report(code, node.span.start, &path.key(name), message);
                 }
             }
@@ -422,10 +481,14 @@ impl<'a> Walker<'a> {
             .filter_map(|schema| schema.get("properties")?.as_object())
             .flat_map(Map::keys)
             .collect();
-        let owner = owner.map(|owner| format!(" of {owner}")).unwrap_or_default();
+        let owner = owner
+            .map(|owner| format!(" of {owner}"))
+            .unwrap_or_default();
         let close = known
             .iter()
-            .filter(|name| edit_distance(&name.to_ascii_lowercase(), &key.to_ascii_lowercase()) <= 2)
+            .filter(|name| {
+                edit_distance(&name.to_ascii_lowercase(), &key.to_ascii_lowercase()) <= 2
+            })
             .min_by_key(|name| edit_distance(name, key));
         match close {
             Some(name) => format!("unknown property '{key}'{owner}; did you mean '{name}'?"),
@@ -439,7 +502,10 @@ impl<'a> Walker<'a> {
                     format!("unknown property '{key}'{owner}")
                 } else {
                     let names: Vec<&str> = own.iter().map(|name| name.as_str()).collect();
-                    format!("unknown property '{key}'{owner} (its properties: {})", names.join(", "))
+                    format!(
+                        "unknown property '{key}'{owner} (its properties: {})",
+                        names.join(", ")
+                    )
                 }
             }
         }
@@ -448,18 +514,39 @@ impl<'a> Walker<'a> {
     /// Dispatches on `type` through the catalogue.
     fn walk_plugin(&mut self, node: &Node, kind: Kind, path: &YamlPath) -> Value {
         if node.as_map().is_none() {
-            let message = format!("a {} must be a mapping, found {}", kind.noun(), describe_node(node));
+            let message = format!(
+                "a {} must be a mapping, found {}",
+                kind.noun(),
+                describe_node(node)
+            );
             self.report(Code::WrongType, node.span.start, path, message);
             return node.to_json();
         }
         let Some(type_node) = node.get("type") else {
-            let message = format!("missing required property 'type' (the {} type)", kind.noun());
-            self.report(Code::MissingProperty, node.span.start, &path.key("type"), message);
+            let message = format!(
+                "missing required property 'type' (the {} type)",
+                kind.noun()
+            );
+            self.report(
+                Code::MissingProperty,
+                node.span.start,
+                &path.key("type"),
+                message,
+            );
             return node.to_json();
         };
         let Some(type_name) = type_node.scalar_text() else {
-            let message = format!("expected a {} type name, found {}", kind.noun(), describe_node(type_node));
-            self.report(Code::WrongType, type_node.span.start, &path.key("type"), message);
+            let message = format!(
+                "expected a {} type name, found {}",
+                kind.noun(),
+                describe_node(type_node)
+            );
+            self.report(
+                Code::WrongType,
+                type_node.span.start,
+                &path.key("type"),
+                message,
+            );
             return node.to_json();
         };
         let Some(entry) = self.registry.lookup(kind, &type_name).cloned() else {
@@ -467,7 +554,12 @@ impl<'a> Walker<'a> {
             if let Some(suggestion) = self.registry.suggest(kind, &type_name) {
                 message.push_str(&format!("; did you mean '{suggestion}'?"));
             }
-            self.report(Code::UnknownType, type_node.span.start, &path.key("type"), message);
+            self.report(
+                Code::UnknownType,
+                type_node.span.start,
+                &path.key("type"),
+                message,
+            );
             self.record_site(node, kind, "", Role::None, path);
             return node.to_json();
         };
@@ -475,7 +567,11 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_plugin_object(&mut self, node: &Node, entry: &PluginType, path: &YamlPath) -> Value {
-        let common = self.registry.common(entry.kind).cloned().unwrap_or(Value::Bool(true));
+        let common = self
+            .registry
+            .common(entry.kind)
+            .cloned()
+            .unwrap_or(Value::Bool(true));
         let own = entry.schema.as_object().cloned().unwrap_or_default();
         let common = common.as_object().cloned().unwrap_or_default();
         let mut value = self.walk_object(node, &[&own, &common], Some(entry.name), path);
@@ -494,12 +590,26 @@ impl<'a> Walker<'a> {
         value
     }
 
-    fn record_site(&mut self, node: &Node, kind: Kind, type_name: &'static str, role: Role, path: &YamlPath) {
+    fn record_site(
+        &mut self,
+        node: &Node,
+        kind: Kind,
+        type_name: &'static str,
+        role: Role,
+        path: &YamlPath,
+    ) {
         let id = ["id", "name"].iter().find_map(|key| {
             let value = node.get(key)?;
             Some((value.scalar_text()?, value.span.start))
         });
-        self.sites.push(Site { kind, type_name, role, id, path: path.clone(), pos: node.span.start });
+        self.sites.push(Site {
+            kind,
+            type_name,
+            role,
+            id,
+            path: path.clone(),
+            pos: node.span.start,
+        });
     }
 
     /// Takes a value of any shape, still checking the templates inside it.
@@ -530,10 +640,15 @@ impl<'a> Walker<'a> {
     }
 
     fn check_expression(&mut self, text: &str, pos: Pos, path: &YamlPath) {
-        if let Some(checker) = self.expressions {
-            if let Err(message) = checker.check(text) {
-                self.report(Code::InvalidExpression, pos, path, format!("invalid expression: {message}"));
-            }
+        if let Some(checker) = self.expressions
+            && let Err(message) = checker.check(text)
+        {
+            self.report(
+                Code::InvalidExpression,
+                pos,
+                path,
+                format!("invalid expression: {message}"),
+            );
         }
     }
 
@@ -554,7 +669,11 @@ fn accepted_kinds(registry: &Registry, schema: &Value) -> Vec<JsonKind> {
         JsonKind::Object,
     ];
     let Some(object) = schema.as_object() else {
-        return if schema == &Value::Bool(false) { Vec::new() } else { all };
+        return if schema == &Value::Bool(false) {
+            Vec::new()
+        } else {
+            all
+        };
     };
     let mut kinds = match object.get("type") {
         Some(Value::String(name)) => JsonKind::parse(name).into_iter().collect(),
@@ -573,7 +692,11 @@ fn accepted_kinds(registry: &Registry, schema: &Value) -> Vec<JsonKind> {
             } else if let Some(definition) = registry.resolve(reference) {
                 kinds = accepted_kinds(registry, definition);
             }
-        } else if let Some(branches) = object.get("anyOf").or_else(|| object.get("oneOf")).and_then(Value::as_array) {
+        } else if let Some(branches) = object
+            .get("anyOf")
+            .or_else(|| object.get("oneOf"))
+            .and_then(Value::as_array)
+        {
             for branch in branches {
                 kinds.extend(accepted_kinds(registry, branch));
             }
@@ -625,14 +748,23 @@ fn merge_all_of(registry: &Registry, parts: &[Value]) -> Value {
     let mut merged = Map::new();
     for part in parts {
         let part = match part.get("$ref").and_then(Value::as_str) {
-            Some(reference) => registry.resolve(reference).cloned().unwrap_or(Value::Bool(true)),
+            Some(reference) => registry
+                .resolve(reference)
+                .cloned()
+                .unwrap_or(Value::Bool(true)),
             None => part.clone(),
         };
-        let Value::Object(object) = part else { continue };
+        let Value::Object(object) = part else {
+            continue;
+        };
         for (key, value) in object {
             match (key.as_str(), merged.get_mut(&key), value) {
-                ("properties", Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more),
-                ("required", Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
+                ("properties", Some(Value::Object(existing)), Value::Object(more)) => {
+                    existing.extend(more)
+                }
+                ("required", Some(Value::Array(existing)), Value::Array(more)) => {
+                    existing.extend(more)
+                }
                 (_, _, value) => {
                     merged.insert(key, value);
                 }
@@ -646,18 +778,22 @@ fn merge_all_of(registry: &Registry, parts: &[Value]) -> Value {
 fn coerce(node: &Node, kinds: &[JsonKind]) -> Option<Value> {
     for kind in kinds {
         let value = match (&node.value, kind) {
-            (NodeValue::Str { text, .. }, JsonKind::Integer) => text.trim().parse::<i64>().ok().map(Value::from),
+            (NodeValue::Str { text, .. }, JsonKind::Integer) => {
+                text.trim().parse::<i64>().ok().map(Value::from)
+            }
             (NodeValue::Str { text, .. }, JsonKind::Number) => text
                 .trim()
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number),
-            (NodeValue::Str { text, .. }, JsonKind::Boolean) => match text.to_ascii_lowercase().as_str() {
-                "true" => Some(Value::Bool(true)),
-                "false" => Some(Value::Bool(false)),
-                _ => None,
-            },
+            (NodeValue::Str { text, .. }, JsonKind::Boolean) => {
+                match text.to_ascii_lowercase().as_str() {
+                    "true" => Some(Value::Bool(true)),
+                    "false" => Some(Value::Bool(false)),
+                    _ => None,
+                }
+            }
             (NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_), JsonKind::String) => {
                 node.scalar_text().map(Value::String)
             }

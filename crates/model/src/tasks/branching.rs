@@ -1,8 +1,8 @@
 //! Switch and If.
 
+use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use indexmap::IndexMap;
 
 use super::flowable;
 use crate::check::CheckContext;

@@ -47,13 +47,18 @@ fn check_dag(context: &mut CheckContext<'_>) {
     for (entry, id) in entries.iter().zip(&ids) {
         let dependencies = entry.get("dependsOn").and_then(Node::as_seq).unwrap_or(&[]);
         for dependency in dependencies {
-            let Some(name) = dependency.scalar_text() else { continue };
+            let Some(name) = dependency.scalar_text() else {
+                continue;
+            };
             if known.contains(name.as_str()) {
                 if let Some(id) = id {
                     edges.entry(id.clone()).or_default().push(name);
                 }
             } else {
-                reports.push((dependency.span.start, format!("Not existing task id in dependency: {name}")));
+                reports.push((
+                    dependency.span.start,
+                    format!("Not existing task id in dependency: {name}"),
+                ));
             }
         }
     }

@@ -61,4 +61,9 @@ pub struct LoopUntilSpec {
     #[serde(default)]
     pub errors: Vec<Task>,
 }
-flowable!(LoopUntilSpec, "LoopUntil", "io.kestra.plugin.core.flow.WaitFor", "io.kestra.core.tasks.flows.WaitFor");
+flowable!(
+    LoopUntilSpec,
+    "LoopUntil",
+    "io.kestra.plugin.core.flow.WaitFor",
+    "io.kestra.core.tasks.flows.WaitFor"
+);

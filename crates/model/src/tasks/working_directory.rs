@@ -44,7 +44,12 @@ flowable!(WorkingDirectorySpec, "WorkingDirectory"; check = check_working_direct
 fn check_working_directory(context: &mut CheckContext<'_>) {
     if context.is_empty("tasks") {
         let pos = context.pos_of("tasks");
-        context.report(Code::InvalidFlowable, pos, Some("tasks"), "impossible: The 'tasks' property cannot be empty");
+        context.report(
+            Code::InvalidFlowable,
+            pos,
+            Some("tasks"),
+            "impossible: The 'tasks' property cannot be empty",
+        );
         return;
     }
     let children = context.task_list("tasks");

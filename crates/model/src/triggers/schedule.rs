@@ -10,7 +10,6 @@ use crate::duration::Duration;
 use crate::flow::Condition;
 use crate::registry::{Kind, PluginSpec};
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum RecoverMissedSchedules {
@@ -67,20 +66,35 @@ impl PluginSpec for ScheduleSpec {
     const ALIASES: &'static [&'static str] = &["io.kestra.core.models.triggers.types.Schedule"];
 
     fn check(context: &mut CheckContext<'_>) {
-        let Some(node) = context.node.get("cron") else { return };
+        let Some(node) = context.node.get("cron") else {
+            return;
+        };
         let Some(cron) = node.as_str() else { return };
         let with_seconds = matches!(
             context.node.get("withSeconds").map(|node| &node.value),
             Some(crate::yaml::NodeValue::Bool(true))
         );
         if let Err(reason) = check_cron_shape(cron, with_seconds) {
-            context.report(Code::InvalidValue, node.span.start, Some("cron"), format!("invalid cron expression '{cron}': {reason}"));
+            context.report(
+                Code::InvalidValue,
+                node.span.start,
+                Some("cron"),
+                format!("invalid cron expression '{cron}': {reason}"),
+            );
         }
     }
 }
 
-const NICKNAMES: [&str; 8] =
-    ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@reboot"];
+const NICKNAMES: [&str; 8] = [
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+    "@reboot",
+];
 
 /// Checks the number of fields and their characters; the scheduler parses the expression fully.
 fn check_cron_shape(cron: &str, with_seconds: bool) -> Result<(), String> {
@@ -89,15 +103,22 @@ fn check_cron_shape(cron: &str, with_seconds: bool) -> Result<(), String> {
         return if NICKNAMES.contains(&cron) {
             Ok(())
         } else {
-            Err(format!("unknown nickname, expected one of {}", NICKNAMES.join(", ")))
+            Err(format!(
+                "unknown nickname, expected one of {}",
+                NICKNAMES.join(", ")
+            ))
         };
     }
     let fields: Vec<&str> = cron.split_whitespace().collect();
     let expected = if with_seconds { 6 } else { 5 };
     if fields.len() != expected {
-        return Err(format!("expected {expected} fields, found {}", fields.len()));
+        return Err(format!(
+            "expected {expected} fields, found {}",
+            fields.len()
+        ));
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '-' | '/' | '?' | '#');
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '-' | '/' | '?' | '#');
     match fields.iter().find(|field| !field.chars().all(allowed)) {
         Some(field) => Err(format!("unexpected character in field '{field}'")),
         None => Ok(()),
@@ -123,7 +144,6 @@ impl PluginSpec for ScheduleOnDatesSpec {
     const KIND: Kind = Kind::Trigger;
     const TYPE: &'static str = "io.kestra.plugin.core.trigger.ScheduleOnDates";
 }
-
 
 #[cfg(test)]
 mod tests {

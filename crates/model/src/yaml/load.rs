@@ -51,7 +51,10 @@ pub fn load_document(source: &str) -> Result<Document, SyntaxError> {
     let mut documents = load_documents(source)?;
     match documents.len() {
         0 => Ok(Document {
-            root: Node { value: NodeValue::Null, span: Span::default() },
+            root: Node {
+                value: NodeValue::Null,
+                span: Span::default(),
+            },
             start: Pos { line: 1, col: 1 },
             duplicate_keys: Vec::new(),
         }),
@@ -66,7 +69,10 @@ pub fn load_document(source: &str) -> Result<Document, SyntaxError> {
 fn scan_error(error: ScanError) -> SyntaxError {
     let marker = error.marker();
     SyntaxError {
-        pos: Pos { line: to_u32(marker.line()), col: to_u32(marker.col() + 1) },
+        pos: Pos {
+            line: to_u32(marker.line()),
+            col: to_u32(marker.col() + 1),
+        },
         message: error.info().to_string(),
     }
 }
@@ -77,14 +83,29 @@ fn to_u32(value: usize) -> u32 {
 
 fn to_span(span: &saphyr_parser::Span) -> Span {
     Span {
-        start: Pos { line: to_u32(span.start.line()), col: to_u32(span.start.col() + 1) },
-        end: Pos { line: to_u32(span.end.line()), col: to_u32(span.end.col() + 1) },
+        start: Pos {
+            line: to_u32(span.start.line()),
+            col: to_u32(span.start.col() + 1),
+        },
+        end: Pos {
+            line: to_u32(span.end.line()),
+            col: to_u32(span.end.col() + 1),
+        },
     }
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, span: Span, anchor: usize },
-    Map { entries: Vec<Entry>, pending_key: Option<(String, Span)>, span: Span, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pending_key: Option<(String, Span)>,
+        span: Span,
+        anchor: usize,
+    },
 }
 
 #[derive(Default)]
@@ -107,10 +128,10 @@ impl Builder {
                 self.root = None;
             }
             Event::DocumentEnd => {
-                let root = self
-                    .root
-                    .take()
-                    .unwrap_or(Node { value: NodeValue::Null, span });
+                let root = self.root.take().unwrap_or(Node {
+                    value: NodeValue::Null,
+                    span,
+                });
                 self.documents.push(Document {
                     root,
                     start: self.document_start,
@@ -129,7 +150,10 @@ impl Builder {
                 let value = if style == ScalarStyle::Plain && !force_string {
                     resolve_plain(&text)
                 } else {
-                    NodeValue::Str { text: text.into_owned(), plain: false }
+                    NodeValue::Str {
+                        text: text.into_owned(),
+                        plain: false,
+                    }
                 };
                 let node = Node { value, span };
                 if anchor > 0 {
@@ -138,20 +162,44 @@ impl Builder {
                 self.add(node)?;
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq { items: Vec::new(), span, anchor });
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    span,
+                    anchor,
+                });
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map { entries: Vec::new(), pending_key: None, span, anchor });
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    pending_key: None,
+                    span,
+                    anchor,
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match self.stack.pop() {
-                    Some(Frame::Seq { items, span: start, anchor }) => {
-                        let node = Node { value: NodeValue::Seq(items), span: join(start, span) };
+                    Some(Frame::Seq {
+                        items,
+                        span: start,
+                        anchor,
+                    }) => {
+                        let node = Node {
+                            value: NodeValue::Seq(items),
+                            span: join(start, span),
+                        };
                         self.remember(anchor, &node);
                         node
                     }
-                    Some(Frame::Map { entries, span: start, anchor, .. }) => {
-                        let node = Node { value: NodeValue::Map(entries), span: join(start, span) };
+                    Some(Frame::Map {
+                        entries,
+                        span: start,
+                        anchor,
+                        ..
+                    }) => {
+                        let node = Node {
+                            value: NodeValue::Map(entries),
+                            span: join(start, span),
+                        };
                         self.remember(anchor, &node);
                         node
                     }
@@ -179,7 +227,10 @@ impl Builder {
         for frame in &self.stack {
             match frame {
                 Frame::Seq { items, .. } => path.push(format!("[{}]", items.len())),
-                Frame::Map { pending_key: Some((key, _)), .. } => path.push(key.clone()),
+                Frame::Map {
+                    pending_key: Some((key, _)),
+                    ..
+                } => path.push(key.clone()),
                 Frame::Map { .. } => {}
             }
         }
@@ -191,11 +242,18 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, .. }) => match pending_key.take() {
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
                 None => {
                     let key = node.scalar_text().ok_or_else(|| SyntaxError {
                         pos: node.span.start,
-                        message: format!("a mapping key must be a scalar, found {}", node.kind_name()),
+                        message: format!(
+                            "a mapping key must be a scalar, found {}",
+                            node.kind_name()
+                        ),
                     })?;
                     *pending_key = Some((key, node.span));
                 }
@@ -212,7 +270,11 @@ impl Builder {
                         // Like most YAML readers, the last value wins.
                         entries.remove(first);
                     }
-                    entries.push(Entry { key, key_span, value: node });
+                    entries.push(Entry {
+                        key,
+                        key_span,
+                        value: node,
+                    });
                 }
             },
         }
@@ -221,7 +283,10 @@ impl Builder {
 }
 
 fn join(start: Span, end: Span) -> Span {
-    Span { start: start.start, end: end.end }
+    Span {
+        start: start.start,
+        end: end.end,
+    }
 }
 
 /// Resolves a plain scalar with the YAML 1.2 core schema.
@@ -230,7 +295,9 @@ fn resolve_plain(text: &str) -> NodeValue {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),
         "false" | "False" | "FALSE" => return NodeValue::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeValue::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeValue::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return NodeValue::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return NodeValue::Float(f64::NAN),
         _ => {}
@@ -238,12 +305,15 @@ fn resolve_plain(text: &str) -> NodeValue {
     if let Some(number) = parse_int(text) {
         return NodeValue::Int(number);
     }
-    if looks_like_float(text) {
-        if let Ok(number) = text.parse::<f64>() {
-            return NodeValue::Float(number);
-        }
+    if looks_like_float(text)
+        && let Ok(number) = text.parse::<f64>()
+    {
+        return NodeValue::Float(number);
     }
-    NodeValue::Str { text: text.to_string(), plain: true }
+    NodeValue::Str {
+        text: text.to_string(),
+        plain: true,
+    }
 }
 
 fn parse_int(text: &str) -> Option<i64> {

@@ -37,7 +37,10 @@ pub enum NodeValue {
     Int(i64),
     Float(f64),
     /// A string; `plain` is true when it was written without quotes or block style.
-    Str { text: String, plain: bool },
+    Str {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<Entry>),
 }
