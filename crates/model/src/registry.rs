@@ -107,7 +107,7 @@ pub struct PluginType {
 /// The catalogue of types, plus the schema definitions they refer to.
 pub struct Registry {
     types: Vec<PluginType>,
-    by_name: HashMap<(Kind, String), usize>,
+    by_name: HashMap<Kind, HashMap<String, usize>>,
     common: HashMap<Kind, Value>,
     flow: Value,
     generator: SchemaGenerator,
@@ -162,7 +162,10 @@ impl Registry {
         };
         let index = self.types.len();
         for name in std::iter::once(T::TYPE).chain(T::ALIASES.iter().copied()) {
-            self.by_name.insert((T::KIND, name.to_string()), index);
+            self.by_name
+                .entry(T::KIND)
+                .or_default()
+                .insert(name.to_string(), index);
         }
         self.types.push(entry);
     }
@@ -185,7 +188,8 @@ impl Registry {
     /// Finds a type by its name or one of its aliases.
     pub fn lookup(&self, kind: Kind, name: &str) -> Option<&PluginType> {
         self.by_name
-            .get(&(kind, name.to_string()))
+            .get(&kind)?
+            .get(name)
             .map(|&index| &self.types[index])
     }
 

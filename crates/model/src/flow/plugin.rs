@@ -48,9 +48,11 @@ impl<C: CommonProperties> Serialize for Plugin<C> {
 
 impl<'de, C: CommonProperties> Deserialize<'de> for Plugin<C> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut object = Map::deserialize(deserializer)?;
-        let common: C = serde_json::from_value(Value::Object(object.clone()))
-            .map_err(serde::de::Error::custom)?;
+        let value = Value::deserialize(deserializer)?;
+        let common = C::deserialize(&value).map_err(serde::de::Error::custom)?;
+        let Value::Object(mut object) = value else {
+            return Err(serde::de::Error::custom("expected a mapping"));
+        };
         for name in C::names() {
             object.remove(*name);
         }

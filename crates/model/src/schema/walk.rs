@@ -156,11 +156,9 @@ impl<'a> Walker<'a> {
         if let Some(kind) = Kind::from_def_name(name) {
             return self.walk_plugin(node, kind, path);
         }
-        match self.registry.resolve(reference) {
-            Some(definition) => {
-                let definition = definition.clone();
-                self.walk(node, &definition, path)
-            }
+        let registry = self.registry;
+        match registry.resolve(reference) {
+            Some(definition) => self.walk(node, definition, path),
             None => self.any(node, path),
         }
     }
@@ -411,14 +409,13 @@ impl<'a> Walker<'a> {
             }
             match property(&entry.key) {
                 Some(schema) => {
-                    let schema = schema.clone();
                     if entry.value.is_null()
-                        && !accepted_kinds(self.registry, &schema).contains(&JsonKind::Null)
+                        && !accepted_kinds(self.registry, schema).contains(&JsonKind::Null)
                     {
                         // An explicit null stands for an absent property, as in Kestra.
                         continue;
                     }
-                    let value = self.walk(&entry.value, &schema, &entry_path);
+                    let value = self.walk(&entry.value, schema, &entry_path);
                     output.insert(entry.key.clone(), value);
                 }
                 None if closed => {
@@ -433,8 +430,7 @@ impl<'a> Walker<'a> {
                 None => {
                     let value = match additional {
                         Some(schema) if schema.is_object() => {
-                            let schema = schema.clone();
-                            self.walk(&entry.value, &schema, &entry_path)
+                            self.walk(&entry.value, schema, &entry_path)
                         }
                         _ => self.any(&entry.value, &entry_path),
                     };
@@ -549,7 +545,8 @@ impl<'a> Walker<'a> {
             );
             return node.to_json();
         };
-        let Some(entry) = self.registry.lookup(kind, &type_name).cloned() else {
+        let registry = self.registry;
+        let Some(entry) = registry.lookup(kind, &type_name) else {
             let mut message = format!("unknown {} type '{type_name}'", kind.noun());
             if let Some(suggestion) = self.registry.suggest(kind, &type_name) {
                 message.push_str(&format!("; did you mean '{suggestion}'?"));
@@ -563,18 +560,18 @@ impl<'a> Walker<'a> {
             self.record_site(node, kind, "", Role::None, path);
             return node.to_json();
         };
-        self.walk_plugin_object(node, &entry, path)
+        self.walk_plugin_object(node, entry, path)
     }
 
     fn walk_plugin_object(&mut self, node: &Node, entry: &PluginType, path: &YamlPath) -> Value {
-        let common = self
-            .registry
+        let registry = self.registry;
+        let empty = Map::new();
+        let common = registry
             .common(entry.kind)
-            .cloned()
-            .unwrap_or(Value::Bool(true));
-        let own = entry.schema.as_object().cloned().unwrap_or_default();
-        let common = common.as_object().cloned().unwrap_or_default();
-        let mut value = self.walk_object(node, &[&own, &common], Some(entry.name), path);
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let own = entry.schema.as_object().unwrap_or(&empty);
+        let mut value = self.walk_object(node, &[own, common], Some(entry.name), path);
         if let Value::Object(object) = &mut value {
             object.insert("type".to_string(), Value::String(entry.name.to_string()));
         }
