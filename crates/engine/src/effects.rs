@@ -1,0 +1,83 @@
+//! What the engine is told (events) and what it asks the services around it to do (effects).
+
+use jiff::Timestamp;
+use peregrine_model::execution::TaskRun;
+use peregrine_model::flow::Task;
+use peregrine_model::state::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Something that happened to an execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// The execution was created: start it.
+    Start,
+    /// A worker reports on a task run.
+    TaskUpdate(TaskUpdate),
+    /// Stop everything.
+    Kill,
+    /// A timer set earlier is due.
+    Timer(TimerKind),
+    /// A paused execution is resumed by a user.
+    Resume { inputs: Option<Map<String, Value>> },
+}
+
+/// A worker's report: a new state of one attempt of a task run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskUpdate {
+    pub task_run_id: String,
+    /// The attempt this report is about, counting from 1.
+    pub attempt: u32,
+    pub state: State,
+    pub outputs: Option<Map<String, Value>>,
+    pub worker_id: Option<String>,
+}
+
+/// Why a timer was set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TimerKind {
+    /// A Pause with a delay is over: resume it.
+    ResumePause { task_run_id: String },
+    /// A Pause with a timeout is over: fail it.
+    PauseTimeout { task_run_id: String },
+}
+
+/// A runnable task run to send to a worker, with everything it needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerJob {
+    pub task_run: TaskRun,
+    pub task: Task,
+    /// The expression context of the task run (flow, execution, inputs, outputs, taskrun, ...).
+    pub variables: Value,
+}
+
+/// A log line written by the executor about a task run or the execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineLog {
+    pub task_run_id: Option<String>,
+    pub task_id: Option<String>,
+    pub level: LogLevel,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// What the services must do once the new state is committed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    RunTask(Box<WorkerJob>),
+    /// Interrupt the running task runs of this execution.
+    KillTasks,
+    SetTimer {
+        at: Timestamp,
+        kind: TimerKind,
+    },
+    Log(EngineLog),
+    /// The execution reached a terminal state.
+    Ended(State),
+}

@@ -1,0 +1,288 @@
+//! A flow compiled for execution: every task of the tree by id, each flowable with its child lists
+//! already split into main tasks, errors and finally, disabled tasks left out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use peregrine_model::flow::Task;
+use peregrine_model::tasks::{
+    AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachSpec, IfSpec,
+    ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
+};
+use peregrine_model::{Flow, Property, Role};
+use serde_json::Value;
+
+/// Index of a task in [`FlowPlan`].
+pub type NodeId = usize;
+
+/// The three lists every container (the flow itself, or a flowable task) runs.
+#[derive(Clone, Debug, Default)]
+pub struct Lists {
+    pub tasks: Vec<NodeId>,
+    pub errors: Vec<NodeId>,
+    pub finally: Vec<NodeId>,
+}
+
+/// How a flowable task runs its children.
+#[derive(Clone, Debug)]
+pub enum Flowable {
+    /// Sequential, AllowFailure (with `allow_failure`).
+    Sequential {
+        lists: Lists,
+        allow_failure: bool,
+    },
+    Parallel {
+        lists: Lists,
+        concurrent: Option<Property<u32>>,
+    },
+    Switch {
+        value: Property<String>,
+        cases: Vec<(String, Vec<NodeId>)>,
+        defaults: Vec<NodeId>,
+        errors: Vec<NodeId>,
+        finally: Vec<NodeId>,
+    },
+    If {
+        condition: Property<String>,
+        then: Vec<NodeId>,
+        otherwise: Vec<NodeId>,
+        errors: Vec<NodeId>,
+        finally: Vec<NodeId>,
+    },
+    /// ForEach, EachSequential (limit 1), EachParallel (limit 0 or `concurrent`).
+    ForEach {
+        values: Value,
+        lists: Lists,
+        concurrency_limit: Option<Property<u32>>,
+    },
+    Dag {
+        tasks: Vec<(NodeId, Vec<String>)>,
+        errors: Vec<NodeId>,
+        finally: Vec<NodeId>,
+        concurrent: Option<Property<u32>>,
+    },
+    Pause {
+        spec: Box<PauseSpec>,
+        lists: Lists,
+    },
+    Subflow(Box<SubflowSpec>),
+    /// A flowable type the engine cannot run yet.
+    Unsupported(&'static str),
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    Runnable,
+    Flowable(Flowable),
+}
+
+#[derive(Clone, Debug)]
+pub struct TaskNode {
+    pub task: Task,
+    pub kind: NodeKind,
+}
+
+/// A compiled flow, cheap to share between executions of the same revision.
+#[derive(Debug)]
+pub struct FlowPlan {
+    pub flow: Arc<Flow>,
+    nodes: Vec<TaskNode>,
+    by_id: HashMap<String, NodeId>,
+    pub root: Lists,
+}
+
+/// A task that could not be compiled (its spec does not read).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("task '{task_id}': {message}")]
+pub struct PlanError {
+    pub task_id: String,
+    pub message: String,
+}
+
+impl FlowPlan {
+    /// Compiles a validated flow. `role_of` tells runnable from flowable types (the catalogue).
+    pub fn new(flow: Arc<Flow>, role_of: &dyn Fn(&str) -> Role) -> Result<Self, PlanError> {
+        let mut builder = Builder {
+            nodes: Vec::new(),
+            by_id: HashMap::new(),
+            role_of,
+        };
+        let root = Lists {
+            tasks: builder.list(&flow.tasks)?,
+            errors: builder.list(&flow.errors)?,
+            finally: builder.list(&flow.finally_tasks)?,
+        };
+        Ok(Self {
+            flow,
+            nodes: builder.nodes,
+            by_id: builder.by_id,
+            root,
+        })
+    }
+
+    pub fn node(&self, id: NodeId) -> &TaskNode {
+        &self.nodes[id]
+    }
+
+    pub fn find(&self, task_id: &str) -> Option<NodeId> {
+        self.by_id.get(task_id).copied()
+    }
+}
+
+struct Builder<'a> {
+    nodes: Vec<TaskNode>,
+    by_id: HashMap<String, NodeId>,
+    role_of: &'a dyn Fn(&str) -> Role,
+}
+
+impl Builder<'_> {
+    fn list(&mut self, tasks: &[Task]) -> Result<Vec<NodeId>, PlanError> {
+        let mut ids = Vec::new();
+        for task in tasks.iter().filter(|task| !task.common.disabled) {
+            ids.push(self.add(task)?);
+        }
+        Ok(ids)
+    }
+
+    fn lists(
+        &mut self,
+        tasks: &[Task],
+        errors: &[Task],
+        finally: &[Task],
+    ) -> Result<Lists, PlanError> {
+        Ok(Lists {
+            tasks: self.list(tasks)?,
+            errors: self.list(errors)?,
+            finally: self.list(finally)?,
+        })
+    }
+
+    fn add(&mut self, task: &Task) -> Result<NodeId, PlanError> {
+        let id = self.nodes.len();
+        // Reserve the slot first so parents come before their children.
+        self.nodes.push(TaskNode {
+            task: task.clone(),
+            kind: NodeKind::Runnable,
+        });
+        self.by_id.insert(task.common.id.clone(), id);
+        let kind = match (self.role_of)(&task.common.type_name) {
+            Role::Flowable => NodeKind::Flowable(self.flowable(task)?),
+            Role::Runnable | Role::None => NodeKind::Runnable,
+        };
+        self.nodes[id].kind = kind;
+        Ok(id)
+    }
+
+    fn flowable(&mut self, task: &Task) -> Result<Flowable, PlanError> {
+        let error = |error: serde_json::Error| PlanError {
+            task_id: task.common.id.clone(),
+            message: error.to_string(),
+        };
+        let type_name = task.common.type_name.as_str();
+        let short = type_name.rsplit('.').next().unwrap_or(type_name);
+        Ok(match short {
+            "Sequential" => {
+                let spec: SequentialSpec = task.spec().map_err(error)?;
+                Flowable::Sequential {
+                    lists: self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?,
+                    allow_failure: false,
+                }
+            }
+            "AllowFailure" => {
+                let spec: AllowFailureSpec = task.spec().map_err(error)?;
+                Flowable::Sequential {
+                    lists: self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?,
+                    allow_failure: true,
+                }
+            }
+            "Parallel" => {
+                let spec: ParallelSpec = task.spec().map_err(error)?;
+                Flowable::Parallel {
+                    lists: self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?,
+                    concurrent: spec.concurrent,
+                }
+            }
+            "Switch" => {
+                let spec: SwitchSpec = task.spec().map_err(error)?;
+                let mut cases = Vec::new();
+                for (key, tasks) in &spec.cases {
+                    cases.push((key.clone(), self.list(tasks)?));
+                }
+                Flowable::Switch {
+                    value: spec.value,
+                    cases,
+                    defaults: self.list(&spec.defaults)?,
+                    errors: self.list(&spec.errors)?,
+                    finally: self.list(&spec.finally_tasks)?,
+                }
+            }
+            "If" => {
+                let spec: IfSpec = task.spec().map_err(error)?;
+                Flowable::If {
+                    condition: spec.condition,
+                    then: self.list(&spec.then)?,
+                    otherwise: self.list(&spec.else_tasks)?,
+                    errors: self.list(&spec.errors)?,
+                    finally: self.list(&spec.finally_tasks)?,
+                }
+            }
+            "ForEach" => {
+                let spec: ForEachSpec = task.spec().map_err(error)?;
+                Flowable::ForEach {
+                    values: spec.values,
+                    lists: self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?,
+                    concurrency_limit: Some(Property::Value(spec.concurrency_limit)),
+                }
+            }
+            "EachSequential" => {
+                let spec: EachSequentialSpec = task.spec().map_err(error)?;
+                Flowable::ForEach {
+                    values: spec.value,
+                    lists: self.lists(&spec.tasks, &spec.errors, &[])?,
+                    concurrency_limit: Some(Property::Value(1)),
+                }
+            }
+            "EachParallel" => {
+                let spec: EachParallelSpec = task.spec().map_err(error)?;
+                Flowable::ForEach {
+                    values: spec.value,
+                    lists: self.lists(&spec.tasks, &spec.errors, &[])?,
+                    concurrency_limit: Some(spec.concurrent.unwrap_or(Property::Value(0))),
+                }
+            }
+            "Dag" => {
+                let spec: DagSpec = task.spec().map_err(error)?;
+                let mut tasks = Vec::new();
+                for entry in spec
+                    .tasks
+                    .iter()
+                    .filter(|entry| !entry.task.common.disabled)
+                {
+                    tasks.push((self.add(&entry.task)?, entry.depends_on.clone()));
+                }
+                Flowable::Dag {
+                    tasks,
+                    errors: self.list(&spec.errors)?,
+                    finally: self.list(&spec.finally_tasks)?,
+                    concurrent: spec.concurrent,
+                }
+            }
+            "Pause" => {
+                let spec: PauseSpec = task.spec().map_err(error)?;
+                let lists = self.lists(&spec.tasks, &spec.errors, &[])?;
+                Flowable::Pause {
+                    spec: Box::new(spec),
+                    lists,
+                }
+            }
+            "Subflow" | "Flow" => Flowable::Subflow(Box::new(task.spec().map_err(error)?)),
+            _ => Flowable::Unsupported(match short {
+                "ForEachItem" => "ForEachItem",
+                "LoopUntil" | "WaitFor" => "LoopUntil",
+                "WorkingDirectory" => "WorkingDirectory",
+                "Template" => "Template",
+                _ => "this flowable type",
+            }),
+        })
+    }
+}

@@ -1,0 +1,656 @@
+//! The decision function: apply one event to an execution, then settle every container (the flow
+//! and each running flowable task) until nothing more can happen without the outside world.
+
+use std::collections::VecDeque;
+
+use jiff::Timestamp;
+use peregrine_model::execution::{Attempt, StateHistory, TaskRun};
+use peregrine_model::state::State;
+use serde_json::{Map, Value};
+
+use crate::effects::{Effect, EngineLog, Event, LogLevel, TaskUpdate, TimerKind, WorkerJob};
+use crate::expressions::{Expressions, is_truthy};
+use crate::frames;
+use crate::plan::{FlowPlan, NodeKind};
+use crate::state::{ExecutionState, Frame, Item, Strategy};
+use crate::variables::{Globals, execution_variables, task_variables};
+
+/// What the engine needs from the world: the time, fresh ids, expressions, configuration values.
+pub struct Env<'a> {
+    pub now: Timestamp,
+    pub new_id: &'a mut dyn FnMut() -> String,
+    pub expressions: &'a dyn Expressions,
+    pub globals: &'a Globals,
+}
+
+/// A container: the flow itself, or a running flowable task run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Container {
+    Root,
+    Run(String),
+}
+
+/// Applies `event` and returns the effects to carry out once the new state is committed.
+pub fn process(
+    plan: &FlowPlan,
+    state: &mut ExecutionState,
+    event: Event,
+    env: &mut Env<'_>,
+) -> Vec<Effect> {
+    let mut step = Step {
+        plan,
+        state,
+        env,
+        effects: Vec::new(),
+        work: VecDeque::new(),
+    };
+    step.apply(event);
+    step.settle();
+    step.effects
+}
+
+struct Step<'a, 'b> {
+    plan: &'a FlowPlan,
+    state: &'a mut ExecutionState,
+    env: &'a mut Env<'b>,
+    effects: Vec<Effect>,
+    work: VecDeque<Container>,
+}
+
+impl Step<'_, '_> {
+    fn now(&self) -> Timestamp {
+        self.env.now
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Start => {
+                if self.state.execution.state.current == State::Created {
+                    let now = self.now();
+                    self.state.execution.state.set(State::Running, now);
+                    self.work.push_back(Container::Root);
+                }
+            }
+            Event::TaskUpdate(update) => self.apply_update(update),
+            Event::Kill => self.kill(),
+            Event::Timer(kind) => self.timer(kind),
+            Event::Resume { inputs } => self.resume(inputs),
+        }
+    }
+
+    fn apply_update(&mut self, update: TaskUpdate) {
+        let now = self.now();
+        let Some(run) = self.state.run(&update.task_run_id) else {
+            return;
+        };
+        if run.state.is_terminated()
+            || run.state.current == update.state && update.state != State::Running
+        {
+            // A late or repeated report: the task run has moved on already.
+            return;
+        }
+        let node = self.plan.find(&run.task_id).map(|id| self.plan.node(id));
+        let (allow_failure, allow_warning) = node.map_or((false, false), |node| {
+            (
+                node.task.common.allow_failure,
+                node.task.common.allow_warning,
+            )
+        });
+        let mut final_state = update.state;
+        if final_state == State::Failed && allow_failure {
+            final_state = State::Warning;
+        }
+        if final_state == State::Warning && allow_warning {
+            final_state = State::Success;
+        }
+        let parent = run.parent_task_run_id.clone();
+        let Some(run) = self.state.run_mut(&update.task_run_id) else {
+            return;
+        };
+        let index = update.attempt.max(1) as usize - 1;
+        while run.attempts.len() <= index {
+            run.attempts.push(Attempt {
+                state: StateHistory::new(State::Running, now),
+                worker_id: update.worker_id.clone(),
+                log_file: None,
+            });
+        }
+        if let Some(attempt) = run.attempts.get_mut(index) {
+            attempt.state.set(update.state, now);
+        }
+        run.state.set(
+            if update.state.is_terminated() {
+                final_state
+            } else {
+                update.state
+            },
+            now,
+        );
+        let terminated = run.state.is_terminated();
+        if let Some(outputs) = update.outputs {
+            run.outputs = Some(outputs);
+        }
+        if terminated {
+            if let Some(position) = self.state.position(&update.task_run_id) {
+                self.state.record_outputs(position);
+            }
+            self.work
+                .push_back(parent.map_or(Container::Root, Container::Run));
+        }
+    }
+
+    fn kill(&mut self) {
+        let now = self.now();
+        let current = self.state.execution.state.current;
+        if current.is_terminated() || current == State::Killing {
+            return;
+        }
+        self.state.execution.state.set(State::Killing, now);
+        let to_kill: Vec<String> = self
+            .state
+            .execution
+            .task_run_list
+            .iter()
+            .filter(|run| matches!(run.state.current, State::Created | State::Paused))
+            .map(|run| run.id.clone())
+            .collect();
+        for id in to_kill {
+            if let Some(run) = self.state.run_mut(&id) {
+                run.state.set(State::Killed, now);
+            }
+        }
+        self.effects.push(Effect::KillTasks);
+        self.work.push_back(Container::Root);
+        let flowables: Vec<String> = self.state.frames.keys().cloned().collect();
+        self.work.extend(flowables.into_iter().map(Container::Run));
+    }
+
+    fn timer(&mut self, kind: TimerKind) {
+        let now = self.now();
+        let (id, target) = match &kind {
+            TimerKind::ResumePause { task_run_id } => (task_run_id.clone(), State::Running),
+            TimerKind::PauseTimeout { task_run_id } => (task_run_id.clone(), State::Failed),
+        };
+        let Some(run) = self.state.run(&id) else {
+            return;
+        };
+        if run.state.current != State::Paused {
+            return;
+        }
+        self.resume_run(&id, target, now);
+    }
+
+    fn resume(&mut self, inputs: Option<Map<String, Value>>) {
+        let now = self.now();
+        let paused: Vec<String> = self
+            .state
+            .execution
+            .task_run_list
+            .iter()
+            .filter(|run| run.state.current == State::Paused)
+            .map(|run| run.id.clone())
+            .collect();
+        for id in paused {
+            if let Some(run) = self.state.run_mut(&id)
+                && let Some(inputs) = &inputs
+            {
+                run.outputs = Some(inputs.clone());
+            }
+            self.resume_run(&id, State::Running, now);
+        }
+    }
+
+    fn resume_run(&mut self, id: &str, target: State, now: Timestamp) {
+        if let Some(run) = self.state.run_mut(id) {
+            run.state.set(target, now);
+        }
+        if self.state.execution.state.current == State::Paused {
+            self.state.execution.state.set(State::Running, now);
+        }
+        if let Some(position) = self.state.position(id) {
+            self.state.record_outputs(position);
+        }
+        let parent = self
+            .state
+            .run(id)
+            .and_then(|run| run.parent_task_run_id.clone());
+        if target == State::Running {
+            self.work.push_back(Container::Run(id.to_string()));
+        } else {
+            self.work
+                .push_back(parent.map_or(Container::Root, Container::Run));
+        }
+    }
+
+    /// Resolves containers until none has anything left to do.
+    fn settle(&mut self) {
+        while let Some(container) = self.work.pop_front() {
+            self.resolve(&container);
+        }
+    }
+
+    fn resolve(&mut self, container: &Container) {
+        let (frame, parent_id, value) = match container {
+            Container::Root => {
+                if !matches!(
+                    self.state.execution.state.current,
+                    State::Running | State::Killing | State::Paused
+                ) {
+                    return;
+                }
+                (self.state.root.clone(), None, None)
+            }
+            Container::Run(id) => {
+                let Some(run) = self.state.run(id) else {
+                    return;
+                };
+                if !matches!(run.state.current, State::Running) {
+                    return;
+                }
+                let Some(frame) = self.state.frames.get(id) else {
+                    return;
+                };
+                (frame.clone(), Some(id.clone()), run.value.clone())
+            }
+        };
+        let _ = value;
+        let killing = self.state.execution.state.current == State::Killing;
+        let parent = parent_id.as_deref();
+        let (current, in_finally) = self.current_list(&frame, parent);
+        if !killing {
+            let strategy = if in_finally {
+                Strategy::Sequential
+            } else {
+                frame.strategy
+            };
+            for item in self.nexts(&current, strategy, parent) {
+                self.create_run(&item, parent);
+            }
+        }
+        let children_done = self.children_terminated(&frame, parent);
+        let list_done = current
+            .iter()
+            .all(|item| self.item_terminated(item, parent));
+        let ended =
+            children_done && (list_done && (in_finally || frame.finally.is_empty()) || killing);
+        if !ended {
+            if container == &Container::Root {
+                self.refresh_paused();
+            }
+            return;
+        }
+        let mut state = self.final_state(&frame, parent);
+        if killing {
+            state = State::Killed;
+        }
+        match container {
+            Container::Root => self.end_execution(state),
+            Container::Run(id) => {
+                let (allow_failure, allow_warning) = self.allow_flags(id);
+                if state == State::Failed && (frame.allow_failure || allow_failure) {
+                    state = State::Warning;
+                }
+                if state == State::Warning && allow_warning {
+                    state = State::Success;
+                }
+                let now = self.now();
+                let mut grand_parent = None;
+                if let Some(run) = self.state.run_mut(id) {
+                    run.state.set(state, now);
+                    grand_parent = Some(run.parent_task_run_id.clone());
+                }
+                if let Some(grand_parent) = grand_parent {
+                    self.work
+                        .push_back(grand_parent.map_or(Container::Root, Container::Run));
+                }
+            }
+        }
+    }
+
+    fn allow_flags(&self, id: &str) -> (bool, bool) {
+        self.state
+            .run(id)
+            .and_then(|run| self.plan.find(&run.task_id))
+            .map_or((false, false), |node| {
+                let common = &self.plan.node(node).task.common;
+                (common.allow_failure, common.allow_warning)
+            })
+    }
+
+    /// The list being run: the main items, or the errors once a main item failed; then finally.
+    fn current_list(&self, frame: &Frame, parent: Option<&str>) -> (Vec<Item>, bool) {
+        let errors_started = frame
+            .errors
+            .iter()
+            .any(|item| self.find(item, parent).is_some());
+        let failed = frame.items.iter().any(|item| {
+            self.find(item, parent)
+                .is_some_and(|run| run.state.current == State::Failed)
+        });
+        let list = if errors_started || failed {
+            &frame.errors
+        } else {
+            &frame.items
+        };
+        let main_done = list.iter().all(|item| self.item_terminated(item, parent))
+            && self.children_of_list_terminated(&frame.items, parent);
+        if main_done && !frame.finally.is_empty() {
+            return (frame.finally.clone(), true);
+        }
+        (list.clone(), false)
+    }
+
+    fn find(&self, item: &Item, parent: Option<&str>) -> Option<&TaskRun> {
+        let task_id = &self.plan.node(item.node).task.common.id;
+        self.state.find(parent, task_id, item.value.as_deref())
+    }
+
+    fn item_terminated(&self, item: &Item, parent: Option<&str>) -> bool {
+        self.find(item, parent)
+            .is_some_and(|run| run.state.is_terminated())
+    }
+
+    fn children_of_list_terminated(&self, items: &[Item], parent: Option<&str>) -> bool {
+        items.iter().all(|item| {
+            self.find(item, parent)
+                .is_none_or(|run| run.state.is_terminated())
+        })
+    }
+
+    /// True when every child created in this container has ended.
+    fn children_terminated(&self, frame: &Frame, parent: Option<&str>) -> bool {
+        [&frame.items, &frame.errors, &frame.finally]
+            .into_iter()
+            .all(|items| self.children_of_list_terminated(items, parent))
+    }
+
+    fn nexts(&self, items: &[Item], strategy: Strategy, parent: Option<&str>) -> Vec<Item> {
+        let mut nexts = Vec::new();
+        match strategy {
+            Strategy::Sequential => {
+                for item in items {
+                    match self.find(item, parent) {
+                        None => {
+                            nexts.push(item.clone());
+                            break;
+                        }
+                        Some(run) if !run.state.is_terminated() => break,
+                        Some(_) => {}
+                    }
+                }
+            }
+            Strategy::Parallel { limit } | Strategy::Dag { limit } => {
+                let running = items
+                    .iter()
+                    .filter(|item| {
+                        self.find(item, parent)
+                            .is_some_and(|run| !run.state.is_terminated())
+                    })
+                    .count();
+                let mut free = if limit == 0 {
+                    usize::MAX
+                } else {
+                    (limit as usize).saturating_sub(running)
+                };
+                for item in items {
+                    if free == 0 {
+                        break;
+                    }
+                    if self.find(item, parent).is_some() {
+                        continue;
+                    }
+                    if matches!(strategy, Strategy::Dag { .. })
+                        && !self.dependencies_done(item, items, parent)
+                    {
+                        continue;
+                    }
+                    nexts.push(item.clone());
+                    free -= 1;
+                }
+            }
+            Strategy::Concurrent { limit } => {
+                let mut groups: Vec<(Option<String>, Vec<Item>)> = Vec::new();
+                for item in items {
+                    match groups.last_mut() {
+                        Some((value, group)) if *value == item.value => group.push(item.clone()),
+                        _ => groups.push((item.value.clone(), vec![item.clone()])),
+                    }
+                }
+                let started =
+                    |group: &[Item]| group.iter().any(|item| self.find(item, parent).is_some());
+                let done =
+                    |group: &[Item]| group.iter().all(|item| self.item_terminated(item, parent));
+                let active = groups
+                    .iter()
+                    .filter(|(_, group)| started(group) && !done(group))
+                    .count();
+                let mut free = if limit == 0 {
+                    usize::MAX
+                } else {
+                    (limit as usize).saturating_sub(active)
+                };
+                for (_, group) in &groups {
+                    if started(group) {
+                        if !done(group) {
+                            nexts.extend(self.nexts(group, Strategy::Sequential, parent));
+                        }
+                    } else if free > 0 {
+                        free -= 1;
+                        nexts.extend(self.nexts(group, Strategy::Sequential, parent));
+                    }
+                }
+            }
+        }
+        nexts
+    }
+
+    fn dependencies_done(&self, item: &Item, items: &[Item], parent: Option<&str>) -> bool {
+        item.depends_on.iter().all(|dependency| {
+            items
+                .iter()
+                .find(|other| self.plan.node(other.node).task.common.id == *dependency)
+                .is_some_and(|other| self.item_terminated(other, parent))
+        })
+    }
+
+    /// Kestra's order of precedence over the children's states.
+    fn final_state(&self, frame: &Frame, parent: Option<&str>) -> State {
+        let mut seen = (false, false, false, false);
+        for item in frame
+            .items
+            .iter()
+            .chain(&frame.errors)
+            .chain(&frame.finally)
+        {
+            if let Some(run) = self.find(item, parent) {
+                match run.state.current {
+                    State::Killed => seen.0 = true,
+                    State::Failed => seen.1 = true,
+                    State::Warning => seen.2 = true,
+                    State::Paused => seen.3 = true,
+                    _ => {}
+                }
+            }
+        }
+        match seen {
+            (true, ..) => State::Killed,
+            (_, true, ..) => State::Failed,
+            (_, _, true, _) => State::Warning,
+            (_, _, _, true) => State::Paused,
+            _ => State::Success,
+        }
+    }
+
+    /// The execution is PAUSED while a task run is paused and nothing else runs.
+    fn refresh_paused(&mut self) {
+        let now = self.now();
+        let runs = &self.state.execution.task_run_list;
+        let paused = runs.iter().any(|run| run.state.current == State::Paused);
+        let busy = runs.iter().any(|run| {
+            matches!(run.state.current, State::Created)
+                || run.state.current == State::Running && !self.state.frames.contains_key(&run.id)
+        });
+        let current = self.state.execution.state.current;
+        if paused && !busy && current == State::Running {
+            self.state.execution.state.set(State::Paused, now);
+        }
+    }
+
+    fn create_run(&mut self, item: &Item, parent: Option<&str>) {
+        let node = self.plan.node(item.node);
+        let now = self.now();
+        let execution = &self.state.execution;
+        let run = TaskRun {
+            id: (self.env.new_id)(),
+            execution_id: execution.id.clone(),
+            namespace: execution.namespace.clone(),
+            flow_id: execution.flow_id.clone(),
+            task_id: node.task.common.id.clone(),
+            parent_task_run_id: parent.map(str::to_string),
+            value: item.value.clone(),
+            iteration: None,
+            attempts: Vec::new(),
+            outputs: None,
+            state: StateHistory::new(State::Created, now),
+        };
+        let id = run.id.clone();
+        self.state.push(run);
+        self.start_run(&id, item);
+    }
+
+    fn start_run(&mut self, id: &str, item: &Item) {
+        let node = self.plan.node(item.node);
+        let Some(run) = self.state.run(id).cloned() else {
+            return;
+        };
+        let variables = task_variables(
+            self.plan,
+            self.state,
+            self.env.globals,
+            &run,
+            &node.task.common.type_name,
+        );
+        if let Some(condition) = &node.task.common.run_if {
+            match frames::render_property(self.env.expressions, condition, &variables) {
+                Ok(value) if !is_truthy(&value) => {
+                    return self.finish_now(id, State::Skipped, None);
+                }
+                Ok(_) => {}
+                Err(message) => return self.fail_run(id, &format!("runIf: {message}")),
+            }
+        }
+        match &node.kind {
+            NodeKind::Runnable => {
+                self.effects.push(Effect::RunTask(Box::new(WorkerJob {
+                    task_run: run,
+                    task: node.task.clone(),
+                    variables,
+                })));
+            }
+            NodeKind::Flowable(flowable) => {
+                match frames::build(flowable, &run, &variables, self.env.expressions) {
+                    Ok(built) => {
+                        let now = self.now();
+                        self.state.frames.insert(id.to_string(), built.frame);
+                        if let Some(run) = self.state.run_mut(id)
+                            && built.outputs.is_some()
+                        {
+                            run.outputs = built.outputs;
+                        }
+                        if let Some(pause) = built.pause {
+                            if let Some(run) = self.state.run_mut(id) {
+                                run.state.set(State::Paused, now);
+                            }
+                            if let Some(delay) = pause.delay {
+                                let at = now + delay;
+                                self.effects.push(Effect::SetTimer {
+                                    at,
+                                    kind: TimerKind::ResumePause {
+                                        task_run_id: id.to_string(),
+                                    },
+                                });
+                            } else if let Some(timeout) = pause.timeout {
+                                let at = now + timeout;
+                                self.effects.push(Effect::SetTimer {
+                                    at,
+                                    kind: TimerKind::PauseTimeout {
+                                        task_run_id: id.to_string(),
+                                    },
+                                });
+                            }
+                            let parent = run.parent_task_run_id.clone();
+                            self.work
+                                .push_back(parent.map_or(Container::Root, Container::Run));
+                            return;
+                        }
+                        if let Some(run) = self.state.run_mut(id) {
+                            run.state.set(State::Running, now);
+                        }
+                        self.work.push_back(Container::Run(id.to_string()));
+                    }
+                    Err(message) => self.fail_run(id, &message),
+                }
+            }
+        }
+    }
+
+    fn fail_run(&mut self, id: &str, message: &str) {
+        let task_id = self.state.run(id).map(|run| run.task_id.clone());
+        self.effects.push(Effect::Log(EngineLog {
+            task_run_id: Some(id.to_string()),
+            task_id,
+            level: LogLevel::Error,
+            message: message.to_string(),
+        }));
+        self.finish_now(id, State::Failed, None);
+    }
+
+    /// Ends a task run without a worker (skipped, or failed before it could start).
+    fn finish_now(&mut self, id: &str, state: State, outputs: Option<Map<String, Value>>) {
+        let now = self.now();
+        let mut parent = None;
+        if let Some(run) = self.state.run_mut(id) {
+            run.state.set(state, now);
+            if outputs.is_some() {
+                run.outputs = outputs;
+            }
+            parent = Some(run.parent_task_run_id.clone());
+        }
+        if let Some(parent) = parent {
+            self.work
+                .push_back(parent.map_or(Container::Root, Container::Run));
+        }
+    }
+
+    fn end_execution(&mut self, mut state: State) {
+        let now = self.now();
+        if !self.plan.flow.outputs.is_empty() && state != State::Killed {
+            let variables =
+                Value::Object(execution_variables(self.plan, self.state, self.env.globals));
+            let mut outputs = Map::new();
+            for output in &self.plan.flow.outputs {
+                let rendered = match &output.value {
+                    Value::String(template) => self.env.expressions.render(template, &variables),
+                    other => Ok(other.clone()),
+                };
+                match rendered {
+                    Ok(value) => {
+                        outputs.insert(output.id.clone(), value);
+                    }
+                    Err(message) => {
+                        self.effects.push(Effect::Log(EngineLog {
+                            task_run_id: None,
+                            task_id: None,
+                            level: LogLevel::Error,
+                            message: format!("flow output '{}': {message}", output.id),
+                        }));
+                        state = State::Failed;
+                    }
+                }
+            }
+            self.state.execution.outputs = Some(outputs);
+        }
+        self.state.execution.state.set(state, now);
+        self.effects.push(Effect::Ended(state));
+    }
+}

@@ -1,0 +1,156 @@
+//! An execution with the indexes the engine needs to decide in time independent of its size:
+//! task runs by id, and by (parent, task id, value, iteration).
+
+use std::collections::HashMap;
+
+use peregrine_model::execution::{Execution, TaskRun};
+use serde::{Deserialize, Serialize};
+
+use crate::plan::NodeId;
+
+/// What a flowable task run decided when it started (the branch, the loop values), so later
+/// steps do not render again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The main list of child items to run: (task, loop value).
+    pub items: Vec<Item>,
+    pub errors: Vec<Item>,
+    pub finally: Vec<Item>,
+    pub strategy: Strategy,
+    /// Failures inside end this task in WARNING (AllowFailure).
+    pub allow_failure: bool,
+}
+
+/// One child to run: a task, and the loop value it runs for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Item {
+    pub node: NodeId,
+    pub value: Option<String>,
+    /// Dag: the ids this item waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Strategy {
+    /// One after the other.
+    #[default]
+    Sequential,
+    /// All at once, at most `limit` running (0: no limit).
+    Parallel { limit: u32 },
+    /// Groups by loop value, each group sequential, at most `limit` groups running (0: no limit).
+    Concurrent { limit: u32 },
+    /// As soon as the dependencies have ended, at most `limit` running (0: no limit).
+    Dag { limit: u32 },
+}
+
+type RunKey = (Option<String>, String, Option<String>, Option<u32>);
+
+/// The execution document plus indexes and frames. The engine is the only writer.
+#[derive(Clone, Debug)]
+pub struct ExecutionState {
+    pub execution: Execution,
+    pub frames: HashMap<String, Frame>,
+    /// The flow's own frame (the root container).
+    pub root: Frame,
+    by_id: HashMap<String, usize>,
+    by_key: HashMap<RunKey, usize>,
+    /// The `outputs` expression variable, kept up to date as task runs end.
+    pub outputs: serde_json::Map<String, serde_json::Value>,
+    /// Task runs changed by the last call, for the store to write.
+    pub(crate) dirty: Vec<usize>,
+}
+
+impl ExecutionState {
+    pub fn new(execution: Execution, root: Frame, frames: HashMap<String, Frame>) -> Self {
+        let mut state = Self {
+            execution,
+            frames,
+            root,
+            by_id: HashMap::new(),
+            by_key: HashMap::new(),
+            outputs: serde_json::Map::new(),
+            dirty: Vec::new(),
+        };
+        for position in 0..state.execution.task_run_list.len() {
+            state.index(position);
+        }
+        for position in 0..state.execution.task_run_list.len() {
+            state.record_outputs(position);
+        }
+        state
+    }
+
+    fn index(&mut self, position: usize) {
+        let run = &self.execution.task_run_list[position];
+        self.by_id.insert(run.id.clone(), position);
+        self.by_key.insert(key_of(run), position);
+    }
+
+    pub fn run(&self, id: &str) -> Option<&TaskRun> {
+        self.by_id
+            .get(id)
+            .map(|&position| &self.execution.task_run_list[position])
+    }
+
+    pub(crate) fn run_mut(&mut self, id: &str) -> Option<&mut TaskRun> {
+        let position = *self.by_id.get(id)?;
+        self.dirty.push(position);
+        self.execution.task_run_list.get_mut(position)
+    }
+
+    /// The task run of `task_id` for `value` under `parent`, if created.
+    pub fn find(
+        &self,
+        parent: Option<&str>,
+        task_id: &str,
+        value: Option<&str>,
+    ) -> Option<&TaskRun> {
+        let key = (
+            parent.map(str::to_string),
+            task_id.to_string(),
+            value.map(str::to_string),
+            None,
+        );
+        self.by_key
+            .get(&key)
+            .map(|&position| &self.execution.task_run_list[position])
+    }
+
+    pub(crate) fn push(&mut self, run: TaskRun) {
+        self.execution.task_run_list.push(run);
+        let position = self.execution.task_run_list.len() - 1;
+        self.index(position);
+        self.dirty.push(position);
+    }
+
+    /// Adds the outputs of the task run at `position` to [`Self::outputs`].
+    pub(crate) fn record_outputs(&mut self, position: usize) {
+        let run = &self.execution.task_run_list[position];
+        let Some(outputs) = &run.outputs else { return };
+        let path = crate::variables::value_path(self, run);
+        let (task_id, outputs) = (run.task_id.clone(), outputs.clone());
+        crate::variables::insert_outputs(&mut self.outputs, &task_id, &path, &outputs);
+    }
+
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Task runs changed since the last call to this method (positions deduplicated).
+    pub fn take_changed(&mut self) -> Vec<usize> {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        dirty
+    }
+}
+
+fn key_of(run: &TaskRun) -> RunKey {
+    (
+        run.parent_task_run_id.clone(),
+        run.task_id.clone(),
+        run.value.clone(),
+        None,
+    )
+}

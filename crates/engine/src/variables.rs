@@ -1,0 +1,171 @@
+//! The expression context of an execution and of each task run, as Kestra's `RunVariables` builds it.
+
+use peregrine_model::execution::TaskRun;
+use serde_json::{Map, Value, json};
+
+use crate::plan::FlowPlan;
+use crate::state::ExecutionState;
+
+/// Values from the server's configuration: `envs` and `globals`.
+#[derive(Clone, Debug, Default)]
+pub struct Globals {
+    pub envs: Value,
+    pub globals: Value,
+}
+
+/// The loop values leading to a task run, outermost first: the key path of its outputs.
+pub fn value_path(state: &ExecutionState, run: &TaskRun) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut current = Some(run);
+    while let Some(run) = current {
+        chain.push(run.value.clone());
+        current = run
+            .parent_task_run_id
+            .as_deref()
+            .and_then(|parent| state.run(parent));
+    }
+    chain.reverse();
+    let mut path: Vec<String> = Vec::new();
+    let mut previous: Option<&Option<String>> = None;
+    for value in &chain {
+        // Children inherit their parent's value: count each loop level once.
+        if value.is_some()
+            && previous != Some(value)
+            && let Some(text) = value
+        {
+            path.push(text.clone());
+        }
+        previous = Some(value);
+    }
+    path
+}
+
+/// Adds a task run's outputs to the `outputs` tree: `outputs.<task>` or `outputs.<task>.<value>...`.
+pub fn insert_outputs(
+    tree: &mut Map<String, Value>,
+    task_id: &str,
+    path: &[String],
+    outputs: &Map<String, Value>,
+) {
+    let mut slot = tree
+        .entry(task_id.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    for key in path {
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        let Value::Object(object) = slot else { return };
+        slot = object
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    match slot {
+        Value::Object(object) => {
+            for (key, value) in outputs {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+        other => *other = Value::Object(outputs.clone()),
+    }
+}
+
+/// The context shared by every task of the execution.
+pub fn execution_variables(
+    plan: &FlowPlan,
+    state: &ExecutionState,
+    globals: &Globals,
+) -> Map<String, Value> {
+    let execution = &state.execution;
+    let flow = &plan.flow;
+    let mut variables = Map::new();
+    variables.insert(
+        "flow".into(),
+        json!({ "id": flow.id, "namespace": flow.namespace, "revision": execution.flow_revision }),
+    );
+    variables.insert(
+        "execution".into(),
+        json!({
+            "id": execution.id,
+            "startDate": execution.state.start_date,
+            "originalId": execution.original_id.clone().unwrap_or_else(|| execution.id.clone()),
+            "state": execution.state.current,
+        }),
+    );
+    variables.insert(
+        "inputs".into(),
+        Value::Object(execution.inputs.clone().unwrap_or_default()),
+    );
+    variables.insert("outputs".into(), Value::Object(state.outputs.clone()));
+    if let Some(vars) = &flow.variables {
+        variables.insert("vars".into(), Value::Object(vars.clone()));
+    }
+    let labels: Map<String, Value> = execution
+        .labels
+        .iter()
+        .map(|label| (label.key.clone(), Value::String(label.value.clone())))
+        .collect();
+    variables.insert("labels".into(), Value::Object(labels));
+    if let Some(trigger) = &execution.trigger {
+        variables.insert(
+            "trigger".into(),
+            Value::Object(trigger.variables.clone().unwrap_or_default()),
+        );
+    }
+    variables.insert("envs".into(), globals.envs.clone());
+    variables.insert("globals".into(), globals.globals.clone());
+    let tasks: Map<String, Value> = execution
+        .task_run_list
+        .iter()
+        .map(|run| (run.task_id.clone(), json!({ "state": run.state.current })))
+        .collect();
+    variables.insert("tasks".into(), Value::Object(tasks));
+    variables
+}
+
+/// The context of one task run: the execution's, plus `task`, `taskrun`, `parent` and `parents`.
+pub fn task_variables(
+    plan: &FlowPlan,
+    state: &ExecutionState,
+    globals: &Globals,
+    run: &TaskRun,
+    type_name: &str,
+) -> Value {
+    let mut variables = execution_variables(plan, state, globals);
+    variables.insert(
+        "task".into(),
+        json!({ "id": run.task_id, "type": type_name }),
+    );
+    let mut taskrun = json!({
+        "id": run.id,
+        "startDate": run.state.start_date,
+        "attemptsCount": run.attempts.len(),
+        "parentId": run.parent_task_run_id,
+        "value": run.value,
+    });
+    if let Some(iteration) = run.iteration {
+        taskrun["iteration"] = json!(iteration);
+    }
+    variables.insert("taskrun".into(), taskrun);
+    let mut parents = Vec::new();
+    let mut current = run
+        .parent_task_run_id
+        .as_deref()
+        .and_then(|parent| state.run(parent));
+    while let Some(parent) = current {
+        parents.push(json!({
+            "taskrun": { "value": parent.value, "id": parent.id },
+            "outputs": parent.outputs.clone().unwrap_or_default(),
+        }));
+        current = parent
+            .parent_task_run_id
+            .as_deref()
+            .and_then(|id| state.run(id));
+    }
+    if let Some(first) = parents.first() {
+        variables.insert("parent".into(), first.clone());
+    }
+    if !parents.is_empty() {
+        variables.insert("parents".into(), Value::Array(parents));
+    }
+    Value::Object(variables)
+}

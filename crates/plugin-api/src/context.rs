@@ -1,0 +1,179 @@
+//! What a task sees while it runs.
+
+use std::sync::Arc;
+
+use peregrine_model::Property;
+use peregrine_model::execution::TaskRun;
+use peregrine_model::expressions::Expressions;
+use peregrine_model::flow::Task;
+use peregrine_model::state::State;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::logs::{LogEntry, LogLevel, LogSink};
+
+/// Why a task did not produce outputs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("cannot render '{template}': {message}")]
+    Render { template: String, message: String },
+    #[error("invalid property '{property}': {message}")]
+    Property { property: String, message: String },
+    #[error("task type '{0}' cannot run on this worker")]
+    Unsupported(String),
+    #[error("killed")]
+    Killed,
+}
+
+/// A task's result: its final state (usually SUCCESS) and outputs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskOutput {
+    pub state: Option<State>,
+    pub outputs: Map<String, Value>,
+}
+
+impl TaskOutput {
+    pub fn success(outputs: Map<String, Value>) -> Self {
+        Self {
+            state: None,
+            outputs,
+        }
+    }
+
+    pub fn empty() -> Self {
+        Self::default()
+    }
+}
+
+/// The narrow view of the world a task gets.
+pub struct RunContext {
+    pub task_run: TaskRun,
+    pub task: Task,
+    pub variables: Value,
+    pub attempt: u32,
+    pub cancel: CancellationToken,
+    expressions: Arc<dyn Expressions>,
+    logs: Arc<dyn LogSink>,
+}
+
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("task_run", &self.task_run.id)
+            .finish()
+    }
+}
+
+impl RunContext {
+    pub fn new(
+        task_run: TaskRun,
+        task: Task,
+        variables: Value,
+        attempt: u32,
+        expressions: Arc<dyn Expressions>,
+        logs: Arc<dyn LogSink>,
+    ) -> Self {
+        Self {
+            task_run,
+            task,
+            variables,
+            attempt,
+            cancel: CancellationToken::new(),
+            expressions,
+            logs,
+        }
+    }
+
+    /// Renders a template to text.
+    pub fn render(&self, template: &str) -> Result<String, TaskError> {
+        self.expressions
+            .render_string(template, &self.variables)
+            .map_err(|message| TaskError::Render {
+                template: template.to_string(),
+                message,
+            })
+    }
+
+    /// Renders every string inside a value (maps, lists), keeping typed results of lone expressions.
+    pub fn render_value(&self, value: &Value) -> Result<Value, TaskError> {
+        Ok(match value {
+            Value::String(template) if template.contains("{{") || template.contains("{%") => self
+                .expressions
+                .render(template, &self.variables)
+                .map_err(|message| TaskError::Render {
+                    template: template.clone(),
+                    message,
+                })?,
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.render_value(item))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut rendered = Map::new();
+                for (key, item) in map {
+                    rendered.insert(self.render(key)?, self.render_value(item)?);
+                }
+                Value::Object(rendered)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Renders a typed property and converts it to its type (numbers from text, as Kestra does).
+    pub fn render_property<T: DeserializeOwned + Clone>(
+        &self,
+        name: &str,
+        property: &Property<T>,
+    ) -> Result<T, TaskError> {
+        match property {
+            Property::Value(value) => Ok(value.clone()),
+            Property::Expression(template) => {
+                let rendered =
+                    self.expressions
+                        .render(template, &self.variables)
+                        .map_err(|message| TaskError::Render {
+                            template: template.clone(),
+                            message,
+                        })?;
+                let value = match rendered {
+                    Value::String(text) => {
+                        serde_json::from_str(text.trim()).unwrap_or(Value::String(text))
+                    }
+                    other => other,
+                };
+                serde_json::from_value(value).map_err(|error| TaskError::Property {
+                    property: name.to_string(),
+                    message: error.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Reads the task's own properties into its spec.
+    pub fn spec<S: DeserializeOwned>(&self) -> Result<S, TaskError> {
+        self.task.spec().map_err(|error| TaskError::Property {
+            property: self.task.common.id.clone(),
+            message: error.to_string(),
+        })
+    }
+
+    /// Writes a line to the execution logs.
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.logs.emit(LogEntry {
+            namespace: self.task_run.namespace.clone(),
+            flow_id: self.task_run.flow_id.clone(),
+            execution_id: self.task_run.execution_id.clone(),
+            task_id: Some(self.task_run.task_id.clone()),
+            task_run_id: Some(self.task_run.id.clone()),
+            attempt_number: Some(self.attempt),
+            timestamp: jiff::Timestamp::now(),
+            level,
+            message: message.into(),
+        });
+    }
+}

@@ -1,0 +1,11 @@
+//! The task SDK: a runnable task gets a narrow [`RunContext`] (render, log, cancellation) and
+//! returns its outputs. Plugin crates implement [`RunnableTask`] and add a constructor per type to
+//! [`Runners`].
+
+mod context;
+mod logs;
+mod runners;
+
+pub use context::{RunContext, TaskError, TaskOutput};
+pub use logs::{LogEntry, LogLevel, LogSink};
+pub use runners::{BoxFuture, RunnableTask, Runners, TaskBuilder};

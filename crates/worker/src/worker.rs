@@ -1,0 +1,149 @@
+//! Running one job: build the task, render its timeout, run it under cancellation, report.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use peregrine_engine::{TaskUpdate, WorkerJob};
+use peregrine_model::expressions::Expressions;
+use peregrine_model::state::State;
+use peregrine_plugin_api::{LogLevel, LogSink, RunContext, Runners, TaskError};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// Cancellation tokens of running task runs: execution id to (task run id, token).
+type RunningTokens = HashMap<String, Vec<(String, CancellationToken)>>;
+
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// An id for this worker, recorded on attempts.
+    pub id: String,
+    /// How many tasks run at once.
+    pub slots: usize,
+}
+
+/// A cheap-to-clone handle on a worker pool.
+#[derive(Clone)]
+pub struct Worker {
+    options: WorkerOptions,
+    runners: Arc<Runners>,
+    expressions: Arc<dyn Expressions>,
+    logs: Arc<dyn LogSink>,
+    slots: Arc<Semaphore>,
+    running: Arc<Mutex<RunningTokens>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("id", &self.options.id)
+            .finish()
+    }
+}
+
+impl Worker {
+    pub fn new(
+        options: WorkerOptions,
+        runners: Arc<Runners>,
+        expressions: Arc<dyn Expressions>,
+        logs: Arc<dyn LogSink>,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(options.slots.max(1)));
+        Self {
+            options,
+            runners,
+            expressions,
+            logs,
+            slots,
+            running: Arc::default(),
+        }
+    }
+
+    /// Interrupts every running task of an execution.
+    pub fn kill(&self, execution_id: &str) {
+        let tokens = self
+            .running
+            .lock()
+            .map(|mut running| running.remove(execution_id))
+            .ok()
+            .flatten();
+        for (_, token) in tokens.into_iter().flatten() {
+            token.cancel();
+        }
+    }
+
+    /// Runs one job to its end, calling `report` with RUNNING, then with the final state.
+    pub async fn execute(&self, job: WorkerJob, report: impl Fn(TaskUpdate)) {
+        let Ok(_permit) = self.slots.acquire().await else {
+            return;
+        };
+        let attempt = u32::try_from(job.task_run.attempts.len() + 1).unwrap_or(u32::MAX);
+        let task_run_id = job.task_run.id.clone();
+        let execution_id = job.task_run.execution_id.clone();
+        let update = |state: State, outputs| TaskUpdate {
+            task_run_id: task_run_id.clone(),
+            attempt,
+            state,
+            outputs,
+            worker_id: Some(self.options.id.clone()),
+        };
+        report(update(State::Running, None));
+        let context = RunContext::new(
+            job.task_run,
+            job.task,
+            job.variables,
+            attempt,
+            self.expressions.clone(),
+            self.logs.clone(),
+        );
+        if let Ok(mut running) = self.running.lock() {
+            running
+                .entry(execution_id.clone())
+                .or_default()
+                .push((task_run_id.clone(), context.cancel.clone()));
+        }
+        let result = self.run(&context).await;
+        if let Ok(mut running) = self.running.lock()
+            && let Some(tokens) = running.get_mut(&execution_id)
+        {
+            tokens.retain(|(id, _)| *id != task_run_id);
+            if tokens.is_empty() {
+                running.remove(&execution_id);
+            }
+        }
+        match result {
+            Ok(output) => report(update(
+                output.state.unwrap_or(State::Success),
+                Some(output.outputs),
+            )),
+            Err(TaskError::Killed) => report(update(State::Killed, None)),
+            Err(error) => {
+                context.log(LogLevel::Error, error.to_string());
+                report(update(State::Failed, None));
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        context: &RunContext,
+    ) -> Result<peregrine_plugin_api::TaskOutput, TaskError> {
+        let task = self.runners.build(&context.task)?;
+        let timeout = match &context.task.common.timeout {
+            Some(property) => Some(context.render_property("timeout", property)?),
+            None => None,
+        };
+        let work = task.run(context);
+        let cancel = context.cancel.clone();
+        tokio::select! {
+            result = async {
+                match timeout {
+                    Some(limit) => tokio::time::timeout(limit.as_std(), work).await.unwrap_or_else(|_| {
+                        Err(TaskError::Failed(format!("timeout after {limit}")))
+                    }),
+                    None => work.await,
+                }
+            } => result,
+            () = cancel.cancelled() => Err(TaskError::Killed),
+        }
+    }
+}
