@@ -1,7 +1,9 @@
-//! The composition root: the one place that decides which plugins and backends exist.
+//! The composition root: the one place that decides which plugins and backends exist, and wires
+//! the roles together.
 
 mod catalogue;
 mod expressions;
+pub mod local;
 
-pub use catalogue::catalogue;
+pub use catalogue::{catalogue, role_of, runners};
 pub use expressions::PebbleSyntax;

@@ -8,4 +8,4 @@ mod runners;
 
 pub use context::{RunContext, TaskError, TaskOutput};
 pub use logs::{LogEntry, LogLevel, LogSink};
-pub use runners::{BoxFuture, RunnableTask, Runners, TaskBuilder};
+pub use runners::{BoxFuture, RunnableTask, Runners, TaskBuilder, from_spec};

@@ -19,6 +19,17 @@ pub trait RunnableTask: Send + Sync {
 /// Builds a runnable task from its definition (reading its spec).
 pub type TaskBuilder = fn(&Task) -> Result<Box<dyn RunnableTask>, TaskError>;
 
+/// A [`TaskBuilder`] for a spec that runs itself: reads the task's properties into `S`.
+pub fn from_spec<S: serde::de::DeserializeOwned + RunnableTask + 'static>(
+    task: &Task,
+) -> Result<Box<dyn RunnableTask>, TaskError> {
+    let spec: S = task.spec().map_err(|error| TaskError::Property {
+        property: task.common.id.clone(),
+        message: error.to_string(),
+    })?;
+    Ok(Box::new(spec))
+}
+
 /// The runnable task types of this build, by canonical type name.
 #[derive(Clone, Default)]
 pub struct Runners {

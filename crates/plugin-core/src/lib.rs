@@ -33,6 +33,21 @@ macro_rules! runnable {
 }
 pub(crate) use runnable;
 
+/// Adds the implementations of the core tasks this build can run.
+pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
+    use peregrine_model::PluginSpec;
+    use peregrine_plugin_api::from_spec;
+    runners.add(log::LogSpec::TYPE, from_spec::<log::LogSpec>);
+    runners.add(debug::EchoSpec::TYPE, from_spec::<debug::EchoSpec>);
+    runners.add(debug::ReturnSpec::TYPE, from_spec::<debug::ReturnSpec>);
+    runners.add(
+        output::OutputValuesSpec::TYPE,
+        from_spec::<output::OutputValuesSpec>,
+    );
+    runners.add(execution::FailSpec::TYPE, from_spec::<execution::FailSpec>);
+    runners.add(flow::SleepSpec::TYPE, from_spec::<flow::SleepSpec>);
+}
+
 /// Adds every core runnable task (and the HTTP polling trigger) to the catalogue.
 pub fn register(registry: &mut Registry) {
     log::register(registry);

@@ -20,11 +20,33 @@ pub enum FlowCommand {
     },
     /// Print the JSON Schema of a flow, for editors (task properties branch on `type`).
     Schema,
+    /// Run one execution of a flow in this process, on throw-away state, and print it.
+    ///
+    /// Exit 0 when it ends in SUCCESS or WARNING, 1 in another state, 2 when the flow or the
+    /// inputs are invalid.
+    Test {
+        /// The flow file.
+        file: PathBuf,
+        /// Inputs, as KEY=VALUE.
+        inputs: Vec<String>,
+        /// Print the execution as Kestra's execution JSON.
+        #[arg(long)]
+        json: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
 }
 
 pub fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
     match command {
         FlowCommand::Validate { paths } => validate(&paths),
+        FlowCommand::Test {
+            file,
+            inputs,
+            json,
+            timeout,
+        } => super::flow_test::run(&file, &inputs, json, timeout),
         FlowCommand::Schema => {
             let registry = peregrine_node::catalogue();
             let schema = peregrine_model::schema::flow_schema(&registry);

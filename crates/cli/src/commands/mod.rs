@@ -1,6 +1,7 @@
 //! Command-line structure: one module per command group.
 
 mod flow;
+mod flow_test;
 
 use std::process::ExitCode;
 

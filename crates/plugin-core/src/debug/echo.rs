@@ -17,3 +17,22 @@ pub struct EchoSpec {
     pub level: Option<Property<Level>>,
 }
 runnable!(EchoSpec, "debug.Echo", "io.kestra.core.tasks.debugs.Echo");
+
+impl peregrine_plugin_api::RunnableTask for EchoSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            let level = match &self.level {
+                Some(level) => context.render_property("level", level)?,
+                None => Level::Info,
+            };
+            context.log(level.into(), context.render(&self.format)?);
+            Ok(peregrine_plugin_api::TaskOutput::empty())
+        })
+    }
+}

@@ -16,3 +16,23 @@ runnable!(
     "debug.Return",
     "io.kestra.core.tasks.debugs.Return"
 );
+
+impl peregrine_plugin_api::RunnableTask for ReturnSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            let value = match &self.format {
+                Some(format) => serde_json::Value::String(context.render(format)?),
+                None => serde_json::Value::Null,
+            };
+            let mut outputs = serde_json::Map::new();
+            outputs.insert("value".to_string(), value);
+            Ok(peregrine_plugin_api::TaskOutput::success(outputs))
+        })
+    }
+}

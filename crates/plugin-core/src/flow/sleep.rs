@@ -13,3 +13,19 @@ pub struct SleepSpec {
     pub duration: Property<Duration>,
 }
 runnable!(SleepSpec, "flow.Sleep");
+
+impl peregrine_plugin_api::RunnableTask for SleepSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            let duration = context.render_property("duration", &self.duration)?;
+            tokio::time::sleep(duration.as_std()).await;
+            Ok(peregrine_plugin_api::TaskOutput::empty())
+        })
+    }
+}

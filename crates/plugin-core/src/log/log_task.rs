@@ -28,3 +28,44 @@ pub struct LogSpec {
     pub level: Option<Property<Level>>,
 }
 runnable!(LogSpec, "log.Log", "io.kestra.core.tasks.log.Log");
+
+impl peregrine_plugin_api::RunnableTask for LogSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            let level = match &self.level {
+                Some(level) => context.render_property("level", level)?,
+                None => Level::Info,
+            };
+            let messages: Vec<&Value> = match &self.message {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for message in messages {
+                let text = match message {
+                    Value::String(template) => context.render(template)?,
+                    other => other.to_string(),
+                };
+                context.log(level.into(), text);
+            }
+            Ok(peregrine_plugin_api::TaskOutput::empty())
+        })
+    }
+}
+
+impl From<Level> for peregrine_plugin_api::LogLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Error => peregrine_plugin_api::LogLevel::Error,
+            Level::Warn => peregrine_plugin_api::LogLevel::Warn,
+            Level::Info => peregrine_plugin_api::LogLevel::Info,
+            Level::Debug => peregrine_plugin_api::LogLevel::Debug,
+            Level::Trace => peregrine_plugin_api::LogLevel::Trace,
+        }
+    }
+}

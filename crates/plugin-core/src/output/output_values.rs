@@ -14,3 +14,28 @@ pub struct OutputValuesSpec {
     pub values: Option<Property<Map<String, Value>>>,
 }
 runnable!(OutputValuesSpec, "output.OutputValues");
+
+impl peregrine_plugin_api::RunnableTask for OutputValuesSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            let values = match &self.values {
+                Some(Property::Value(values)) => {
+                    context.render_value(&Value::Object(values.clone()))?
+                }
+                Some(Property::Expression(template)) => {
+                    context.render_value(&Value::String(template.clone()))?
+                }
+                None => Value::Object(Map::new()),
+            };
+            let mut outputs = Map::new();
+            outputs.insert("values".to_string(), values);
+            Ok(peregrine_plugin_api::TaskOutput::success(outputs))
+        })
+    }
+}

@@ -1,0 +1,438 @@
+//! Compares a finished execution with what Kestra's tests assert about it.
+
+use peregrine_model::execution::{Execution, TaskRun};
+use serde_json::{Map, Value};
+
+/// Every mismatch, as a readable line; empty when all checked facts hold.
+pub fn check(expect: &Map<String, Value>, execution: &Execution) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, expected) in expect {
+        if expected.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "state" => {
+                let actual = state_name(&execution.state.current);
+                if Some(actual.as_str()) != expected.as_str() {
+                    problems.push(format!("state: expected {}, got {actual}", text(expected)));
+                }
+            }
+            "task_runs" => count(
+                "task runs",
+                execution.task_run_list.len(),
+                expected,
+                &mut problems,
+            ),
+            "task_states" => check_map(expected, &mut problems, |key, expected| {
+                check_task_state(execution, key, expected)
+            }),
+            "task_attempts" => check_map(expected, &mut problems, |key, expected| {
+                let Some(run) = find_run(execution, key) else {
+                    return Some(format!("{key}: no such task run"));
+                };
+                let mut problems = Vec::new();
+                count(
+                    &format!("{key} attempts"),
+                    run.attempts.len(),
+                    expected,
+                    &mut problems,
+                );
+                problems.into_iter().next()
+            }),
+            "outputs" => check_map(expected, &mut problems, |key, expected| {
+                check_output(execution, key, expected)
+            }),
+            "task_order" => check_map(expected, &mut problems, |key, expected| {
+                let actual = find_run(execution, key).map(|run| run.task_id.clone());
+                (actual.as_deref() != expected.as_str())
+                    .then(|| format!("{key}: expected task {}, got {actual:?}", text(expected)))
+            }),
+            "task_run_counts" => check_map(expected, &mut problems, |task_id, expected| {
+                let actual = execution
+                    .task_run_list
+                    .iter()
+                    .filter(|run| run.task_id == task_id)
+                    .count();
+                let mut problems = Vec::new();
+                count(
+                    &format!("task runs of {task_id}"),
+                    actual,
+                    expected,
+                    &mut problems,
+                );
+                problems.into_iter().next()
+            }),
+            "failed_task_runs" => {
+                let actual = execution
+                    .task_run_list
+                    .iter()
+                    .filter(|run| state_name(&run.state.current) == "FAILED")
+                    .count();
+                count("failed task runs", actual, expected, &mut problems);
+            }
+            "labels_include" | "labels_exactly" => {
+                check_labels(execution, key == "labels_exactly", expected, &mut problems)
+            }
+            // Written in words for people: not machine-checkable.
+            "logs" | "notes" => {}
+            other => problems.push(format!(
+                "{other}: this check is not supported by the runner yet"
+            )),
+        }
+    }
+    problems
+}
+
+fn check_map(
+    expected: &Value,
+    problems: &mut Vec<String>,
+    mut each: impl FnMut(&str, &Value) -> Option<String>,
+) {
+    for (key, value) in expected.as_object().into_iter().flatten() {
+        if let Some(problem) = each(key, value) {
+            problems.push(problem);
+        }
+    }
+}
+
+fn state_name(state: &peregrine_model::state::State) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `3`, `">=2"`, `"<5"`...
+fn count(what: &str, actual: usize, expected: &Value, problems: &mut Vec<String>) {
+    let ok = match expected {
+        Value::Number(number) => number.as_u64() == Some(actual as u64),
+        Value::String(rule) => {
+            let (operator, number) = rule
+                .trim()
+                .split_at(rule.trim().find(|c: char| c.is_ascii_digit()).unwrap_or(0));
+            let number: usize = number.trim().parse().unwrap_or(usize::MAX);
+            match operator.trim() {
+                ">=" => actual >= number,
+                ">" => actual > number,
+                "<=" => actual <= number,
+                "<" => actual < number,
+                _ => actual == number,
+            }
+        }
+        _ => true,
+    };
+    if !ok {
+        problems.push(format!("{what}: expected {}, got {actual}", text(expected)));
+    }
+}
+
+/// The loop values leading to a task run, outermost first.
+fn value_path(execution: &Execution, run: &TaskRun) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut current = Some(run);
+    while let Some(run) = current {
+        chain.push(run.value.clone());
+        current = run
+            .parent_task_run_id
+            .as_deref()
+            .and_then(|id| execution.task_run_list.iter().find(|run| run.id == id));
+    }
+    chain.reverse();
+    let mut path = Vec::new();
+    let mut previous: Option<&Option<String>> = None;
+    for value in &chain {
+        if let Some(text) = value
+            && previous != Some(value)
+        {
+            path.push(text.clone());
+        }
+        previous = Some(value);
+    }
+    path
+}
+
+/// Splits `task[v1,v2].a.b` or `taskRunList[2].a` into the task run and the rest of the path.
+fn find_run_and_path<'a>(
+    execution: &'a Execution,
+    key: &str,
+) -> Option<(&'a TaskRun, Vec<String>)> {
+    let (head, rest) = split_head(key);
+    let path: Vec<String> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        rest.split('.').map(str::to_string).collect()
+    };
+    if let Some(index) = head
+        .strip_prefix("taskRunList[")
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        let index: i64 = index.parse().ok()?;
+        let runs = &execution.task_run_list;
+        let position = if index < 0 {
+            runs.len().checked_sub(index.unsigned_abs() as usize)?
+        } else {
+            index as usize
+        };
+        return runs.get(position).map(|run| (run, path));
+    }
+    match head.split_once('[') {
+        Some((task_id, values)) => {
+            let wanted: Vec<String> = values
+                .trim_end_matches(']')
+                .split(',')
+                .map(|value| value.trim().to_string())
+                .collect();
+            execution
+                .task_run_list
+                .iter()
+                .find(|run| run.task_id == task_id && value_path(execution, run) == wanted)
+                .map(|run| (run, path))
+        }
+        None => execution
+            .task_run_list
+            .iter()
+            .find(|run| run.task_id == head)
+            .map(|run| (run, path)),
+    }
+}
+
+fn find_run<'a>(execution: &'a Execution, key: &str) -> Option<&'a TaskRun> {
+    find_run_and_path(execution, key).map(|(run, _)| run)
+}
+
+/// The part before the first `.` that is outside brackets, and the rest.
+fn split_head(key: &str) -> (&str, &str) {
+    let mut depth = 0;
+    for (index, character) in key.char_indices() {
+        match character {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '.' if depth == 0 => return (&key[..index], &key[index + 1..]),
+            _ => {}
+        }
+    }
+    (key, "")
+}
+
+fn check_task_state(execution: &Execution, key: &str, expected: &Value) -> Option<String> {
+    let expected_name = text(expected);
+    if key == "*" {
+        let wrong: Vec<&str> = execution
+            .task_run_list
+            .iter()
+            .filter(|run| state_name(&run.state.current) != expected_name)
+            .map(|run| run.task_id.as_str())
+            .collect();
+        return (!wrong.is_empty())
+            .then(|| format!("every task run should be {expected_name}, not {wrong:?}"));
+    }
+    let found = find_run_and_path(execution, key);
+    if expected_name == "ABSENT" {
+        return found.map(|_| format!("{key}: expected no task run, found one"));
+    }
+    let Some((run, path)) = found else {
+        return Some(format!(
+            "{key}: no such task run (expected {expected_name})"
+        ));
+    };
+    let actual = match path.first().map(String::as_str) {
+        Some(attempt) if attempt.starts_with("attempts[") => {
+            let index: usize = attempt
+                .trim_start_matches("attempts[")
+                .trim_end_matches(']')
+                .parse()
+                .unwrap_or(0);
+            run.attempts
+                .get(index)
+                .map(|attempt| state_name(&attempt.state.current))
+        }
+        _ => Some(state_name(&run.state.current)),
+    };
+    (actual.as_deref() != Some(expected_name.as_str())).then(|| {
+        format!(
+            "{key}: expected {expected_name}, got {}",
+            actual.unwrap_or_default()
+        )
+    })
+}
+
+fn check_output(execution: &Execution, key: &str, expected: &Value) -> Option<String> {
+    let actual = if let Some(rest) = key.strip_prefix("execution.outputs") {
+        walk(
+            &Value::Object(execution.outputs.clone().unwrap_or_default()),
+            rest.trim_start_matches('.'),
+        )
+    } else if let Some(rest) = key.strip_prefix("execution.inputs") {
+        walk(
+            &Value::Object(execution.inputs.clone().unwrap_or_default()),
+            rest.trim_start_matches('.'),
+        )
+    } else {
+        let Some((run, path)) = find_run_and_path(execution, key) else {
+            return Some(format!("{key}: no such task run"));
+        };
+        let outputs = run.outputs.clone().map(Value::Object);
+        if let Some(matcher) = expected
+            .as_object()
+            .filter(|map| map.keys().any(|key| key.starts_with("outputs_")))
+        {
+            return match_outputs(key, outputs.as_ref(), matcher);
+        }
+        outputs.and_then(|outputs| walk(&outputs, &path.join(".")))
+    };
+    match_value(key, actual.as_ref(), expected)
+}
+
+fn walk(value: &Value, path: &str) -> Option<Value> {
+    let mut current = value.clone();
+    if path.is_empty() {
+        return Some(current);
+    }
+    for part in path.split('.') {
+        current = match current {
+            Value::Object(mut map) => map.remove(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?.clone(),
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+fn match_outputs(
+    key: &str,
+    outputs: Option<&Value>,
+    matcher: &Map<String, Value>,
+) -> Option<String> {
+    let size = outputs.and_then(Value::as_object).map_or(0, Map::len);
+    for (name, argument) in matcher {
+        let ok = match name.as_str() {
+            "outputs_null" => {
+                outputs.is_none_or(|outputs| outputs.as_object().is_some_and(Map::is_empty))
+            }
+            "outputs_not_null" => outputs.is_some(),
+            "outputs_size" => argument.as_u64() == Some(size as u64),
+            "outputs_equal" => outputs == Some(argument),
+            _ => {
+                return Some(format!(
+                    "{key}: matcher {name} is not supported by the runner yet"
+                ));
+            }
+        };
+        if !ok {
+            return Some(format!(
+                "{key}: {name} {} failed (outputs {outputs:?})",
+                text(argument)
+            ));
+        }
+    }
+    None
+}
+
+fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<String> {
+    let Some(matcher) = expected.as_object() else {
+        let equal =
+            actual.is_some_and(|actual| actual == expected || text(actual) == text(expected));
+        return (!equal).then(|| {
+            format!(
+                "{key}: expected {}, got {}",
+                text(expected),
+                actual.map_or("nothing".to_string(), text)
+            )
+        });
+    };
+    for (name, argument) in matcher {
+        let actual_text = actual.map(text).unwrap_or_default();
+        let ok = match name.as_str() {
+            "contains" => actual_text.contains(&text(argument)),
+            "starts_with" => actual_text.starts_with(&text(argument)),
+            "ends_with" => actual_text.ends_with(&text(argument)),
+            "matches" => regex::Regex::new(&format!("^(?s:{})$", text(argument)))
+                .is_ok_and(|regex| regex.is_match(&actual_text)),
+            "not_equal" => actual != Some(argument),
+            "not_null" => actual.is_some_and(|actual| !actual.is_null()),
+            "is_null" => actual.is_none_or(Value::is_null),
+            "size" => actual.is_some_and(|actual| match actual {
+                Value::Array(items) => argument.as_u64() == Some(items.len() as u64),
+                Value::Object(map) => argument.as_u64() == Some(map.len() as u64),
+                Value::String(text) => argument.as_u64() == Some(text.chars().count() as u64),
+                _ => false,
+            }),
+            "has_key" => actual
+                .and_then(Value::as_object)
+                .is_some_and(|map| map.contains_key(&text(argument))),
+            "has_items" => {
+                let wanted: Vec<Value> = argument
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_else(|| vec![argument.clone()]);
+                actual
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| wanted.iter().all(|item| items.contains(item)))
+            }
+            _ => {
+                return Some(format!(
+                    "{key}: matcher {name} is not supported by the runner yet"
+                ));
+            }
+        };
+        if !ok {
+            return Some(format!(
+                "{key}: {name} {} failed, got {}",
+                text(argument),
+                actual.map_or("nothing".to_string(), text)
+            ));
+        }
+    }
+    None
+}
+
+fn check_labels(
+    execution: &Execution,
+    exactly: bool,
+    expected: &Value,
+    problems: &mut Vec<String>,
+) {
+    let wanted: Vec<(String, String)> = expected
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|label| (text(&label["key"]), text(&label["value"])))
+        .collect();
+    let actual: Vec<(String, String)> = execution
+        .labels
+        .iter()
+        .map(|label| (label.key.clone(), label.value.clone()))
+        .collect();
+    for (key, value) in &wanted {
+        let value = if value == "<this execution id>" {
+            &execution.id
+        } else {
+            value
+        };
+        if value.starts_with('<') {
+            if !actual.iter().any(|(actual_key, _)| actual_key == key) {
+                problems.push(format!("label {key} missing"));
+            }
+            continue;
+        }
+        if !actual
+            .iter()
+            .any(|(actual_key, actual_value)| actual_key == key && actual_value == value)
+        {
+            problems.push(format!("label {key}={value} missing (labels: {actual:?})"));
+        }
+    }
+    if exactly && actual.len() != wanted.len() {
+        problems.push(format!(
+            "expected exactly {} labels, got {actual:?}",
+            wanted.len()
+        ));
+    }
+}
