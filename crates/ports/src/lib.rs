@@ -1,0 +1,4 @@
+//! Ports: object-safe async traits (`Arc<dyn Port>`) through which roles reach the outside
+//! world. Each method documents its contract; every backend passes the same conformance suite.
+
+pub mod future;
