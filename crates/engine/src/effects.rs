@@ -20,6 +20,37 @@ pub enum Event {
     Timer(TimerKind),
     /// A paused execution is resumed by a user.
     Resume { inputs: Option<Map<String, Value>> },
+    /// A subflow execution started by a task run of this execution has ended.
+    SubflowEnded(SubflowEnded),
+}
+
+/// The end of a subflow execution, reported to its parent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubflowEnded {
+    pub task_run_id: String,
+    pub execution_id: String,
+    pub state: State,
+    /// The subflow's `outputs` variable (its task outputs), to render the task's `outputs`.
+    pub task_outputs: Map<String, Value>,
+    /// The subflow's flow outputs.
+    pub flow_outputs: Map<String, Value>,
+}
+
+/// A subflow execution to create and start once the parent's state is committed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubflowStart {
+    pub task_run_id: String,
+    /// The id the child execution must have (already shown in the parent's outputs).
+    pub execution_id: String,
+    pub namespace: String,
+    pub flow_id: String,
+    pub revision: Option<u32>,
+    pub inputs: Map<String, Value>,
+    pub labels: Vec<peregrine_model::flow::Label>,
+    /// Report the child's end back to the parent.
+    pub wait: bool,
+    /// `trigger.variables` of the child: the parent's execution id, namespace, flow id, revision.
+    pub parent: Map<String, Value>,
 }
 
 /// A worker's report: a new state of one attempt of a task run.
@@ -40,6 +71,8 @@ pub enum TimerKind {
     ResumePause { task_run_id: String },
     /// A Pause with a timeout is over: fail it.
     PauseTimeout { task_run_id: String },
+    /// A failed task run's retry delay is over: run it again.
+    RetryTask { task_run_id: String },
 }
 
 /// A runnable task run to send to a worker, with everything it needs.
@@ -77,6 +110,7 @@ pub enum Effect {
         at: Timestamp,
         kind: TimerKind,
     },
+    StartSubflow(Box<SubflowStart>),
     Log(EngineLog),
     /// The execution reached a terminal state.
     Ended(State),

@@ -9,16 +9,18 @@
 //! - [`variables`]: the expression context of a task run.
 
 pub mod effects;
+pub mod executor_tasks;
 pub mod expressions;
 pub mod frames;
 pub mod inputs;
 pub mod plan;
 pub mod process;
+pub mod retry;
 pub mod start;
 pub mod state;
 pub mod variables;
 
-pub use effects::{Effect, Event, TaskUpdate, TimerKind, WorkerJob};
+pub use effects::{Effect, Event, SubflowEnded, SubflowStart, TaskUpdate, TimerKind, WorkerJob};
 pub use expressions::Expressions;
 pub use plan::FlowPlan;
 pub use process::{Env, process};

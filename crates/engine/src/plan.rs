@@ -74,7 +74,12 @@ pub enum Flowable {
 pub enum NodeKind {
     Runnable,
     Flowable(Flowable),
+    /// `execution.Labels`: changes the execution itself, so the executor runs it.
+    Labels,
 }
+
+/// The task type the executor runs itself because it changes the execution.
+const LABELS_TYPE: &str = "io.kestra.plugin.core.execution.Labels";
 
 #[derive(Clone, Debug)]
 pub struct TaskNode {
@@ -166,6 +171,7 @@ impl Builder<'_> {
         });
         self.by_id.insert(task.common.id.clone(), id);
         let kind = match (self.role_of)(&task.common.type_name) {
+            _ if task.common.type_name == LABELS_TYPE => NodeKind::Labels,
             Role::Flowable => NodeKind::Flowable(self.flowable(task)?),
             Role::Runnable | Role::None => NodeKind::Runnable,
         };

@@ -8,10 +8,12 @@ use peregrine_model::execution::{Attempt, StateHistory, TaskRun};
 use peregrine_model::state::State;
 use serde_json::{Map, Value};
 
-use crate::effects::{Effect, EngineLog, Event, LogLevel, TaskUpdate, TimerKind, WorkerJob};
+use crate::effects::{Effect, EngineLog, Event, LogLevel, SubflowEnded, TaskUpdate, TimerKind, WorkerJob};
+use crate::executor_tasks;
+use peregrine_model::tasks::SubflowSpec;
 use crate::expressions::{Expressions, is_truthy};
 use crate::frames;
-use crate::plan::{FlowPlan, NodeKind};
+use crate::plan::{Flowable, FlowPlan, NodeKind};
 use crate::state::{ExecutionState, Frame, Item, Strategy};
 use crate::variables::{Globals, execution_variables, task_variables};
 
@@ -75,38 +77,42 @@ impl Step<'_, '_> {
             Event::Kill => self.kill(),
             Event::Timer(kind) => self.timer(kind),
             Event::Resume { inputs } => self.resume(inputs),
+            Event::SubflowEnded(ended) => self.subflow_ended(ended),
         }
     }
 
     fn apply_update(&mut self, update: TaskUpdate) {
         let now = self.now();
-        let Some(run) = self.state.run(&update.task_run_id) else {
-            return;
-        };
+        let Some(run) = self.state.run(&update.task_run_id) else { return };
         if run.state.is_terminated()
+            || run.state.current == State::Retrying
             || run.state.current == update.state && update.state != State::Running
         {
             // A late or repeated report: the task run has moved on already.
             return;
         }
         let node = self.plan.find(&run.task_id).map(|id| self.plan.node(id));
-        let (allow_failure, allow_warning) = node.map_or((false, false), |node| {
-            (
-                node.task.common.allow_failure,
-                node.task.common.allow_warning,
-            )
-        });
+        let (allow_failure, allow_warning) =
+            node.map_or((false, false), |node| (node.task.common.allow_failure, node.task.common.allow_warning));
+        let attempts = update.attempt.max(run.attempts.len() as u32);
+        let policy = crate::retry::policy_for(self.plan, self.state, run);
+        let retry_at = match (update.state, policy) {
+            (State::Failed, Some(policy)) => crate::retry::next_attempt(policy, run, attempts, now),
+            _ => None,
+        };
+        let warning_on_retry = policy.is_some_and(|policy| policy.common.warning_on_retry);
         let mut final_state = update.state;
-        if final_state == State::Failed && allow_failure {
+        if final_state == State::Success && warning_on_retry && attempts > 1 {
+            final_state = State::Warning;
+        }
+        if final_state == State::Failed && allow_failure && retry_at.is_none() {
             final_state = State::Warning;
         }
         if final_state == State::Warning && allow_warning {
             final_state = State::Success;
         }
         let parent = run.parent_task_run_id.clone();
-        let Some(run) = self.state.run_mut(&update.task_run_id) else {
-            return;
-        };
+        let Some(run) = self.state.run_mut(&update.task_run_id) else { return };
         let index = update.attempt.max(1) as usize - 1;
         while run.attempts.len() <= index {
             run.attempts.push(Attempt {
@@ -118,14 +124,13 @@ impl Step<'_, '_> {
         if let Some(attempt) = run.attempts.get_mut(index) {
             attempt.state.set(update.state, now);
         }
-        run.state.set(
-            if update.state.is_terminated() {
-                final_state
-            } else {
-                update.state
-            },
-            now,
-        );
+        if let Some(at) = retry_at {
+            run.state.set(State::Retrying, now);
+            let kind = TimerKind::RetryTask { task_run_id: update.task_run_id.clone() };
+            self.effects.push(Effect::SetTimer { at, kind });
+            return;
+        }
+        run.state.set(if update.state.is_terminated() { final_state } else { update.state }, now);
         let terminated = run.state.is_terminated();
         if let Some(outputs) = update.outputs {
             run.outputs = Some(outputs);
@@ -134,8 +139,7 @@ impl Step<'_, '_> {
             if let Some(position) = self.state.position(&update.task_run_id) {
                 self.state.record_outputs(position);
             }
-            self.work
-                .push_back(parent.map_or(Container::Root, Container::Run));
+            self.work.push_back(parent.map_or(Container::Root, Container::Run));
         }
     }
 
@@ -151,7 +155,7 @@ impl Step<'_, '_> {
             .execution
             .task_run_list
             .iter()
-            .filter(|run| matches!(run.state.current, State::Created | State::Paused))
+            .filter(|run| matches!(run.state.current, State::Created | State::Paused | State::Retrying))
             .map(|run| run.id.clone())
             .collect();
         for id in to_kill {
@@ -170,6 +174,7 @@ impl Step<'_, '_> {
         let (id, target) = match &kind {
             TimerKind::ResumePause { task_run_id } => (task_run_id.clone(), State::Running),
             TimerKind::PauseTimeout { task_run_id } => (task_run_id.clone(), State::Failed),
+            TimerKind::RetryTask { task_run_id } => return self.retry(task_run_id),
         };
         let Some(run) = self.state.run(&id) else {
             return;
@@ -178,6 +183,26 @@ impl Step<'_, '_> {
             return;
         }
         self.resume_run(&id, target, now);
+    }
+
+    /// Sends a retrying task run to a worker again, for its next attempt.
+    fn retry(&mut self, id: &str) {
+        let now = self.now();
+        let Some(run) = self.state.run(id) else { return };
+        if run.state.current != State::Retrying || self.state.execution.state.current == State::Killing {
+            return;
+        }
+        let Some(node) = self.plan.find(&run.task_id) else { return };
+        if let Some(run) = self.state.run_mut(id) {
+            run.state.set(State::Created, now);
+        }
+        let Some(run) = self.state.run(id).cloned() else { return };
+        let task = &self.plan.node(node).task;
+        let variables = task_variables(self.plan, self.state, self.env.globals, &run, &task.common.type_name);
+        if let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind {
+            return self.start_subflow(id, spec, &run, &variables);
+        }
+        self.effects.push(Effect::RunTask(Box::new(WorkerJob { task_run: run, task: task.clone(), variables })));
     }
 
     fn resume(&mut self, inputs: Option<Map<String, Value>>) {
@@ -547,6 +572,13 @@ impl Step<'_, '_> {
                     variables,
                 })));
             }
+            NodeKind::Labels => {
+                match executor_tasks::apply_labels(self.state, &node.task, &variables, self.env.expressions) {
+                    Ok(()) => self.finish_now(id, State::Success, None),
+                    Err(message) => self.fail_run(id, &message),
+                }
+            }
+            NodeKind::Flowable(Flowable::Subflow(spec)) => self.start_subflow(id, spec, &run, &variables),
             NodeKind::Flowable(flowable) => {
                 match frames::build(flowable, &run, &variables, self.env.expressions) {
                     Ok(built) => {
@@ -592,6 +624,42 @@ impl Step<'_, '_> {
                 }
             }
         }
+    }
+
+    fn start_subflow(&mut self, id: &str, spec: &SubflowSpec, run: &TaskRun, variables: &Value) {
+        let now = self.now();
+        let child_id = (self.env.new_id)();
+        let start = match executor_tasks::subflow_start(self.state, spec, run, variables, self.env.expressions, child_id.clone()) {
+            Ok(start) => start,
+            Err(message) => return self.fail_run(id, &message),
+        };
+        let wait = start.wait;
+        if let Some(run) = self.state.run_mut(id) {
+            run.state.set(State::Running, now);
+            run.attempts.push(Attempt { state: StateHistory::new(State::Running, now), worker_id: None, log_file: None });
+            let mut outputs = Map::new();
+            outputs.insert("executionId".into(), Value::String(child_id));
+            run.outputs = Some(outputs.clone());
+            if !wait {
+                if let Some(attempt) = run.attempts.last_mut() {
+                    attempt.state.set(State::Success, now);
+                }
+            }
+        }
+        self.effects.push(Effect::StartSubflow(Box::new(start)));
+        if !wait {
+            self.finish_now(id, State::Success, None);
+        }
+    }
+
+    fn subflow_ended(&mut self, ended: SubflowEnded) {
+        let Some(run) = self.state.run(&ended.task_run_id).cloned() else { return };
+        let Some(node) = self.plan.find(&run.task_id) else { return };
+        let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind else { return };
+        let variables = task_variables(self.plan, self.state, self.env.globals, &run, &self.plan.node(node).task.common.type_name);
+        let (state, outputs) = executor_tasks::subflow_result(spec, &ended, &variables, self.env.expressions);
+        let attempt = u32::try_from(run.attempts.len().max(1)).unwrap_or(u32::MAX);
+        self.apply_update(TaskUpdate { task_run_id: ended.task_run_id, attempt, state, outputs: Some(outputs), worker_id: None });
     }
 
     fn fail_run(&mut self, id: &str, message: &str) {

@@ -69,6 +69,24 @@ pub fn insert_outputs(
     }
 }
 
+fn insert_nested(map: &mut Map<String, Value>, path: &[&str], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = map.entry((*first).to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(next) = entry {
+                insert_nested(next, rest, value);
+            }
+        }
+    }
+}
+
 /// The context shared by every task of the execution.
 pub fn execution_variables(
     plan: &FlowPlan,
@@ -99,11 +117,12 @@ pub fn execution_variables(
     if let Some(vars) = &flow.variables {
         variables.insert("vars".into(), Value::Object(vars.clone()));
     }
-    let labels: Map<String, Value> = execution
-        .labels
-        .iter()
-        .map(|label| (label.key.clone(), Value::String(label.value.clone())))
-        .collect();
+    // Dotted keys nest, as Kestra's `labels.system.correlationId`.
+    let mut labels = Map::new();
+    for label in &execution.labels {
+        let path: Vec<&str> = label.key.split('.').collect();
+        insert_nested(&mut labels, &path, Value::String(label.value.clone()));
+    }
     variables.insert("labels".into(), Value::Object(labels));
     if let Some(trigger) = &execution.trigger {
         variables.insert(

@@ -110,7 +110,11 @@ pub struct Registry {
     by_name: HashMap<Kind, HashMap<String, usize>>,
     common: HashMap<Kind, Value>,
     flow: Value,
-    generator: SchemaGenerator,
+    /// Builds schemas while types are registered; behind a mutex only to keep the registry
+    /// `Sync` (registration needs `&mut self` anyway).
+    generator: std::sync::Mutex<SchemaGenerator>,
+    /// The definitions the registered schemas refer to, copied out of the generator.
+    definitions: Map<String, Value>,
 }
 
 impl Default for Registry {
@@ -136,7 +140,8 @@ impl Registry {
             by_name: HashMap::new(),
             common: HashMap::new(),
             flow: Value::Bool(true),
-            generator,
+            generator: std::sync::Mutex::new(generator),
+            definitions: Map::new(),
         };
         registry.flow = registry.object_schema::<crate::flow::Flow>();
         crate::flow::register_common(&mut registry);
@@ -171,7 +176,18 @@ impl Registry {
     }
 
     fn object_schema<T: JsonSchema>(&mut self) -> Value {
-        let schema = self.generator.subschema_for::<T>();
+        let schema = match self.generator.get_mut() {
+            Ok(generator) => {
+                let schema = generator.subschema_for::<T>();
+                for (name, definition) in generator.definitions() {
+                    if !self.definitions.contains_key(name) {
+                        self.definitions.insert(name.clone(), definition.clone());
+                    }
+                }
+                schema
+            }
+            Err(_) => return Value::Bool(true),
+        };
         let value = schema.to_value();
         // Structs come back as a reference; keep the definition itself for the type.
         match value.get("$ref").and_then(Value::as_str) {
@@ -206,12 +222,12 @@ impl Registry {
     /// Resolves a `#/$defs/...` reference to its definition.
     pub fn resolve(&self, reference: &str) -> Option<&Value> {
         let name = reference.strip_prefix("#/$defs/")?;
-        self.generator.definitions().get(name)
+        self.definitions.get(name)
     }
 
     /// Every schema definition (structs referred to by the types).
     pub fn definitions(&self) -> &Map<String, Value> {
-        self.generator.definitions()
+        &self.definitions
     }
 
     /// Close names for an unknown type, best first (for "did you mean" hints).

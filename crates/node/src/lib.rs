@@ -4,6 +4,7 @@
 mod catalogue;
 mod expressions;
 pub mod local;
+pub mod runtime;
 
 pub use catalogue::{catalogue, role_of, runners};
 pub use expressions::PebbleSyntax;

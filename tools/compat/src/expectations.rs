@@ -18,7 +18,6 @@ pub struct Entry {
     pub file: String,
     pub namespace: String,
     pub id: String,
-    pub requires: Vec<String>,
     pub related: Vec<String>,
     pub cases: Vec<Case>,
 }
@@ -68,7 +67,6 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
             file: entry["file"].as_str().unwrap_or_default().to_string(),
             namespace: entry["namespace"].as_str().unwrap_or_default().to_string(),
             id: entry["id"].as_str().unwrap_or_default().to_string(),
-            requires: strings(&entry["requires"]),
             related: strings(&entry["related_flows"]),
             cases,
         });

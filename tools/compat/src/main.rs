@@ -10,11 +10,16 @@ mod expectations;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use peregrine_engine::Event;
 use peregrine_model::Validator;
+use peregrine_model::execution::Execution;
+use peregrine_model::state::State;
+use peregrine_node::runtime::LocalRuntime;
 use serde_json::{Map, Value};
 
 use expectations::{Case, Entry};
@@ -59,7 +64,7 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
         options.topology
     );
     let entries = expectations::load(&options.corpus)?;
-    let registry = peregrine_node::catalogue();
+    let registry = Arc::new(peregrine_node::catalogue());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -115,68 +120,115 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn run_entry(
-    options: &Options,
-    registry: &peregrine_model::Registry,
-    runtime: &tokio::runtime::Runtime,
-    entry: &Entry,
-) -> Vec<String> {
-    let path = options.corpus.join("flows/valids").join(&entry.file);
-    let flow = match load_flow(registry, &path) {
+fn run_entry(options: &Options, registry: &Arc<peregrine_model::Registry>, runtime: &tokio::runtime::Runtime, entry: &Entry) -> Vec<String> {
+    let valids = options.corpus.join("flows/valids");
+    let flow = match load_flow(registry, &valids.join(&entry.file)) {
         Ok(flow) => flow,
         Err(error) => return vec![format!("{error:#}")],
     };
-    let mut problems = Vec::new();
-    for (index, case) in entry.cases.iter().enumerate() {
-        let label = if index == 0 {
-            String::new()
-        } else {
-            format!("case {index}: ")
-        };
-        for problem in run_case(options, registry, runtime, flow.clone(), case) {
-            problems.push(format!("{label}{problem}"));
+    let mut related = Vec::new();
+    for uid in &entry.related {
+        match find_related(registry, &valids, uid) {
+            Ok(other) => related.push(other),
+            Err(error) => return vec![format!("related flow {uid}: {error:#}")],
         }
     }
-    let _ = (&entry.namespace, &entry.id, &entry.requires, &entry.related);
-    problems
+    runtime.block_on(async {
+        let local = LocalRuntime::start(registry.clone());
+        for other in related {
+            if let Err(error) = local.load(other) {
+                return vec![error.to_string()];
+            }
+        }
+        if let Err(error) = local.load(flow) {
+            return vec![error.to_string()];
+        }
+        let mut problems = Vec::new();
+        let mut previous: Option<String> = None;
+        for (index, case) in entry.cases.iter().enumerate() {
+            let label = if index == 0 { String::new() } else { format!("case {index}: ") };
+            match run_case(options, &local, entry, case, previous.as_deref()).await {
+                Ok((id, execution)) => {
+                    previous = Some(id);
+                    problems.extend(checks::check(&case.expect, &execution).into_iter().map(|problem| format!("{label}{problem}")));
+                }
+                Err(problem) => problems.push(format!("{label}{problem}")),
+            }
+        }
+        problems
+    })
 }
 
-fn run_case(
+/// Runs one case: a new execution, or a follow-up action on the previous one. Returns the
+/// execution once it has settled (ended, or paused when the case expects PAUSED).
+async fn run_case(
     options: &Options,
-    registry: &peregrine_model::Registry,
-    runtime: &tokio::runtime::Runtime,
-    flow: peregrine_model::Flow,
+    local: &LocalRuntime,
+    entry: &Entry,
     case: &Case,
-) -> Vec<String> {
-    if let Some(action) = &case.action {
-        return vec![format!("follow-up action not supported yet: {action}")];
-    }
-    if case
-        .inputs
-        .values()
-        .any(|value| value.as_str().is_some_and(|text| text.starts_with('<')))
-    {
-        return vec!["inputs made at test time (files, ids) are not supported yet".to_string()];
+    previous: Option<&str>,
+) -> Result<(String, Execution), String> {
+    let timeout = Duration::from_secs(options.timeout);
+    let expects_paused = case.expect.get("state").and_then(Value::as_str) == Some("PAUSED");
+    let settled = move |execution: &Execution| {
+        execution.state.is_terminated() || expects_paused && execution.state.current == State::Paused
+    };
+    let action = case.action.as_deref().unwrap_or_default();
+    let id = if action.starts_with("resume") || action.starts_with("mark task run") {
+        if action.contains('<') {
+            return Err(format!("follow-up action with values made at test time not supported yet: {action}"));
+        }
+        let id = previous.ok_or("no previous execution to act on")?.to_string();
+        local.wait_for(&id, timeout, |execution| execution.state.current == State::Paused).await.map_err(|error| error.to_string())?;
+        local.send(&id, Event::Resume { inputs: None });
+        id
+    } else if action.starts_with("kill") {
+        let id = start(local, entry, case)?;
+        local
+            .wait_for(&id, timeout, |execution| execution.task_run_list.iter().any(|run| run.state.current == State::Running))
+            .await
+            .map_err(|error| error.to_string())?;
+        local.send(&id, Event::Kill);
+        id
+    } else if action.is_empty() {
+        start(local, entry, case)?
+    } else {
+        return Err(format!("follow-up action not supported yet: {action}"));
+    };
+    let execution = local.wait_for(&id, timeout, settled).await.map_err(|error| error.to_string())?;
+    Ok((id, execution))
+}
+
+fn start(local: &LocalRuntime, entry: &Entry, case: &Case) -> Result<String, String> {
+    if case.inputs.values().any(|value| value.as_str().is_some_and(|text| text.starts_with('<'))) {
+        return Err("inputs made at test time (files, ids) are not supported yet".to_string());
     }
     let inputs: Map<String, Value> = case.inputs.clone();
-    let result = runtime.block_on(peregrine_node::local::run_flow(
-        registry,
-        flow,
-        &inputs,
-        Duration::from_secs(options.timeout),
-    ));
-    match result {
-        Ok(run) => checks::check(&case.expect, &run.execution),
-        Err(error) => vec![error.to_string()],
-    }
+    local.execute(&entry.namespace, &entry.id, &inputs).map_err(|error| error.to_string())
 }
 
-fn load_flow(
-    registry: &peregrine_model::Registry,
-    path: &Path,
-) -> anyhow::Result<peregrine_model::Flow> {
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+/// A related flow, named `namespace/id`, found among the corpus's valid flows.
+fn find_related(registry: &peregrine_model::Registry, valids: &Path, uid: &str) -> anyhow::Result<peregrine_model::Flow> {
+    let (namespace, id) = uid.split_once('/').unwrap_or(("", uid));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(valids)?.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+    files.sort();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let mentions = text.contains(&format!("id: {id}")) || text.contains(&format!("id: \"{id}\""));
+        if !mentions {
+            continue;
+        }
+        if let Ok(flow) = load_flow(registry, &path) {
+            if flow.namespace == namespace && flow.id == id {
+                return Ok(flow);
+            }
+        }
+    }
+    anyhow::bail!("not found in the corpus")
+}
+
+fn load_flow(registry: &peregrine_model::Registry, path: &Path) -> anyhow::Result<peregrine_model::Flow> {
+    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let report = Validator::new(registry).validate_one(&source);
     report.flow.ok_or_else(|| {
         let problems: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();

@@ -27,6 +27,9 @@ pub enum FlowCommand {
     Test {
         /// The flow file.
         file: PathBuf,
+        /// A folder of other flows to load (subflows and their children).
+        #[arg(long)]
+        flows: Option<PathBuf>,
         /// Inputs, as KEY=VALUE.
         inputs: Vec<String>,
         /// Print the execution as Kestra's execution JSON.
@@ -41,12 +44,9 @@ pub enum FlowCommand {
 pub fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
     match command {
         FlowCommand::Validate { paths } => validate(&paths),
-        FlowCommand::Test {
-            file,
-            inputs,
-            json,
-            timeout,
-        } => super::flow_test::run(&file, &inputs, json, timeout),
+        FlowCommand::Test { file, flows, inputs, json, timeout } => {
+            super::flow_test::run(&file, flows.as_deref(), &inputs, json, timeout)
+        }
         FlowCommand::Schema => {
             let registry = peregrine_node::catalogue();
             let schema = peregrine_model::schema::flow_schema(&registry);
@@ -102,7 +102,7 @@ fn plural(count: usize) -> &'static str {
 }
 
 /// A file as given, or every `.yml`/`.yaml` file under a folder, in name order.
-fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(super) fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let metadata =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !metadata.is_dir() {

@@ -12,8 +12,8 @@ use peregrine_model::state::State;
 use peregrine_node::local::{LocalRun, LocalRunError, run_flow};
 use serde_json::{Map, Value};
 
-pub fn run(file: &Path, inputs: &[String], json: bool, timeout: u64) -> anyhow::Result<ExitCode> {
-    let registry = peregrine_node::catalogue();
+pub fn run(file: &Path, flows: Option<&Path>, inputs: &[String], json: bool, timeout: u64) -> anyhow::Result<ExitCode> {
+    let registry = std::sync::Arc::new(peregrine_node::catalogue());
     let source =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let syntax = peregrine_node::PebbleSyntax;
@@ -26,6 +26,20 @@ pub fn run(file: &Path, inputs: &[String], json: bool, timeout: u64) -> anyhow::
         }
         return Ok(ExitCode::from(2));
     };
+    let mut related = Vec::new();
+    if let Some(folder) = flows {
+        let mut files = Vec::new();
+        super::flow::collect_files(folder, &mut files)?;
+        for path in files.iter().filter(|path| path.as_path() != file) {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            for report in Validator::new(&registry).validate_source(&text) {
+                match report.flow {
+                    Some(other) => related.push(other),
+                    None => eprintln!("warning: {} is invalid and was not loaded", path.display()),
+                }
+            }
+        }
+    }
     let mut given = Map::new();
     for input in inputs {
         let Some((key, value)) = input.split_once('=') else {
@@ -37,10 +51,7 @@ pub fn run(file: &Path, inputs: &[String], json: bool, timeout: u64) -> anyhow::
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(run_flow(
-        &registry,
-        flow,
-        &given,
+    let result = runtime.block_on(run_flow(registry.clone(), flow, related, &given,
         Duration::from_secs(timeout),
     ));
     let run = match result {

@@ -1,0 +1,313 @@
+//! Every role in this process on in-memory state: an executor, a worker pool and the wiring
+//! between them (channels, timers, subflows). It runs `peregrine flow test` and the
+//! compatibility runner.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use peregrine_engine::effects::{EngineLog, LogLevel as EngineLevel};
+use peregrine_engine::variables::Globals;
+use peregrine_engine::{Effect, Event, FlowPlan, NewExecution, SubflowEnded, SubflowStart, TaskUpdate};
+use peregrine_executor::Executor;
+use peregrine_model::execution::{Execution, ExecutionTrigger};
+use peregrine_model::state::State;
+use peregrine_model::{Flow, Registry};
+use peregrine_plugin_api::{LogEntry, LogLevel, LogSink};
+use peregrine_worker::{Worker, WorkerOptions};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, watch};
+
+use crate::expressions::PebbleSyntax;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{0}")]
+    Plan(#[from] peregrine_engine::plan::PlanError),
+    #[error("invalid inputs:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Inputs(Vec<peregrine_engine::inputs::InputError>),
+    #[error("flow {0} is not loaded")]
+    UnknownFlow(String),
+    #[error("execution {0} is not known")]
+    UnknownExecution(String),
+    #[error("execution {id} did not reach the awaited state within {timeout:?} (it is {state:?})")]
+    Timeout { id: String, timeout: Duration, state: State },
+}
+
+/// Keeps log lines in memory, in order.
+#[derive(Default)]
+pub struct MemoryLogs(Mutex<Vec<LogEntry>>);
+
+impl MemoryLogs {
+    pub fn of_execution(&self, execution_id: &str) -> Vec<LogEntry> {
+        self.0
+            .lock()
+            .map(|lines| lines.iter().filter(|line| line.execution_id == execution_id).cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl LogSink for MemoryLogs {
+    fn emit(&self, entry: LogEntry) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(entry);
+        }
+    }
+}
+
+struct Shared {
+    executor: Executor,
+    plans: HashMap<String, Arc<FlowPlan>>,
+    watchers: HashMap<String, watch::Sender<Execution>>,
+    /// Child execution id to (parent execution id, parent task run id), for subflows that wait.
+    parents: HashMap<String, (String, String)>,
+}
+
+/// A cheap-to-clone handle on the in-process runtime.
+#[derive(Clone)]
+pub struct LocalRuntime {
+    registry: Arc<Registry>,
+    shared: Arc<Mutex<Shared>>,
+    sender: mpsc::UnboundedSender<(String, Event)>,
+    worker: Worker,
+    pub logs: Arc<MemoryLogs>,
+}
+
+impl std::fmt::Debug for LocalRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRuntime").finish_non_exhaustive()
+    }
+}
+
+fn uid(namespace: &str, flow_id: &str) -> String {
+    format!("{namespace}.{flow_id}")
+}
+
+impl LocalRuntime {
+    /// Starts the runtime's event loop on the current tokio runtime.
+    pub fn start(registry: Arc<Registry>) -> Self {
+        let expressions = Arc::new(PebbleSyntax);
+        let logs = Arc::new(MemoryLogs::default());
+        let worker = Worker::new(
+            WorkerOptions { id: "local".into(), slots: 16 },
+            crate::catalogue::runners().shared(),
+            expressions.clone(),
+            logs.clone(),
+        );
+        let globals = Globals { envs: Value::Object(Map::new()), globals: Value::Object(Map::new()) };
+        let shared = Shared {
+            executor: Executor::new(expressions, globals),
+            plans: HashMap::new(),
+            watchers: HashMap::new(),
+            parents: HashMap::new(),
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let runtime = Self { registry, shared: Arc::new(Mutex::new(shared)), sender, worker, logs };
+        tokio::spawn(runtime.clone().event_loop(receiver));
+        runtime
+    }
+
+    /// Makes a flow available to executions and subflows.
+    pub fn load(&self, flow: Flow) -> Result<(), RuntimeError> {
+        let key = uid(&flow.namespace, &flow.id);
+        let registry = self.registry.clone();
+        let plan = FlowPlan::new(Arc::new(flow), &|type_name| crate::catalogue::role_of(&registry, type_name))?;
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.plans.insert(key, Arc::new(plan));
+        }
+        Ok(())
+    }
+
+    /// Creates and starts an execution of a loaded flow with raw inputs; returns its id.
+    pub fn execute(&self, namespace: &str, flow_id: &str, inputs: &Map<String, Value>) -> Result<String, RuntimeError> {
+        self.create(namespace, flow_id, inputs, NewExecution::default())
+    }
+
+    fn create(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+        mut new: NewExecution,
+    ) -> Result<String, RuntimeError> {
+        let key = uid(namespace, flow_id);
+        let mut shared = self.shared.lock().map_err(|_| RuntimeError::UnknownFlow(key.clone()))?;
+        let plan = shared.plans.get(&key).cloned().ok_or(RuntimeError::UnknownFlow(key))?;
+        new.inputs = peregrine_engine::inputs::typed_inputs(&plan.flow, inputs).map_err(RuntimeError::Inputs)?;
+        let id = shared.executor.create(plan, new);
+        if let Some(execution) = shared.executor.execution(&id) {
+            let (watcher, _) = watch::channel(execution.clone());
+            shared.watchers.insert(id.clone(), watcher);
+        }
+        drop(shared);
+        let _ = self.sender.send((id.clone(), Event::Start));
+        Ok(id)
+    }
+
+    /// Sends an event (kill, resume, ...) to an execution.
+    pub fn send(&self, execution_id: &str, event: Event) {
+        let _ = self.sender.send((execution_id.to_string(), event));
+    }
+
+    /// The execution as it is now.
+    pub fn execution(&self, execution_id: &str) -> Option<Execution> {
+        self.shared.lock().ok()?.executor.execution(execution_id).cloned()
+    }
+
+    /// Waits until the execution satisfies `done`, or `timeout`.
+    pub async fn wait_for(
+        &self,
+        execution_id: &str,
+        timeout: Duration,
+        done: impl Fn(&Execution) -> bool,
+    ) -> Result<Execution, RuntimeError> {
+        let mut receiver = self
+            .shared
+            .lock()
+            .ok()
+            .and_then(|shared| shared.watchers.get(execution_id).map(watch::Sender::subscribe))
+            .ok_or_else(|| RuntimeError::UnknownExecution(execution_id.to_string()))?;
+        let wait = receiver.wait_for(|execution| done(execution));
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(execution)) => Ok(execution.clone()),
+            _ => {
+                let state = self.execution(execution_id).map_or(State::Created, |execution| execution.state.current);
+                Err(RuntimeError::Timeout { id: execution_id.to_string(), timeout, state })
+            }
+        }
+    }
+
+    /// Every execution started by this runtime, in no particular order.
+    pub fn executions(&self) -> Vec<Execution> {
+        self.shared
+            .lock()
+            .map(|shared| shared.watchers.values().map(|watcher| watcher.borrow().clone()).collect())
+            .unwrap_or_default()
+    }
+
+    async fn event_loop(self, mut receiver: mpsc::UnboundedReceiver<(String, Event)>) {
+        while let Some((id, event)) = receiver.recv().await {
+            let effects = {
+                let Ok(mut shared) = self.shared.lock() else { return };
+                let Ok(effects) = shared.executor.handle(&id, event) else { continue };
+                if let (Some(execution), Some(watcher)) = (shared.executor.execution(&id).cloned(), shared.watchers.get(&id)) {
+                    watcher.send_replace(execution);
+                }
+                effects
+            };
+            for effect in effects {
+                self.carry_out(&id, effect);
+            }
+        }
+    }
+
+    fn carry_out(&self, id: &str, effect: Effect) {
+        match effect {
+            Effect::RunTask(job) => {
+                let (worker, sender) = (self.worker.clone(), self.sender.clone());
+                let execution_id = id.to_string();
+                tokio::spawn(async move {
+                    worker
+                        .execute(*job, |update| drop(sender.send((execution_id.clone(), Event::TaskUpdate(update)))))
+                        .await;
+                });
+            }
+            Effect::KillTasks => {
+                self.worker.kill(id);
+                let children: Vec<String> = self
+                    .shared
+                    .lock()
+                    .map(|shared| {
+                        shared.parents.iter().filter(|(_, (parent, _))| parent == id).map(|(child, _)| child.clone()).collect()
+                    })
+                    .unwrap_or_default();
+                for child in children {
+                    self.send(&child, Event::Kill);
+                }
+            }
+            Effect::SetTimer { at, kind } => {
+                let (sender, execution_id) = (self.sender.clone(), id.to_string());
+                let wait = at.duration_since(jiff::Timestamp::now()).unsigned_abs();
+                let wait = if at <= jiff::Timestamp::now() { Duration::ZERO } else { wait };
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let _ = sender.send((execution_id, Event::Timer(kind)));
+                });
+            }
+            Effect::StartSubflow(start) => self.start_subflow(id, *start),
+            Effect::Log(log) => {
+                let execution = self.execution(id);
+                self.logs.emit(engine_log(id, execution.as_ref(), log));
+            }
+            Effect::Ended(state) => self.report_to_parent(id, state),
+        }
+    }
+
+    fn start_subflow(&self, parent_id: &str, start: SubflowStart) {
+        let new = NewExecution {
+            id: start.execution_id.clone(),
+            inputs: Map::new(),
+            labels: start.labels.clone(),
+            trigger: Some(ExecutionTrigger {
+                id: "subflow".into(),
+                type_name: "io.kestra.plugin.core.flow.Subflow".into(),
+                variables: Some(start.parent.clone()),
+            }),
+            parent_id: None,
+        };
+        if start.wait {
+            if let Ok(mut shared) = self.shared.lock() {
+                shared.parents.insert(start.execution_id.clone(), (parent_id.to_string(), start.task_run_id.clone()));
+            }
+        }
+        if let Err(error) = self.create(&start.namespace, &start.flow_id, &start.inputs, new) {
+            self.logs.emit(engine_log(
+                parent_id,
+                self.execution(parent_id).as_ref(),
+                EngineLog { task_run_id: Some(start.task_run_id.clone()), task_id: None, level: EngineLevel::Error, message: error.to_string() },
+            ));
+            let update = TaskUpdate { task_run_id: start.task_run_id, attempt: 1, state: State::Failed, outputs: None, worker_id: None };
+            self.send(parent_id, Event::TaskUpdate(update));
+        }
+    }
+
+    fn report_to_parent(&self, child_id: &str, state: State) {
+        let Ok(mut shared) = self.shared.lock() else { return };
+        let Some((parent_id, task_run_id)) = shared.parents.remove(child_id) else { return };
+        let (task_outputs, flow_outputs) = shared
+            .watchers
+            .get(child_id)
+            .map(|watcher| {
+                let execution = watcher.borrow();
+                (task_outputs_tree(&execution), execution.outputs.clone().unwrap_or_default())
+            })
+            .unwrap_or_default();
+        drop(shared);
+        let ended = SubflowEnded { task_run_id, execution_id: child_id.to_string(), state, task_outputs, flow_outputs };
+        self.send(&parent_id, Event::SubflowEnded(ended));
+    }
+}
+
+/// The `outputs` variable of a finished execution.
+fn task_outputs_tree(execution: &Execution) -> Map<String, Value> {
+    let state = peregrine_engine::ExecutionState::new(execution.clone(), Default::default(), Default::default());
+    state.outputs
+}
+
+fn engine_log(execution_id: &str, execution: Option<&Execution>, log: EngineLog) -> LogEntry {
+    LogEntry {
+        namespace: execution.map(|execution| execution.namespace.clone()).unwrap_or_default(),
+        flow_id: execution.map(|execution| execution.flow_id.clone()).unwrap_or_default(),
+        execution_id: execution_id.to_string(),
+        task_id: log.task_id,
+        task_run_id: log.task_run_id,
+        attempt_number: None,
+        timestamp: jiff::Timestamp::now(),
+        level: match log.level {
+            EngineLevel::Info => LogLevel::Info,
+            EngineLevel::Warn => LogLevel::Warn,
+            EngineLevel::Error => LogLevel::Error,
+        },
+        message: log.message,
+    }
+}
