@@ -73,6 +73,8 @@ pub enum TimerKind {
     PauseTimeout { task_run_id: String },
     /// A failed task run's retry delay is over: run it again.
     RetryTask { task_run_id: String },
+    /// A LoopUntil's interval is over: start its next iteration.
+    ContinueLoop { task_run_id: String },
 }
 
 /// A runnable task run to send to a worker, with everything it needs.

@@ -13,14 +13,29 @@ use crate::expressions::value_text;
 use crate::frames::render_property;
 use crate::state::ExecutionState;
 
-fn render_tree(expressions: &dyn Expressions, value: &Value, variables: &Value) -> Result<Value, String> {
+pub(crate) fn render_tree(
+    expressions: &dyn Expressions,
+    value: &Value,
+    variables: &Value,
+) -> Result<Value, String> {
     Ok(match value {
-        Value::String(template) if template.contains("{{") || template.contains("{%") => expressions.render(template, variables)?,
-        Value::Array(items) => Value::Array(items.iter().map(|item| render_tree(expressions, item, variables)).collect::<Result<_, _>>()?),
+        Value::String(template) if template.contains("{{") || template.contains("{%") => {
+            expressions.render(template, variables)?
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| render_tree(expressions, item, variables))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(map) => {
             let mut rendered = Map::new();
             for (key, item) in map {
-                let key = value_text(&render_tree(expressions, &Value::String(key.clone()), variables)?);
+                let key = value_text(&render_tree(
+                    expressions,
+                    &Value::String(key.clone()),
+                    variables,
+                )?);
                 rendered.insert(key, render_tree(expressions, item, variables)?);
             }
             Value::Object(rendered)
@@ -34,18 +49,31 @@ fn labels_of(value: Value) -> Result<Vec<Label>, String> {
     match value {
         Value::String(text) => match serde_json::from_str::<Value>(&text) {
             Ok(parsed @ (Value::Object(_) | Value::Array(_))) => labels_of(parsed),
-            _ => Err(format!("labels must be a mapping or a list of key/value, got '{text}'")),
+            _ => Err(format!(
+                "labels must be a mapping or a list of key/value, got '{text}'"
+            )),
         },
-        Value::Object(map) => Ok(map.into_iter().map(|(key, value)| Label { key, value: value_text(&value) }).collect()),
+        Value::Object(map) => Ok(map
+            .into_iter()
+            .map(|(key, value)| Label {
+                key,
+                value: value_text(&value),
+            })
+            .collect()),
         Value::Array(items) => items
             .into_iter()
             .map(|item| match (item.get("key"), item.get("value")) {
-                (Some(key), Some(value)) => Ok(Label { key: value_text(key), value: value_text(value) }),
+                (Some(key), Some(value)) => Ok(Label {
+                    key: value_text(key),
+                    value: value_text(value),
+                }),
                 _ => Err("a label must have a key and a value".to_string()),
             })
             .collect(),
         Value::Null => Ok(Vec::new()),
-        other => Err(format!("labels must be a mapping or a list of key/value, got {other}")),
+        other => Err(format!(
+            "labels must be a mapping or a list of key/value, got {other}"
+        )),
     }
 }
 
@@ -56,10 +84,17 @@ pub(crate) fn apply_labels(
     variables: &Value,
     expressions: &dyn Expressions,
 ) -> Result<(), String> {
-    let raw = task.properties.get("labels").cloned().unwrap_or(Value::Null);
+    let raw = task
+        .properties
+        .get("labels")
+        .cloned()
+        .unwrap_or(Value::Null);
     let labels = labels_of(render_tree(expressions, &raw, variables)?)?;
     if let Some(label) = labels.iter().find(|label| label.key.starts_with("system.")) {
-        return Err(format!("system labels can only be set by the server, offending label: {}", label.key));
+        return Err(format!(
+            "system labels can only be set by the server, offending label: {}",
+            label.key
+        ));
     }
     for label in labels {
         let labels = &mut state.execution.labels;
@@ -91,22 +126,37 @@ pub(crate) fn subflow_start(
         None => None,
     };
     let inputs = match &spec.inputs {
-        Some(inputs) => match render_tree(expressions, &Value::Object(inputs.clone()), variables)? {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        },
+        Some(inputs) => {
+            match render_tree(expressions, &Value::Object(inputs.clone()), variables)? {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            }
+        }
         None => Map::new(),
     };
     let execution = &state.execution;
     let mut labels: Vec<Label> = Vec::new();
     if spec.inherit_labels {
-        labels.extend(execution.labels.iter().filter(|label| !label.key.starts_with("system.")).cloned());
+        labels.extend(
+            execution
+                .labels
+                .iter()
+                .filter(|label| !label.key.starts_with("system."))
+                .cloned(),
+        );
     }
     if let Some(task_labels) = &spec.labels {
         for label in &task_labels.0 {
-            let value = value_text(&render_tree(expressions, &Value::String(label.value.clone()), variables)?);
+            let value = value_text(&render_tree(
+                expressions,
+                &Value::String(label.value.clone()),
+                variables,
+            )?);
             labels.retain(|existing| existing.key != label.key);
-            labels.push(Label { key: label.key.clone(), value });
+            labels.push(Label {
+                key: label.key.clone(),
+                value,
+            });
         }
     }
     let correlation = execution
@@ -114,7 +164,10 @@ pub(crate) fn subflow_start(
         .iter()
         .find(|label| label.key == "system.correlationId")
         .map_or_else(|| execution.id.clone(), |label| label.value.clone());
-    labels.push(Label { key: "system.correlationId".into(), value: correlation });
+    labels.push(Label {
+        key: "system.correlationId".into(),
+        value: correlation,
+    });
     let mut parent = Map::new();
     parent.insert("executionId".into(), json!(execution.id));
     parent.insert("namespace".into(), json!(execution.namespace));
@@ -154,7 +207,11 @@ pub(crate) fn subflow_result(
         Some(wanted) => {
             let mut child_variables = variables.clone();
             child_variables["outputs"] = Value::Object(ended.task_outputs.clone());
-            match render_tree(expressions, &Value::Object(wanted.clone()), &child_variables) {
+            match render_tree(
+                expressions,
+                &Value::Object(wanted.clone()),
+                &child_variables,
+            ) {
                 Ok(value) => value,
                 Err(_) => {
                     state = State::Failed;

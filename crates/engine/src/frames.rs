@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::expressions::{Expressions, is_truthy, value_text};
 use crate::plan::{Flowable, Lists, NodeId};
-use crate::state::{Frame, Item, Strategy};
+use crate::state::{Frame, Item, Looping, Strategy};
 
 /// A started flowable: its frame, outputs to record, and whether it pauses.
 pub(crate) struct Built {
@@ -29,6 +29,7 @@ pub fn root_frame(lists: &Lists) -> Frame {
         finally: items(&lists.finally, None),
         strategy: Strategy::Sequential,
         allow_failure: false,
+        looping: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn items(nodes: &[NodeId], value: Option<&String>) -> Vec<Item> {
             node,
             value: value.cloned(),
             depends_on: Vec::new(),
+            iteration: None,
         })
         .collect()
 }
@@ -84,6 +86,7 @@ pub(crate) fn build(
     run: &TaskRun,
     variables: &Value,
     expressions: &dyn Expressions,
+    now: jiff::Timestamp,
 ) -> Result<Built, String> {
     let value = run.value.as_ref();
     let simple = |lists: &Lists, strategy: Strategy, allow_failure: bool| Frame {
@@ -92,6 +95,7 @@ pub(crate) fn build(
         finally: items(&lists.finally, value),
         strategy,
         allow_failure,
+        looping: None,
     };
     let built = |frame: Frame| Built {
         frame,
@@ -119,6 +123,11 @@ pub(crate) fn build(
                 .iter()
                 .find(|(key, _)| *key == rendered)
                 .map(|(_, tasks)| tasks);
+            if chosen.is_none() && defaults.is_empty() {
+                return Err(format!(
+                    "no case matches '{rendered}' and there are no defaults"
+                ));
+            }
             let lists = Lists {
                 tasks: chosen.unwrap_or(defaults).clone(),
                 errors: errors.clone(),
@@ -171,6 +180,7 @@ pub(crate) fn build(
                 finally: items(&lists.finally, value),
                 strategy,
                 allow_failure: false,
+                looping: None,
             };
             built(frame)
         }
@@ -188,12 +198,14 @@ pub(crate) fn build(
                         node: *node,
                         value: value.cloned(),
                         depends_on: depends_on.clone(),
+                        iteration: None,
                     })
                     .collect(),
                 errors: items(errors, value),
                 finally: items(finally, value),
                 strategy: Strategy::Dag { limit },
                 allow_failure: false,
+                looping: None,
             };
             built(frame)
         }
@@ -211,6 +223,58 @@ pub(crate) fn build(
                 frame: simple(lists, Strategy::Sequential, false),
                 outputs: None,
                 pause: Some(Pause { delay, timeout }),
+            }
+        }
+        Flowable::Loop { spec, lists } => {
+            let duration = |property: Option<&Property<Duration>>,
+                            default: u64|
+             -> Result<jiff::SignedDuration, String> {
+                let Some(property) = property else {
+                    return Ok(jiff::SignedDuration::from_secs(default as i64));
+                };
+                let text = value_text(&render_property(expressions, property, variables)?);
+                let duration: Duration = text
+                    .parse()
+                    .map_err(|error: peregrine_model::duration::DurationError| error.to_string())?;
+                jiff::SignedDuration::try_from(duration.as_std()).map_err(|error| error.to_string())
+            };
+            let frequency = spec.check_frequency.as_ref();
+            let max_iterations =
+                match frequency.and_then(|frequency| frequency.max_iterations.as_ref()) {
+                    Some(property) => render_as(expressions, property, variables)?,
+                    None => 100,
+                };
+            let fail_on_max = match &spec.fail_on_max_reached {
+                Some(property) => render_as(expressions, property, variables)?,
+                None => false,
+            };
+            let looping = Looping {
+                condition: spec.condition.clone(),
+                iteration: 1,
+                max_iterations,
+                max_duration: duration(
+                    frequency.and_then(|frequency| frequency.max_duration.as_ref()),
+                    3600,
+                )?,
+                interval: duration(
+                    frequency.and_then(|frequency| frequency.interval.as_ref()),
+                    1,
+                )?,
+                fail_on_max,
+                started: now,
+                waiting: false,
+            };
+            let mut frame = simple(lists, Strategy::Sequential, false);
+            for item in frame.items.iter_mut().chain(frame.errors.iter_mut()) {
+                item.iteration = Some(1);
+            }
+            frame.looping = Some(looping);
+            let mut outputs = Map::new();
+            outputs.insert("iterationCount".into(), json!(1));
+            Built {
+                frame,
+                outputs: Some(outputs),
+                pause: None,
             }
         }
         Flowable::Subflow(_) => {

@@ -49,6 +49,29 @@ pub fn typed_inputs(
     }
 }
 
+/// Keeps the given inputs as they are (no parsing, no checks) and adds the typed defaults of the
+/// declared inputs that are missing: how executions started by a parent or a trigger get inputs.
+pub fn with_defaults(flow: &Flow, given: Map<String, Value>) -> Map<String, Value> {
+    let mut inputs = given;
+    for input in &flow.inputs {
+        let id = input.id();
+        if inputs.get(id).is_some_and(|value| !value.is_null()) {
+            continue;
+        }
+        if let Some(default) = input
+            .common
+            .defaults
+            .as_ref()
+            .filter(|value| !value.is_null())
+        {
+            let value =
+                type_value(input, input.input_type, default).unwrap_or_else(|_| default.clone());
+            inputs.insert(id.to_string(), value);
+        }
+    }
+    inputs
+}
+
 fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use peregrine_model::flow::Task;
 use peregrine_model::tasks::{
     AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachSpec, IfSpec,
-    ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
+    LoopUntilSpec, ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
 };
 use peregrine_model::{Flow, Property, Role};
 use serde_json::Value;
@@ -63,6 +63,11 @@ pub enum Flowable {
     },
     Pause {
         spec: Box<PauseSpec>,
+        lists: Lists,
+    },
+    /// LoopUntil (formerly WaitFor): the tasks again and again until the condition holds.
+    Loop {
+        spec: Box<LoopUntilSpec>,
         lists: Lists,
     },
     Subflow(Box<SubflowSpec>),
@@ -282,6 +287,14 @@ impl Builder<'_> {
                 }
             }
             "Subflow" | "Flow" => Flowable::Subflow(Box::new(task.spec().map_err(error)?)),
+            "LoopUntil" | "WaitFor" => {
+                let spec: LoopUntilSpec = task.spec().map_err(error)?;
+                let lists = self.lists(&spec.tasks, &spec.errors, &[])?;
+                Flowable::Loop {
+                    spec: Box::new(spec),
+                    lists,
+                }
+            }
             _ => Flowable::Unsupported(match short {
                 "ForEachItem" => "ForEachItem",
                 "LoopUntil" | "WaitFor" => "LoopUntil",

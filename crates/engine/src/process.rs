@@ -8,14 +8,16 @@ use peregrine_model::execution::{Attempt, StateHistory, TaskRun};
 use peregrine_model::state::State;
 use serde_json::{Map, Value};
 
-use crate::effects::{Effect, EngineLog, Event, LogLevel, SubflowEnded, TaskUpdate, TimerKind, WorkerJob};
+use crate::effects::{
+    Effect, EngineLog, Event, LogLevel, SubflowEnded, TaskUpdate, TimerKind, WorkerJob,
+};
 use crate::executor_tasks;
-use peregrine_model::tasks::SubflowSpec;
 use crate::expressions::{Expressions, is_truthy};
 use crate::frames;
-use crate::plan::{Flowable, FlowPlan, NodeKind};
+use crate::plan::{FlowPlan, Flowable, NodeKind};
 use crate::state::{ExecutionState, Frame, Item, Strategy};
 use crate::variables::{Globals, execution_variables, task_variables};
+use peregrine_model::tasks::SubflowSpec;
 
 /// What the engine needs from the world: the time, fresh ids, expressions, configuration values.
 pub struct Env<'a> {
@@ -23,6 +25,13 @@ pub struct Env<'a> {
     pub new_id: &'a mut dyn FnMut() -> String,
     pub expressions: &'a dyn Expressions,
     pub globals: &'a Globals,
+}
+
+/// What a LoopUntil does at the end of an iteration.
+enum LoopStep {
+    Continue,
+    Done,
+    Failed,
 }
 
 /// A container: the flow itself, or a running flowable task run.
@@ -83,7 +92,9 @@ impl Step<'_, '_> {
 
     fn apply_update(&mut self, update: TaskUpdate) {
         let now = self.now();
-        let Some(run) = self.state.run(&update.task_run_id) else { return };
+        let Some(run) = self.state.run(&update.task_run_id) else {
+            return;
+        };
         if run.state.is_terminated()
             || run.state.current == State::Retrying
             || run.state.current == update.state && update.state != State::Running
@@ -92,8 +103,12 @@ impl Step<'_, '_> {
             return;
         }
         let node = self.plan.find(&run.task_id).map(|id| self.plan.node(id));
-        let (allow_failure, allow_warning) =
-            node.map_or((false, false), |node| (node.task.common.allow_failure, node.task.common.allow_warning));
+        let (allow_failure, allow_warning) = node.map_or((false, false), |node| {
+            (
+                node.task.common.allow_failure,
+                node.task.common.allow_warning,
+            )
+        });
         let attempts = update.attempt.max(run.attempts.len() as u32);
         let policy = crate::retry::policy_for(self.plan, self.state, run);
         let retry_at = match (update.state, policy) {
@@ -112,7 +127,9 @@ impl Step<'_, '_> {
             final_state = State::Success;
         }
         let parent = run.parent_task_run_id.clone();
-        let Some(run) = self.state.run_mut(&update.task_run_id) else { return };
+        let Some(run) = self.state.run_mut(&update.task_run_id) else {
+            return;
+        };
         let index = update.attempt.max(1) as usize - 1;
         while run.attempts.len() <= index {
             run.attempts.push(Attempt {
@@ -126,11 +143,20 @@ impl Step<'_, '_> {
         }
         if let Some(at) = retry_at {
             run.state.set(State::Retrying, now);
-            let kind = TimerKind::RetryTask { task_run_id: update.task_run_id.clone() };
+            let kind = TimerKind::RetryTask {
+                task_run_id: update.task_run_id.clone(),
+            };
             self.effects.push(Effect::SetTimer { at, kind });
             return;
         }
-        run.state.set(if update.state.is_terminated() { final_state } else { update.state }, now);
+        run.state.set(
+            if update.state.is_terminated() {
+                final_state
+            } else {
+                update.state
+            },
+            now,
+        );
         let terminated = run.state.is_terminated();
         if let Some(outputs) = update.outputs {
             run.outputs = Some(outputs);
@@ -139,7 +165,8 @@ impl Step<'_, '_> {
             if let Some(position) = self.state.position(&update.task_run_id) {
                 self.state.record_outputs(position);
             }
-            self.work.push_back(parent.map_or(Container::Root, Container::Run));
+            self.work
+                .push_back(parent.map_or(Container::Root, Container::Run));
         }
     }
 
@@ -155,7 +182,12 @@ impl Step<'_, '_> {
             .execution
             .task_run_list
             .iter()
-            .filter(|run| matches!(run.state.current, State::Created | State::Paused | State::Retrying))
+            .filter(|run| {
+                matches!(
+                    run.state.current,
+                    State::Created | State::Paused | State::Retrying
+                )
+            })
             .map(|run| run.id.clone())
             .collect();
         for id in to_kill {
@@ -175,6 +207,18 @@ impl Step<'_, '_> {
             TimerKind::ResumePause { task_run_id } => (task_run_id.clone(), State::Running),
             TimerKind::PauseTimeout { task_run_id } => (task_run_id.clone(), State::Failed),
             TimerKind::RetryTask { task_run_id } => return self.retry(task_run_id),
+            TimerKind::ContinueLoop { task_run_id } => {
+                if let Some(looping) = self
+                    .state
+                    .frames
+                    .get_mut(task_run_id)
+                    .and_then(|frame| frame.looping.as_mut())
+                {
+                    looping.waiting = false;
+                }
+                self.work.push_back(Container::Run(task_run_id.clone()));
+                return;
+            }
         };
         let Some(run) = self.state.run(&id) else {
             return;
@@ -188,21 +232,39 @@ impl Step<'_, '_> {
     /// Sends a retrying task run to a worker again, for its next attempt.
     fn retry(&mut self, id: &str) {
         let now = self.now();
-        let Some(run) = self.state.run(id) else { return };
-        if run.state.current != State::Retrying || self.state.execution.state.current == State::Killing {
+        let Some(run) = self.state.run(id) else {
+            return;
+        };
+        if run.state.current != State::Retrying
+            || self.state.execution.state.current == State::Killing
+        {
             return;
         }
-        let Some(node) = self.plan.find(&run.task_id) else { return };
+        let Some(node) = self.plan.find(&run.task_id) else {
+            return;
+        };
         if let Some(run) = self.state.run_mut(id) {
             run.state.set(State::Created, now);
         }
-        let Some(run) = self.state.run(id).cloned() else { return };
+        let Some(run) = self.state.run(id).cloned() else {
+            return;
+        };
         let task = &self.plan.node(node).task;
-        let variables = task_variables(self.plan, self.state, self.env.globals, &run, &task.common.type_name);
+        let variables = task_variables(
+            self.plan,
+            self.state,
+            self.env.globals,
+            &run,
+            &task.common.type_name,
+        );
         if let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind {
             return self.start_subflow(id, spec, &run, &variables);
         }
-        self.effects.push(Effect::RunTask(Box::new(WorkerJob { task_run: run, task: task.clone(), variables })));
+        self.effects.push(Effect::RunTask(Box::new(WorkerJob {
+            task_run: run,
+            task: task.clone(),
+            variables,
+        })));
     }
 
     fn resume(&mut self, inputs: Option<Map<String, Value>>) {
@@ -280,6 +342,14 @@ impl Step<'_, '_> {
         };
         let _ = value;
         let killing = self.state.execution.state.current == State::Killing;
+        if frame
+            .looping
+            .as_ref()
+            .is_some_and(|looping| looping.waiting)
+            && !killing
+        {
+            return;
+        }
         let parent = parent_id.as_deref();
         let (current, in_finally) = self.current_list(&frame, parent);
         if !killing {
@@ -308,6 +378,17 @@ impl Step<'_, '_> {
         if killing {
             state = State::Killed;
         }
+        if let (Container::Run(id), Some(looping)) = (container, &frame.looping)
+            && !killing
+            && !in_finally
+            && !matches!(state, State::Failed | State::Killed)
+        {
+            match self.next_iteration(id, looping) {
+                LoopStep::Continue => return,
+                LoopStep::Done => {}
+                LoopStep::Failed => state = State::Failed,
+            }
+        }
         match container {
             Container::Root => self.end_execution(state),
             Container::Run(id) => {
@@ -330,6 +411,73 @@ impl Step<'_, '_> {
                 }
             }
         }
+    }
+
+    /// At the end of a LoopUntil iteration: stop when the condition holds or a limit is reached,
+    /// otherwise schedule the next iteration after the interval.
+    fn next_iteration(&mut self, id: &str, looping: &crate::state::Looping) -> LoopStep {
+        let now = self.now();
+        let Some(run) = self.state.run(id).cloned() else {
+            return LoopStep::Done;
+        };
+        let type_name = self
+            .plan
+            .find(&run.task_id)
+            .map(|node| self.plan.node(node).task.common.type_name.clone())
+            .unwrap_or_default();
+        let variables = task_variables(self.plan, self.state, self.env.globals, &run, &type_name);
+        match frames::render_property(self.env.expressions, &looping.condition, &variables) {
+            Ok(value) if is_truthy(&value) => return LoopStep::Done,
+            Ok(_) => {}
+            Err(message) => {
+                self.log_error(id, &format!("condition: {message}"));
+                return LoopStep::Failed;
+            }
+        }
+        let elapsed = now.duration_since(looping.started);
+        if looping.iteration >= looping.max_iterations || elapsed >= looping.max_duration {
+            return if looping.fail_on_max {
+                LoopStep::Failed
+            } else {
+                LoopStep::Done
+            };
+        }
+        let iteration = looping.iteration + 1;
+        if let Some(frame) = self.state.frames.get_mut(id) {
+            for item in frame.items.iter_mut().chain(frame.errors.iter_mut()) {
+                item.iteration = Some(iteration);
+            }
+            if let Some(looping) = frame.looping.as_mut() {
+                looping.iteration = iteration;
+                looping.waiting = true;
+            }
+        }
+        if let Some(run) = self.state.run_mut(id) {
+            let mut outputs = run.outputs.clone().unwrap_or_default();
+            outputs.insert("iterationCount".into(), Value::from(iteration));
+            run.outputs = Some(outputs);
+        }
+        if let Some(position) = self.state.position(id) {
+            self.state.record_outputs(position);
+        }
+        let at = now.checked_add(looping.interval).unwrap_or(now);
+        self.effects.push(Effect::SetTimer {
+            at,
+            kind: TimerKind::ContinueLoop {
+                task_run_id: id.to_string(),
+            },
+        });
+        LoopStep::Continue
+    }
+
+    fn log_error(&mut self, id: &str, message: &str) {
+        let task_id = self.state.run(id).map(|run| run.task_id.clone());
+        self.effects.push(Effect::Log(EngineLog {
+            task_run_id: Some(id.to_string()),
+            task_id,
+            level: LogLevel::Error,
+            message: message.to_string(),
+        }));
     }
 
     fn allow_flags(&self, id: &str) -> (bool, bool) {
@@ -367,7 +515,8 @@ impl Step<'_, '_> {
 
     fn find(&self, item: &Item, parent: Option<&str>) -> Option<&TaskRun> {
         let task_id = &self.plan.node(item.node).task.common.id;
-        self.state.find(parent, task_id, item.value.as_deref())
+        self.state
+            .find(parent, task_id, item.value.as_deref(), item.iteration)
     }
 
     fn item_terminated(&self, item: &Item, parent: Option<&str>) -> bool {
@@ -533,7 +682,7 @@ impl Step<'_, '_> {
             task_id: node.task.common.id.clone(),
             parent_task_run_id: parent.map(str::to_string),
             value: item.value.clone(),
-            iteration: None,
+            iteration: item.iteration,
             attempts: Vec::new(),
             outputs: None,
             state: StateHistory::new(State::Created, now),
@@ -573,14 +722,27 @@ impl Step<'_, '_> {
                 })));
             }
             NodeKind::Labels => {
-                match executor_tasks::apply_labels(self.state, &node.task, &variables, self.env.expressions) {
+                match executor_tasks::apply_labels(
+                    self.state,
+                    &node.task,
+                    &variables,
+                    self.env.expressions,
+                ) {
                     Ok(()) => self.finish_now(id, State::Success, None),
                     Err(message) => self.fail_run(id, &message),
                 }
             }
-            NodeKind::Flowable(Flowable::Subflow(spec)) => self.start_subflow(id, spec, &run, &variables),
+            NodeKind::Flowable(Flowable::Subflow(spec)) => {
+                self.start_subflow(id, spec, &run, &variables)
+            }
             NodeKind::Flowable(flowable) => {
-                match frames::build(flowable, &run, &variables, self.env.expressions) {
+                match frames::build(
+                    flowable,
+                    &run,
+                    &variables,
+                    self.env.expressions,
+                    self.env.now,
+                ) {
                     Ok(built) => {
                         let now = self.now();
                         self.state.frames.insert(id.to_string(), built.frame);
@@ -588,6 +750,9 @@ impl Step<'_, '_> {
                             && built.outputs.is_some()
                         {
                             run.outputs = built.outputs;
+                            if let Some(position) = self.state.position(id) {
+                                self.state.record_outputs(position);
+                            }
                         }
                         if let Some(pause) = built.pause {
                             if let Some(run) = self.state.run_mut(id) {
@@ -629,21 +794,30 @@ impl Step<'_, '_> {
     fn start_subflow(&mut self, id: &str, spec: &SubflowSpec, run: &TaskRun, variables: &Value) {
         let now = self.now();
         let child_id = (self.env.new_id)();
-        let start = match executor_tasks::subflow_start(self.state, spec, run, variables, self.env.expressions, child_id.clone()) {
+        let start = match executor_tasks::subflow_start(
+            self.state,
+            spec,
+            run,
+            variables,
+            self.env.expressions,
+            child_id.clone(),
+        ) {
             Ok(start) => start,
             Err(message) => return self.fail_run(id, &message),
         };
         let wait = start.wait;
         if let Some(run) = self.state.run_mut(id) {
             run.state.set(State::Running, now);
-            run.attempts.push(Attempt { state: StateHistory::new(State::Running, now), worker_id: None, log_file: None });
+            run.attempts.push(Attempt {
+                state: StateHistory::new(State::Running, now),
+                worker_id: None,
+                log_file: None,
+            });
             let mut outputs = Map::new();
             outputs.insert("executionId".into(), Value::String(child_id));
             run.outputs = Some(outputs.clone());
-            if !wait {
-                if let Some(attempt) = run.attempts.last_mut() {
-                    attempt.state.set(State::Success, now);
-                }
+            if !wait && let Some(attempt) = run.attempts.last_mut() {
+                attempt.state.set(State::Success, now);
             }
         }
         self.effects.push(Effect::StartSubflow(Box::new(start)));
@@ -653,13 +827,32 @@ impl Step<'_, '_> {
     }
 
     fn subflow_ended(&mut self, ended: SubflowEnded) {
-        let Some(run) = self.state.run(&ended.task_run_id).cloned() else { return };
-        let Some(node) = self.plan.find(&run.task_id) else { return };
-        let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind else { return };
-        let variables = task_variables(self.plan, self.state, self.env.globals, &run, &self.plan.node(node).task.common.type_name);
-        let (state, outputs) = executor_tasks::subflow_result(spec, &ended, &variables, self.env.expressions);
+        let Some(run) = self.state.run(&ended.task_run_id).cloned() else {
+            return;
+        };
+        let Some(node) = self.plan.find(&run.task_id) else {
+            return;
+        };
+        let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind else {
+            return;
+        };
+        let variables = task_variables(
+            self.plan,
+            self.state,
+            self.env.globals,
+            &run,
+            &self.plan.node(node).task.common.type_name,
+        );
+        let (state, outputs) =
+            executor_tasks::subflow_result(spec, &ended, &variables, self.env.expressions);
         let attempt = u32::try_from(run.attempts.len().max(1)).unwrap_or(u32::MAX);
-        self.apply_update(TaskUpdate { task_run_id: ended.task_run_id, attempt, state, outputs: Some(outputs), worker_id: None });
+        self.apply_update(TaskUpdate {
+            task_run_id: ended.task_run_id,
+            attempt,
+            state,
+            outputs: Some(outputs),
+            worker_id: None,
+        });
     }
 
     fn fail_run(&mut self, id: &str, message: &str) {
@@ -692,15 +885,13 @@ impl Step<'_, '_> {
 
     fn end_execution(&mut self, mut state: State) {
         let now = self.now();
-        if !self.plan.flow.outputs.is_empty() && state != State::Killed {
+        if !self.plan.flow.outputs.is_empty() && matches!(state, State::Success | State::Warning) {
             let variables =
                 Value::Object(execution_variables(self.plan, self.state, self.env.globals));
             let mut outputs = Map::new();
             for output in &self.plan.flow.outputs {
-                let rendered = match &output.value {
-                    Value::String(template) => self.env.expressions.render(template, &variables),
-                    other => Ok(other.clone()),
-                };
+                let rendered =
+                    executor_tasks::render_tree(self.env.expressions, &output.value, &variables);
                 match rendered {
                     Ok(value) => {
                         outputs.insert(output.id.clone(), value);
@@ -716,7 +907,9 @@ impl Step<'_, '_> {
                     }
                 }
             }
-            self.state.execution.outputs = Some(outputs);
+            if matches!(state, State::Success | State::Warning) {
+                self.state.execution.outputs = Some(outputs);
+            }
         }
         self.state.execution.state.set(state, now);
         self.effects.push(Effect::Ended(state));

@@ -10,20 +10,35 @@ use crate::state::ExecutionState;
 
 /// The retry policy that applies to a task run, nearest first: the task's, an enclosing
 /// flowable's, then the flow's.
-pub fn policy_for<'a>(plan: &'a FlowPlan, state: &ExecutionState, run: &TaskRun) -> Option<&'a Retry> {
+pub fn policy_for<'a>(
+    plan: &'a FlowPlan,
+    state: &ExecutionState,
+    run: &TaskRun,
+) -> Option<&'a Retry> {
     let mut current = Some(run);
     while let Some(run) = current {
-        if let Some(retry) = plan.find(&run.task_id).and_then(|node| plan.node(node).task.common.retry.as_ref()) {
+        if let Some(retry) = plan
+            .find(&run.task_id)
+            .and_then(|node| plan.node(node).task.common.retry.as_ref())
+        {
             return Some(retry);
         }
-        current = run.parent_task_run_id.as_deref().and_then(|parent| state.run(parent));
+        current = run
+            .parent_task_run_id
+            .as_deref()
+            .and_then(|parent| state.run(parent));
     }
     plan.flow.retry.as_ref()
 }
 
 /// When the next attempt of a failed task run should start, or None when retries are over.
 /// `attempts` counts the attempts made so far, the failed one included.
-pub fn next_attempt(retry: &Retry, run: &TaskRun, attempts: u32, now: Timestamp) -> Option<Timestamp> {
+pub fn next_attempt(
+    retry: &Retry,
+    run: &TaskRun,
+    attempts: u32,
+    now: Timestamp,
+) -> Option<Timestamp> {
     if retry.common.behavior == RetryBehavior::CreateNewExecution {
         return None;
     }
@@ -33,7 +48,11 @@ pub fn next_attempt(retry: &Retry, run: &TaskRun, attempts: u32, now: Timestamp)
     let delay = delay(&retry.policy, run, attempts);
     let next = now.checked_add(delay).ok()?;
     if let Some(max_duration) = retry.common.max_duration {
-        let first = run.attempts.first().and_then(|attempt| attempt.state.started()).unwrap_or(now);
+        let first = run
+            .attempts
+            .first()
+            .and_then(|attempt| attempt.state.started())
+            .unwrap_or(now);
         let limit = first.checked_add(signed(max_duration.as_std())).ok()?;
         if next > limit {
             return None;
@@ -58,9 +77,13 @@ fn delay(policy: &RetryPolicy, run: &TaskRun, attempts: u32) -> SignedDuration {
         }
         RetryPolicy::Random(random) => {
             // Deterministic "randomness" (the engine is pure): spread by task run and attempt.
-            let (min, max) = (random.min_interval.as_std().as_secs_f64(), random.max_interval.as_std().as_secs_f64());
+            let (min, max) = (
+                random.min_interval.as_std().as_secs_f64(),
+                random.max_interval.as_std().as_secs_f64(),
+            );
             let spread = (fnv(&run.id, attempts) % 10_000) as f64 / 10_000.0;
-            SignedDuration::try_from_secs_f64(min + (max - min).max(0.0) * spread).unwrap_or(SignedDuration::MAX)
+            SignedDuration::try_from_secs_f64(min + (max - min).max(0.0) * spread)
+                .unwrap_or(SignedDuration::MAX)
         }
     }
 }

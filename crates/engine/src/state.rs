@@ -19,6 +19,9 @@ pub struct Frame {
     pub strategy: Strategy,
     /// Failures inside end this task in WARNING (AllowFailure).
     pub allow_failure: bool,
+    /// Set for LoopUntil: the loop's progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looping: Option<Looping>,
 }
 
 /// One child to run: a task, and the loop value it runs for.
@@ -29,6 +32,23 @@ pub struct Item {
     /// Dag: the ids this item waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// LoopUntil: the iteration this item runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration: Option<u32>,
+}
+
+/// A LoopUntil in progress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Looping {
+    pub condition: peregrine_model::Property<String>,
+    pub iteration: u32,
+    pub max_iterations: u32,
+    pub max_duration: jiff::SignedDuration,
+    pub interval: jiff::SignedDuration,
+    pub fail_on_max: bool,
+    pub started: jiff::Timestamp,
+    /// Waiting for the interval before the next iteration.
+    pub waiting: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,12 +125,13 @@ impl ExecutionState {
         parent: Option<&str>,
         task_id: &str,
         value: Option<&str>,
+        iteration: Option<u32>,
     ) -> Option<&TaskRun> {
         let key = (
             parent.map(str::to_string),
             task_id.to_string(),
             value.map(str::to_string),
-            None,
+            iteration,
         );
         self.by_key
             .get(&key)
@@ -151,6 +172,6 @@ fn key_of(run: &TaskRun) -> RunKey {
         run.parent_task_run_id.clone(),
         run.task_id.clone(),
         run.value.clone(),
-        None,
+        run.iteration,
     )
 }

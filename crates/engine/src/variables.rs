@@ -76,7 +76,9 @@ fn insert_nested(map: &mut Map<String, Value>, path: &[&str], value: Value) {
             map.insert((*last).to_string(), value);
         }
         [first, rest @ ..] => {
-            let entry = map.entry((*first).to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = map
+                .entry((*first).to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             if !entry.is_object() {
                 *entry = Value::Object(Map::new());
             }
@@ -104,7 +106,7 @@ pub fn execution_variables(
         "execution".into(),
         json!({
             "id": execution.id,
-            "startDate": execution.state.start_date,
+            "startDate": execution.state.start_date.map(java_instant),
             "originalId": execution.original_id.clone().unwrap_or_else(|| execution.id.clone()),
             "state": execution.state.current,
         }),
@@ -156,7 +158,7 @@ pub fn task_variables(
     );
     let mut taskrun = json!({
         "id": run.id,
-        "startDate": run.state.start_date,
+        "startDate": run.state.start_date.map(java_instant),
         "attemptsCount": run.attempts.len(),
         "parentId": run.parent_task_run_id,
         "value": run.value,
@@ -187,4 +189,21 @@ pub fn task_variables(
         variables.insert("parents".into(), Value::Array(parents));
     }
     Value::Object(variables)
+}
+
+/// A date as Java's `Instant#toString` prints it: seconds, then the fraction in groups of three
+/// digits when there is one (`...:08Z`, `...:08.500Z`).
+pub fn java_instant(timestamp: jiff::Timestamp) -> String {
+    let seconds = jiff::Timestamp::from_second(timestamp.as_second()).unwrap_or(timestamp);
+    let base = seconds.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = timestamp.subsec_nanosecond();
+    if nanos == 0 {
+        format!("{base}Z")
+    } else if nanos % 1_000_000 == 0 {
+        format!("{base}.{:03}Z", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        format!("{base}.{:06}Z", nanos / 1_000)
+    } else {
+        format!("{base}.{nanos:09}Z")
+    }
 }

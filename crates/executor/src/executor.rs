@@ -51,7 +51,7 @@ impl Executor {
             new.id = crate::ids::new_id();
         }
         let id = new.id.clone();
-        let state = new_execution(&plan, new, jiff::Timestamp::now());
+        let state = new_execution(&plan, new, now_millis());
         self.executions.insert(id.clone(), Running { plan, state });
         id
     }
@@ -68,7 +68,7 @@ impl Executor {
             .ok_or_else(|| ExecutorError::UnknownExecution(execution_id.to_string()))?;
         let mut new_id = crate::ids::new_id;
         let mut env = Env {
-            now: jiff::Timestamp::now(),
+            now: now_millis(),
             new_id: &mut new_id,
             expressions: self.expressions.as_ref(),
             globals: &self.globals,
@@ -83,4 +83,10 @@ impl Executor {
             .get(execution_id)
             .map(|running| &running.state.execution)
     }
+}
+
+/// The wall clock truncated to milliseconds, the precision Kestra keeps for dates.
+fn now_millis() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }

@@ -19,6 +19,8 @@ pub fn runners() -> Runners {
     let mut runners = Runners::default();
     #[cfg(feature = "plugin-core")]
     peregrine_plugin_core::runners(&mut runners);
+    #[cfg(feature = "plugin-scripts")]
+    peregrine_plugin_scripts::runners(&mut runners);
     runners
 }
 

@@ -9,14 +9,16 @@ use peregrine_model::{Flow, Registry};
 use peregrine_plugin_api::LogEntry;
 use serde_json::{Map, Value};
 
-pub use crate::runtime::RuntimeError as LocalRunError;
 use crate::runtime::LocalRuntime;
+pub use crate::runtime::RuntimeError as LocalRunError;
 
 /// The end of a local run: the execution and every log line written.
 #[derive(Debug)]
 pub struct LocalRun {
     pub execution: Execution,
     pub logs: Vec<LogEntry>,
+    /// The execution did not end in time and was killed.
+    pub timed_out: bool,
 }
 
 /// Runs one execution of `flow` with raw `inputs` (text or JSON values) until it ends; `related`
@@ -35,7 +37,26 @@ pub async fn run_flow(
     }
     runtime.load(flow)?;
     let id = runtime.execute(&namespace, &flow_id, inputs)?;
-    let execution = runtime.wait_for(&id, timeout, |execution| execution.state.is_terminated()).await?;
+    let ended = |execution: &Execution| execution.state.is_terminated();
+    let (execution, timed_out) = match runtime.wait_for(&id, timeout, ended).await {
+        Ok(execution) => (execution, false),
+        Err(crate::runtime::RuntimeError::Timeout { .. }) => {
+            runtime.send(&id, peregrine_engine::Event::Kill);
+            let grace = Duration::from_secs(5);
+            let execution = match runtime.wait_for(&id, grace, ended).await {
+                Ok(execution) => execution,
+                Err(_) => runtime
+                    .execution(&id)
+                    .ok_or(crate::runtime::RuntimeError::UnknownExecution(id.clone()))?,
+            };
+            (execution, true)
+        }
+        Err(error) => return Err(error),
+    };
     let logs = runtime.logs.of_execution(&id);
-    Ok(LocalRun { execution, logs })
+    Ok(LocalRun {
+        execution,
+        logs,
+        timed_out,
+    })
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use peregrine_engine::effects::{EngineLog, LogLevel as EngineLevel};
 use peregrine_engine::variables::Globals;
-use peregrine_engine::{Effect, Event, FlowPlan, NewExecution, SubflowEnded, SubflowStart, TaskUpdate};
+use peregrine_engine::{
+    Effect, Event, FlowPlan, NewExecution, SubflowEnded, SubflowStart, TaskUpdate,
+};
 use peregrine_executor::Executor;
 use peregrine_model::execution::{Execution, ExecutionTrigger};
 use peregrine_model::state::State;
@@ -18,7 +20,7 @@ use peregrine_worker::{Worker, WorkerOptions};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
-use crate::expressions::PebbleSyntax;
+use crate::expressions::RuntimeExpressions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -31,7 +33,11 @@ pub enum RuntimeError {
     #[error("execution {0} is not known")]
     UnknownExecution(String),
     #[error("execution {id} did not reach the awaited state within {timeout:?} (it is {state:?})")]
-    Timeout { id: String, timeout: Duration, state: State },
+    Timeout {
+        id: String,
+        timeout: Duration,
+        state: State,
+    },
 }
 
 /// Keeps log lines in memory, in order.
@@ -42,7 +48,13 @@ impl MemoryLogs {
     pub fn of_execution(&self, execution_id: &str) -> Vec<LogEntry> {
         self.0
             .lock()
-            .map(|lines| lines.iter().filter(|line| line.execution_id == execution_id).cloned().collect())
+            .map(|lines| {
+                lines
+                    .iter()
+                    .filter(|line| line.execution_id == execution_id)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -86,15 +98,27 @@ fn uid(namespace: &str, flow_id: &str) -> String {
 impl LocalRuntime {
     /// Starts the runtime's event loop on the current tokio runtime.
     pub fn start(registry: Arc<Registry>) -> Self {
-        let expressions = Arc::new(PebbleSyntax);
+        // In-memory storage and key-value store; secrets from SECRET_* variables, as Kestra OSS.
+        let services = peregrine_plugin_api::TaskServices {
+            secrets: Arc::new(peregrine_ports::secrets::EnvSecrets::from_env()),
+            ..peregrine_plugin_api::TaskServices::in_memory()
+        };
+        let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let logs = Arc::new(MemoryLogs::default());
         let worker = Worker::new(
-            WorkerOptions { id: "local".into(), slots: 16 },
+            WorkerOptions {
+                id: "local".into(),
+                slots: 16,
+            },
             crate::catalogue::runners().shared(),
             expressions.clone(),
             logs.clone(),
+            services,
         );
-        let globals = Globals { envs: Value::Object(Map::new()), globals: Value::Object(Map::new()) };
+        let globals = Globals {
+            envs: Value::Object(Map::new()),
+            globals: Value::Object(Map::new()),
+        };
         let shared = Shared {
             executor: Executor::new(expressions, globals),
             plans: HashMap::new(),
@@ -102,7 +126,13 @@ impl LocalRuntime {
             parents: HashMap::new(),
         };
         let (sender, receiver) = mpsc::unbounded_channel();
-        let runtime = Self { registry, shared: Arc::new(Mutex::new(shared)), sender, worker, logs };
+        let runtime = Self {
+            registry,
+            shared: Arc::new(Mutex::new(shared)),
+            sender,
+            worker,
+            logs,
+        };
         tokio::spawn(runtime.clone().event_loop(receiver));
         runtime
     }
@@ -111,16 +141,47 @@ impl LocalRuntime {
     pub fn load(&self, flow: Flow) -> Result<(), RuntimeError> {
         let key = uid(&flow.namespace, &flow.id);
         let registry = self.registry.clone();
-        let plan = FlowPlan::new(Arc::new(flow), &|type_name| crate::catalogue::role_of(&registry, type_name))?;
+        let plan = FlowPlan::new(Arc::new(flow), &|type_name| {
+            crate::catalogue::role_of(&registry, type_name)
+        })?;
         if let Ok(mut shared) = self.shared.lock() {
             shared.plans.insert(key, Arc::new(plan));
         }
         Ok(())
     }
 
-    /// Creates and starts an execution of a loaded flow with raw inputs; returns its id.
-    pub fn execute(&self, namespace: &str, flow_id: &str, inputs: &Map<String, Value>) -> Result<String, RuntimeError> {
+    /// Creates and starts an execution of a loaded flow; `inputs` are typed and checked against
+    /// the flow's inputs (text is read as the declared type). Returns the execution id.
+    pub fn execute(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+    ) -> Result<String, RuntimeError> {
         self.create(namespace, flow_id, inputs, NewExecution::default())
+    }
+
+    /// Like [`Self::execute`], but puts `inputs` into the execution as they are, unchecked (the
+    /// way Kestra's tests start executions without input parsing).
+    pub fn execute_unchecked(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: Map<String, Value>,
+    ) -> Result<String, RuntimeError> {
+        let key = uid(namespace, flow_id);
+        let plan = self
+            .shared
+            .lock()
+            .ok()
+            .and_then(|shared| shared.plans.get(&key).cloned())
+            .ok_or(RuntimeError::UnknownFlow(key))?;
+        let inputs = peregrine_engine::inputs::with_defaults(&plan.flow, inputs);
+        let new = NewExecution {
+            inputs,
+            ..NewExecution::default()
+        };
+        self.create_typed(namespace, flow_id, new)
     }
 
     fn create(
@@ -131,9 +192,33 @@ impl LocalRuntime {
         mut new: NewExecution,
     ) -> Result<String, RuntimeError> {
         let key = uid(namespace, flow_id);
-        let mut shared = self.shared.lock().map_err(|_| RuntimeError::UnknownFlow(key.clone()))?;
-        let plan = shared.plans.get(&key).cloned().ok_or(RuntimeError::UnknownFlow(key))?;
-        new.inputs = peregrine_engine::inputs::typed_inputs(&plan.flow, inputs).map_err(RuntimeError::Inputs)?;
+        let plan = self
+            .shared
+            .lock()
+            .ok()
+            .and_then(|shared| shared.plans.get(&key).cloned())
+            .ok_or(RuntimeError::UnknownFlow(key))?;
+        new.inputs = peregrine_engine::inputs::typed_inputs(&plan.flow, inputs)
+            .map_err(RuntimeError::Inputs)?;
+        self.create_typed(namespace, flow_id, new)
+    }
+
+    fn create_typed(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        new: NewExecution,
+    ) -> Result<String, RuntimeError> {
+        let key = uid(namespace, flow_id);
+        let mut shared = self
+            .shared
+            .lock()
+            .map_err(|_| RuntimeError::UnknownFlow(key.clone()))?;
+        let plan = shared
+            .plans
+            .get(&key)
+            .cloned()
+            .ok_or(RuntimeError::UnknownFlow(key))?;
         let id = shared.executor.create(plan, new);
         if let Some(execution) = shared.executor.execution(&id) {
             let (watcher, _) = watch::channel(execution.clone());
@@ -151,7 +236,12 @@ impl LocalRuntime {
 
     /// The execution as it is now.
     pub fn execution(&self, execution_id: &str) -> Option<Execution> {
-        self.shared.lock().ok()?.executor.execution(execution_id).cloned()
+        self.shared
+            .lock()
+            .ok()?
+            .executor
+            .execution(execution_id)
+            .cloned()
     }
 
     /// Waits until the execution satisfies `done`, or `timeout`.
@@ -165,14 +255,25 @@ impl LocalRuntime {
             .shared
             .lock()
             .ok()
-            .and_then(|shared| shared.watchers.get(execution_id).map(watch::Sender::subscribe))
+            .and_then(|shared| {
+                shared
+                    .watchers
+                    .get(execution_id)
+                    .map(watch::Sender::subscribe)
+            })
             .ok_or_else(|| RuntimeError::UnknownExecution(execution_id.to_string()))?;
         let wait = receiver.wait_for(|execution| done(execution));
         match tokio::time::timeout(timeout, wait).await {
             Ok(Ok(execution)) => Ok(execution.clone()),
             _ => {
-                let state = self.execution(execution_id).map_or(State::Created, |execution| execution.state.current);
-                Err(RuntimeError::Timeout { id: execution_id.to_string(), timeout, state })
+                let state = self
+                    .execution(execution_id)
+                    .map_or(State::Created, |execution| execution.state.current);
+                Err(RuntimeError::Timeout {
+                    id: execution_id.to_string(),
+                    timeout,
+                    state,
+                })
             }
         }
     }
@@ -181,16 +282,29 @@ impl LocalRuntime {
     pub fn executions(&self) -> Vec<Execution> {
         self.shared
             .lock()
-            .map(|shared| shared.watchers.values().map(|watcher| watcher.borrow().clone()).collect())
+            .map(|shared| {
+                shared
+                    .watchers
+                    .values()
+                    .map(|watcher| watcher.borrow().clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     async fn event_loop(self, mut receiver: mpsc::UnboundedReceiver<(String, Event)>) {
         while let Some((id, event)) = receiver.recv().await {
             let effects = {
-                let Ok(mut shared) = self.shared.lock() else { return };
-                let Ok(effects) = shared.executor.handle(&id, event) else { continue };
-                if let (Some(execution), Some(watcher)) = (shared.executor.execution(&id).cloned(), shared.watchers.get(&id)) {
+                let Ok(mut shared) = self.shared.lock() else {
+                    return;
+                };
+                let Ok(effects) = shared.executor.handle(&id, event) else {
+                    continue;
+                };
+                if let (Some(execution), Some(watcher)) = (
+                    shared.executor.execution(&id).cloned(),
+                    shared.watchers.get(&id),
+                ) {
                     watcher.send_replace(execution);
                 }
                 effects
@@ -208,7 +322,9 @@ impl LocalRuntime {
                 let execution_id = id.to_string();
                 tokio::spawn(async move {
                     worker
-                        .execute(*job, |update| drop(sender.send((execution_id.clone(), Event::TaskUpdate(update)))))
+                        .execute(*job, |update| {
+                            drop(sender.send((execution_id.clone(), Event::TaskUpdate(update))))
+                        })
                         .await;
                 });
             }
@@ -218,7 +334,12 @@ impl LocalRuntime {
                     .shared
                     .lock()
                     .map(|shared| {
-                        shared.parents.iter().filter(|(_, (parent, _))| parent == id).map(|(child, _)| child.clone()).collect()
+                        shared
+                            .parents
+                            .iter()
+                            .filter(|(_, (parent, _))| parent == id)
+                            .map(|(child, _)| child.clone())
+                            .collect()
                     })
                     .unwrap_or_default();
                 for child in children {
@@ -228,7 +349,11 @@ impl LocalRuntime {
             Effect::SetTimer { at, kind } => {
                 let (sender, execution_id) = (self.sender.clone(), id.to_string());
                 let wait = at.duration_since(jiff::Timestamp::now()).unsigned_abs();
-                let wait = if at <= jiff::Timestamp::now() { Duration::ZERO } else { wait };
+                let wait = if at <= jiff::Timestamp::now() {
+                    Duration::ZERO
+                } else {
+                    wait
+                };
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
                     let _ = sender.send((execution_id, Event::Timer(kind)));
@@ -255,49 +380,84 @@ impl LocalRuntime {
             }),
             parent_id: None,
         };
-        if start.wait {
-            if let Ok(mut shared) = self.shared.lock() {
-                shared.parents.insert(start.execution_id.clone(), (parent_id.to_string(), start.task_run_id.clone()));
-            }
+        if start.wait
+            && let Ok(mut shared) = self.shared.lock()
+        {
+            shared.parents.insert(
+                start.execution_id.clone(),
+                (parent_id.to_string(), start.task_run_id.clone()),
+            );
         }
         if let Err(error) = self.create(&start.namespace, &start.flow_id, &start.inputs, new) {
             self.logs.emit(engine_log(
                 parent_id,
                 self.execution(parent_id).as_ref(),
-                EngineLog { task_run_id: Some(start.task_run_id.clone()), task_id: None, level: EngineLevel::Error, message: error.to_string() },
+                EngineLog {
+                    task_run_id: Some(start.task_run_id.clone()),
+                    task_id: None,
+                    level: EngineLevel::Error,
+                    message: error.to_string(),
+                },
             ));
-            let update = TaskUpdate { task_run_id: start.task_run_id, attempt: 1, state: State::Failed, outputs: None, worker_id: None };
+            let update = TaskUpdate {
+                task_run_id: start.task_run_id,
+                attempt: 1,
+                state: State::Failed,
+                outputs: None,
+                worker_id: None,
+            };
             self.send(parent_id, Event::TaskUpdate(update));
         }
     }
 
     fn report_to_parent(&self, child_id: &str, state: State) {
-        let Ok(mut shared) = self.shared.lock() else { return };
-        let Some((parent_id, task_run_id)) = shared.parents.remove(child_id) else { return };
+        let Ok(mut shared) = self.shared.lock() else {
+            return;
+        };
+        let Some((parent_id, task_run_id)) = shared.parents.remove(child_id) else {
+            return;
+        };
         let (task_outputs, flow_outputs) = shared
             .watchers
             .get(child_id)
             .map(|watcher| {
                 let execution = watcher.borrow();
-                (task_outputs_tree(&execution), execution.outputs.clone().unwrap_or_default())
+                (
+                    task_outputs_tree(&execution),
+                    execution.outputs.clone().unwrap_or_default(),
+                )
             })
             .unwrap_or_default();
         drop(shared);
-        let ended = SubflowEnded { task_run_id, execution_id: child_id.to_string(), state, task_outputs, flow_outputs };
+        let ended = SubflowEnded {
+            task_run_id,
+            execution_id: child_id.to_string(),
+            state,
+            task_outputs,
+            flow_outputs,
+        };
         self.send(&parent_id, Event::SubflowEnded(ended));
     }
 }
 
 /// The `outputs` variable of a finished execution.
 fn task_outputs_tree(execution: &Execution) -> Map<String, Value> {
-    let state = peregrine_engine::ExecutionState::new(execution.clone(), Default::default(), Default::default());
+    let state = peregrine_engine::ExecutionState::new(
+        execution.clone(),
+        Default::default(),
+        Default::default(),
+    );
     state.outputs
 }
 
 fn engine_log(execution_id: &str, execution: Option<&Execution>, log: EngineLog) -> LogEntry {
     LogEntry {
-        namespace: execution.map(|execution| execution.namespace.clone()).unwrap_or_default(),
-        flow_id: execution.map(|execution| execution.flow_id.clone()).unwrap_or_default(),
+        namespace: execution
+            .map(|execution| execution.namespace.clone())
+            .unwrap_or_default(),
+        flow_id: execution
+            .map(|execution| execution.flow_id.clone())
+            .unwrap_or_default(),
         execution_id: execution_id.to_string(),
         task_id: log.task_id,
         task_run_id: log.task_run_id,

@@ -7,11 +7,13 @@ use peregrine_model::execution::TaskRun;
 use peregrine_model::expressions::Expressions;
 use peregrine_model::flow::Task;
 use peregrine_model::state::State;
+use peregrine_ports::storage::StorageContext;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::logs::{LogEntry, LogLevel, LogSink};
+use crate::services::{NamespaceKv, TaskServices, TaskStorage};
 
 /// Why a task did not produce outputs.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -57,6 +59,7 @@ pub struct RunContext {
     pub cancel: CancellationToken,
     expressions: Arc<dyn Expressions>,
     logs: Arc<dyn LogSink>,
+    services: TaskServices,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -75,6 +78,7 @@ impl RunContext {
         attempt: u32,
         expressions: Arc<dyn Expressions>,
         logs: Arc<dyn LogSink>,
+        services: TaskServices,
     ) -> Self {
         Self {
             task_run,
@@ -84,7 +88,41 @@ impl RunContext {
             cancel: CancellationToken::new(),
             expressions,
             logs,
+            services,
         }
+    }
+
+    /// The worker's services (storage, key-value store, secrets).
+    pub fn services(&self) -> &TaskServices {
+        &self.services
+    }
+
+    /// Internal storage, scoped to this task run for writes.
+    pub fn storage(&self) -> TaskStorage<'_> {
+        TaskStorage::new(
+            self.services.storage.as_ref(),
+            StorageContext::new(
+                &self.task_run.namespace,
+                &self.task_run.flow_id,
+                &self.task_run.execution_id,
+            ),
+            &self.task_run.task_id,
+            &self.task_run.id,
+        )
+    }
+
+    /// The key-value store of `namespace`.
+    pub fn kv(&self, namespace: &str) -> NamespaceKv<'_> {
+        NamespaceKv::new(self.services.kv.as_ref(), namespace.to_string())
+    }
+
+    /// The secret `key` as seen from the flow's namespace; an error when there is none.
+    pub async fn secret(&self, key: &str) -> Result<String, TaskError> {
+        self.services
+            .secrets
+            .get(&self.task_run.namespace, key)
+            .await?
+            .ok_or_else(|| TaskError::Failed(format!("cannot find secret for key '{key}'")))
     }
 
     /// Renders a template to text.
@@ -97,16 +135,13 @@ impl RunContext {
             })
     }
 
-    /// Renders every string inside a value (maps, lists), keeping typed results of lone expressions.
+    /// Renders every string inside a value (maps, lists, keys too) to text, as Kestra renders
+    /// maps: `"{{ 1 + 1 }}"` becomes `"2"`.
     pub fn render_value(&self, value: &Value) -> Result<Value, TaskError> {
         Ok(match value {
-            Value::String(template) if template.contains("{{") || template.contains("{%") => self
-                .expressions
-                .render(template, &self.variables)
-                .map_err(|message| TaskError::Render {
-                    template: template.clone(),
-                    message,
-                })?,
+            Value::String(template) if template.contains("{{") || template.contains("{%") => {
+                Value::String(self.render(template)?)
+            }
             Value::Array(items) => Value::Array(
                 items
                     .iter()

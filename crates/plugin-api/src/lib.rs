@@ -1,11 +1,13 @@
-//! The task SDK: a runnable task gets a narrow [`RunContext`] (render, log, cancellation) and
-//! returns its outputs. Plugin crates implement [`RunnableTask`] and add a constructor per type to
-//! [`Runners`].
+//! The task SDK: a runnable task gets a narrow [`RunContext`] (render, log, cancellation,
+//! storage, key-value store, secrets) and returns its outputs. Plugin crates implement
+//! [`RunnableTask`] and add a constructor per type to [`Runners`].
 
 mod context;
 mod logs;
 mod runners;
+mod services;
 
 pub use context::{RunContext, TaskError, TaskOutput};
 pub use logs::{LogEntry, LogLevel, LogSink};
 pub use runners::{BoxFuture, RunnableTask, Runners, TaskBuilder, from_spec};
+pub use services::{NamespaceKv, TaskServices, TaskStorage};

@@ -46,6 +46,24 @@ pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
     );
     runners.add(execution::FailSpec::TYPE, from_spec::<execution::FailSpec>);
     runners.add(flow::SleepSpec::TYPE, from_spec::<flow::SleepSpec>);
+    runners.add(kv::KvSetSpec::TYPE, from_spec::<kv::KvSetSpec>);
+    runners.add(kv::KvGetSpec::TYPE, from_spec::<kv::KvGetSpec>);
+    runners.add(kv::KvGetKeysSpec::TYPE, from_spec::<kv::KvGetKeysSpec>);
+    runners.add(kv::KvDeleteSpec::TYPE, from_spec::<kv::KvDeleteSpec>);
+    runners.add(storage::WriteSpec::TYPE, from_spec::<storage::WriteSpec>);
+    runners.add(
+        storage::StorageDeleteSpec::TYPE,
+        from_spec::<storage::StorageDeleteSpec>,
+    );
+    runners.add(storage::SizeSpec::TYPE, from_spec::<storage::SizeSpec>);
+    runners.add(storage::ConcatSpec::TYPE, from_spec::<storage::ConcatSpec>);
+    runners.add(storage::SplitSpec::TYPE, from_spec::<storage::SplitSpec>);
+    runners.add(state::StateSetSpec::TYPE, from_spec::<state::StateSetSpec>);
+    runners.add(state::StateGetSpec::TYPE, from_spec::<state::StateGetSpec>);
+    runners.add(
+        state::StateDeleteSpec::TYPE,
+        from_spec::<state::StateDeleteSpec>,
+    );
 }
 
 /// Adds every core runnable task (and the HTTP polling trigger) to the catalogue.

@@ -92,3 +92,15 @@ pub fn register(registry: &mut Registry) {
     registry.register::<LegacyPythonSpec>();
     registry.register::<LegacyNodeSpec>();
 }
+
+impl peregrine_plugin_api::RunnableTask for BashSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(crate::exec::run_bash(context, &self.common, &self.commands))
+    }
+}

@@ -93,15 +93,14 @@ impl KvValue {
                     .parse()
                     .map_err(|error| invalid(format!("'{text}': {error}")))?,
             ),
-            KvType::Date => KvValue::Date(parse_date(text.trim()).ok_or_else(|| {
-                invalid(format!("'{text}' is neither a date nor a date-time"))
-            })?),
-            KvType::Duration => KvValue::Duration(
-                text.parse()
-                    .map_err(|error: peregrine_model::duration::DurationError| {
-                        invalid(error.to_string())
-                    })?,
-            ),
+            KvType::Date => {
+                KvValue::Date(parse_date(text.trim()).ok_or_else(|| {
+                    invalid(format!("'{text}' is neither a date nor a date-time"))
+                })?)
+            }
+            KvType::Duration => KvValue::Duration(text.parse().map_err(
+                |error: peregrine_model::duration::DurationError| invalid(error.to_string()),
+            )?),
             KvType::Json => KvValue::Json(
                 serde_json::from_str(text).map_err(|error| invalid(error.to_string()))?,
             ),
@@ -143,7 +142,7 @@ fn parse_date(text: &str) -> Option<Date> {
     text.parse::<Date>().ok().or_else(|| {
         text.parse::<Timestamp>()
             .ok()
-            .map(|instant| instant.to_zoned(jiff::tz::TimeZone::UTC).date())
+            .map(|instant| jiff::tz::TimeZone::UTC.to_datetime(instant).date())
     })
 }
 
@@ -279,10 +278,7 @@ mod tests {
     #[test]
     fn parses_typed_text() {
         let parse = |kv_type, text| KvValue::parse(kv_type, text).expect(text);
-        assert_eq!(
-            parse(KvType::Number, "42").to_json(),
-            serde_json::json!(42)
-        );
+        assert_eq!(parse(KvType::Number, "42").to_json(), serde_json::json!(42));
         assert_eq!(parse(KvType::Boolean, "TRUE"), KvValue::Boolean(true));
         assert_eq!(parse(KvType::Boolean, "yes"), KvValue::Boolean(false));
         assert_eq!(

@@ -2,3 +2,10 @@
 //! world. Each method documents its contract; every backend passes the same conformance suite.
 
 pub mod future;
+pub mod kv;
+pub mod memory;
+pub mod secrets;
+pub mod storage;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;

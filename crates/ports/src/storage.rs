@@ -49,7 +49,8 @@ pub struct FileInfo {
 pub trait Storage: Send + Sync {
     /// Writes `bytes` at `path`, replacing any previous file. Atomic: a concurrent reader sees
     /// the old content or the new one whole, never a part. Idempotent.
-    fn put<'a>(&'a self, path: &'a StoragePath, bytes: Vec<u8>) -> BoxFuture<'a, Result<(), Error>>;
+    fn put<'a>(&'a self, path: &'a StoragePath, bytes: Vec<u8>)
+    -> BoxFuture<'a, Result<(), Error>>;
 
     /// The whole content of the file; [`Error::NotFound`] when there is none.
     fn get<'a>(&'a self, path: &'a StoragePath) -> BoxFuture<'a, Result<Vec<u8>, Error>>;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use peregrine_engine::{TaskUpdate, WorkerJob};
 use peregrine_model::expressions::Expressions;
 use peregrine_model::state::State;
-use peregrine_plugin_api::{LogLevel, LogSink, RunContext, Runners, TaskError};
+use peregrine_plugin_api::{LogLevel, LogSink, RunContext, Runners, TaskError, TaskServices};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +28,7 @@ pub struct Worker {
     runners: Arc<Runners>,
     expressions: Arc<dyn Expressions>,
     logs: Arc<dyn LogSink>,
+    services: TaskServices,
     slots: Arc<Semaphore>,
     running: Arc<Mutex<RunningTokens>>,
 }
@@ -46,6 +47,7 @@ impl Worker {
         runners: Arc<Runners>,
         expressions: Arc<dyn Expressions>,
         logs: Arc<dyn LogSink>,
+        services: TaskServices,
     ) -> Self {
         let slots = Arc::new(Semaphore::new(options.slots.max(1)));
         Self {
@@ -53,6 +55,7 @@ impl Worker {
             runners,
             expressions,
             logs,
+            services,
             slots,
             running: Arc::default(),
         }
@@ -94,6 +97,7 @@ impl Worker {
             attempt,
             self.expressions.clone(),
             self.logs.clone(),
+            self.services.clone(),
         );
         if let Ok(mut running) = self.running.lock() {
             running

@@ -4,7 +4,7 @@ use peregrine_model::execution::{Execution, TaskRun};
 use serde_json::{Map, Value};
 
 /// Every mismatch, as a readable line; empty when all checked facts hold.
-pub fn check(expect: &Map<String, Value>, execution: &Execution) -> Vec<String> {
+pub fn check(expect: &Map<String, Value>, execution: &Execution, all: &[Execution]) -> Vec<String> {
     let mut problems = Vec::new();
     for (key, expected) in expect {
         if expected.is_null() {
@@ -73,6 +73,7 @@ pub fn check(expect: &Map<String, Value>, execution: &Execution) -> Vec<String> 
             "labels_include" | "labels_exactly" => {
                 check_labels(execution, key == "labels_exactly", expected, &mut problems)
             }
+            "child" => check_child(execution, all, expected, &mut problems),
             // Written in words for people: not machine-checkable.
             "logs" | "notes" => {}
             other => problems.push(format!(
@@ -265,10 +266,10 @@ fn check_task_state(execution: &Execution, key: &str, expected: &Value) -> Optio
 
 fn check_output(execution: &Execution, key: &str, expected: &Value) -> Option<String> {
     let actual = if let Some(rest) = key.strip_prefix("execution.outputs") {
-        walk(
-            &Value::Object(execution.outputs.clone().unwrap_or_default()),
-            rest.trim_start_matches('.'),
-        )
+        execution
+            .outputs
+            .clone()
+            .and_then(|outputs| walk(&Value::Object(outputs), rest.trim_start_matches('.')))
     } else if let Some(rest) = key.strip_prefix("execution.inputs") {
         walk(
             &Value::Object(execution.inputs.clone().unwrap_or_default()),
@@ -336,6 +337,14 @@ fn match_outputs(
 }
 
 fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<String> {
+    if let Some(placeholder) = expected
+        .as_str()
+        .filter(|text| text.starts_with('<') && text.ends_with('>'))
+    {
+        // A value made at test time (an id, a date): check that there is one.
+        let present = actual.is_some_and(|actual| !actual.is_null() && !text(actual).is_empty());
+        return (!present).then(|| format!("{key}: expected {placeholder}, got nothing"));
+    }
     let Some(matcher) = expected.as_object() else {
         let equal =
             actual.is_some_and(|actual| actual == expected || text(actual) == text(expected));
@@ -364,6 +373,16 @@ fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<St
                 Value::String(text) => argument.as_u64() == Some(text.chars().count() as u64),
                 _ => false,
             }),
+            "datetime_within_seconds_of_now" => actual
+                .and_then(|actual| actual.as_str()?.parse::<jiff::Timestamp>().ok())
+                .is_some_and(|date| {
+                    let seconds = argument.as_f64().unwrap_or(60.0);
+                    jiff::Timestamp::now()
+                        .duration_since(date)
+                        .as_secs_f64()
+                        .abs()
+                        <= seconds
+                }),
             "has_key" => actual
                 .and_then(Value::as_object)
                 .is_some_and(|map| map.contains_key(&text(argument))),
@@ -434,5 +453,85 @@ fn check_labels(
             "expected exactly {} labels, got {actual:?}",
             wanted.len()
         ));
+    }
+}
+
+/// `child`: the subflow execution this execution started (its trigger names this execution).
+fn check_child(
+    execution: &Execution,
+    all: &[Execution],
+    expected: &Value,
+    problems: &mut Vec<String>,
+) {
+    let started_by_this = |child: &&Execution| {
+        child
+            .trigger
+            .as_ref()
+            .and_then(|trigger| trigger.variables.as_ref())
+            .and_then(|variables| variables.get("executionId"))
+            == Some(&Value::String(execution.id.clone()))
+    };
+    let flow = expected
+        .get("flow")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(child) = all
+        .iter()
+        .filter(started_by_this)
+        .find(|child| flow.is_empty() || format!("{}/{}", child.namespace, child.flow_id) == flow)
+    else {
+        problems.push(format!(
+            "child: no execution of {flow} was started by this one"
+        ));
+        return;
+    };
+    let mut rules = Map::new();
+    for key in [
+        "state",
+        "task_runs",
+        "labels_include",
+        "labels_exactly",
+        "task_states",
+        "outputs",
+    ] {
+        if let Some(value) = expected.get(key) {
+            rules.insert(key.to_string(), value.clone());
+        }
+    }
+    for problem in check(&rules, child, all) {
+        problems.push(format!("child: {problem}"));
+    }
+    if let Some(size) = expected.get("labels_size").and_then(Value::as_u64)
+        && child.labels.len() as u64 != size
+    {
+        problems.push(format!(
+            "child: expected {size} labels, got {:?}",
+            child.labels
+        ));
+    }
+    if let Some(trigger) = expected.get("trigger") {
+        let actual = child.trigger.as_ref();
+        if let Some(type_name) = trigger.get("type").and_then(Value::as_str)
+            && actual.map(|trigger| trigger.type_name.as_str()) != Some(type_name)
+        {
+            problems.push(format!("child: trigger type should be {type_name}"));
+        }
+        for (key, value) in trigger
+            .get("variables")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let got = actual
+                .and_then(|trigger| trigger.variables.as_ref())
+                .and_then(|variables| variables.get(key));
+            let placeholder = value.as_str().is_some_and(|text| text.starts_with('<'));
+            if got.is_none() || !placeholder && got.map(text) != Some(text(value)) {
+                problems.push(format!(
+                    "child: trigger variable {key} should be {}",
+                    text(value)
+                ));
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 pub struct Case {
     pub inputs: Map<String, Value>,
     pub action: Option<String>,
+    /// Inputs go straight into the execution, unchecked (Kestra's `raw` mode or no inputs).
+    pub raw_inputs: bool,
     pub expect: Map<String, Value>,
 }
 
@@ -50,9 +52,15 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
             continue;
         }
         let mut cases = Vec::new();
+        let entry_mode = entry["inputs_mode"].as_str().map(str::to_string);
         let mut push = |case: &Value| {
             if let Some(expect) = case["expect"].as_object() {
+                let mode = case["inputs_mode"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or(entry_mode.clone());
                 cases.push(Case {
+                    raw_inputs: case["inputs"].is_null() || mode.as_deref() == Some("raw"),
                     inputs: case["inputs"].as_object().cloned().unwrap_or_default(),
                     action: case["action"].as_str().map(str::to_string),
                     expect: expect.clone(),

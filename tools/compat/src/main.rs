@@ -120,7 +120,12 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn run_entry(options: &Options, registry: &Arc<peregrine_model::Registry>, runtime: &tokio::runtime::Runtime, entry: &Entry) -> Vec<String> {
+fn run_entry(
+    options: &Options,
+    registry: &Arc<peregrine_model::Registry>,
+    runtime: &tokio::runtime::Runtime,
+    entry: &Entry,
+) -> Vec<String> {
     let valids = options.corpus.join("flows/valids");
     let flow = match load_flow(registry, &valids.join(&entry.file)) {
         Ok(flow) => flow,
@@ -146,11 +151,20 @@ fn run_entry(options: &Options, registry: &Arc<peregrine_model::Registry>, runti
         let mut problems = Vec::new();
         let mut previous: Option<String> = None;
         for (index, case) in entry.cases.iter().enumerate() {
-            let label = if index == 0 { String::new() } else { format!("case {index}: ") };
+            let label = if index == 0 {
+                String::new()
+            } else {
+                format!("case {index}: ")
+            };
             match run_case(options, &local, entry, case, previous.as_deref()).await {
                 Ok((id, execution)) => {
                     previous = Some(id);
-                    problems.extend(checks::check(&case.expect, &execution).into_iter().map(|problem| format!("{label}{problem}")));
+                    let all = local.executions();
+                    problems.extend(
+                        checks::check(&case.expect, &execution, &all)
+                            .into_iter()
+                            .map(|problem| format!("{label}{problem}")),
+                    );
                 }
                 Err(problem) => problems.push(format!("{label}{problem}")),
             }
@@ -171,21 +185,36 @@ async fn run_case(
     let timeout = Duration::from_secs(options.timeout);
     let expects_paused = case.expect.get("state").and_then(Value::as_str) == Some("PAUSED");
     let settled = move |execution: &Execution| {
-        execution.state.is_terminated() || expects_paused && execution.state.current == State::Paused
+        execution.state.is_terminated()
+            || expects_paused && execution.state.current == State::Paused
     };
     let action = case.action.as_deref().unwrap_or_default();
     let id = if action.starts_with("resume") || action.starts_with("mark task run") {
         if action.contains('<') {
-            return Err(format!("follow-up action with values made at test time not supported yet: {action}"));
+            return Err(format!(
+                "follow-up action with values made at test time not supported yet: {action}"
+            ));
         }
-        let id = previous.ok_or("no previous execution to act on")?.to_string();
-        local.wait_for(&id, timeout, |execution| execution.state.current == State::Paused).await.map_err(|error| error.to_string())?;
+        let id = previous
+            .ok_or("no previous execution to act on")?
+            .to_string();
+        local
+            .wait_for(&id, timeout, |execution| {
+                execution.state.current == State::Paused
+            })
+            .await
+            .map_err(|error| error.to_string())?;
         local.send(&id, Event::Resume { inputs: None });
         id
     } else if action.starts_with("kill") {
         let id = start(local, entry, case)?;
         local
-            .wait_for(&id, timeout, |execution| execution.task_run_list.iter().any(|run| run.state.current == State::Running))
+            .wait_for(&id, timeout, |execution| {
+                execution
+                    .task_run_list
+                    .iter()
+                    .any(|run| run.state.current == State::Running)
+            })
             .await
             .map_err(|error| error.to_string())?;
         local.send(&id, Event::Kill);
@@ -195,40 +224,67 @@ async fn run_case(
     } else {
         return Err(format!("follow-up action not supported yet: {action}"));
     };
-    let execution = local.wait_for(&id, timeout, settled).await.map_err(|error| error.to_string())?;
+    let execution = local
+        .wait_for(&id, timeout, settled)
+        .await
+        .map_err(|error| error.to_string())?;
     Ok((id, execution))
 }
 
 fn start(local: &LocalRuntime, entry: &Entry, case: &Case) -> Result<String, String> {
-    if case.inputs.values().any(|value| value.as_str().is_some_and(|text| text.starts_with('<'))) {
+    if case
+        .inputs
+        .values()
+        .any(|value| value.as_str().is_some_and(|text| text.starts_with('<')))
+    {
         return Err("inputs made at test time (files, ids) are not supported yet".to_string());
     }
     let inputs: Map<String, Value> = case.inputs.clone();
-    local.execute(&entry.namespace, &entry.id, &inputs).map_err(|error| error.to_string())
+    let started = if case.raw_inputs {
+        local.execute_unchecked(&entry.namespace, &entry.id, inputs)
+    } else {
+        local.execute(&entry.namespace, &entry.id, &inputs)
+    };
+    started.map_err(|error| error.to_string())
 }
 
 /// A related flow, named `namespace/id`, found among the corpus's valid flows.
-fn find_related(registry: &peregrine_model::Registry, valids: &Path, uid: &str) -> anyhow::Result<peregrine_model::Flow> {
+fn find_related(
+    registry: &peregrine_model::Registry,
+    valids: &Path,
+    uid: &str,
+) -> anyhow::Result<peregrine_model::Flow> {
+    let uid = uid.split_whitespace().next().unwrap_or(uid);
     let (namespace, id) = uid.split_once('/').unwrap_or(("", uid));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(valids)?.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(valids)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
     files.sort();
     for path in files {
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let mentions = text.contains(&format!("id: {id}")) || text.contains(&format!("id: \"{id}\""));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mentions =
+            text.contains(&format!("id: {id}")) || text.contains(&format!("id: \"{id}\""));
         if !mentions {
             continue;
         }
-        if let Ok(flow) = load_flow(registry, &path) {
-            if flow.namespace == namespace && flow.id == id {
-                return Ok(flow);
-            }
+        if let Ok(flow) = load_flow(registry, &path)
+            && flow.namespace == namespace
+            && flow.id == id
+        {
+            return Ok(flow);
         }
     }
     anyhow::bail!("not found in the corpus")
 }
 
-fn load_flow(registry: &peregrine_model::Registry, path: &Path) -> anyhow::Result<peregrine_model::Flow> {
-    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+fn load_flow(
+    registry: &peregrine_model::Registry,
+    path: &Path,
+) -> anyhow::Result<peregrine_model::Flow> {
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let report = Validator::new(registry).validate_one(&source);
     report.flow.ok_or_else(|| {
         let problems: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();

@@ -44,9 +44,13 @@ pub enum FlowCommand {
 pub fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
     match command {
         FlowCommand::Validate { paths } => validate(&paths),
-        FlowCommand::Test { file, flows, inputs, json, timeout } => {
-            super::flow_test::run(&file, flows.as_deref(), &inputs, json, timeout)
-        }
+        FlowCommand::Test {
+            file,
+            flows,
+            inputs,
+            json,
+            timeout,
+        } => super::flow_test::run(&file, flows.as_deref(), &inputs, json, timeout),
         FlowCommand::Schema => {
             let registry = peregrine_node::catalogue();
             let schema = peregrine_model::schema::flow_schema(&registry);

@@ -12,7 +12,13 @@ use peregrine_model::state::State;
 use peregrine_node::local::{LocalRun, LocalRunError, run_flow};
 use serde_json::{Map, Value};
 
-pub fn run(file: &Path, flows: Option<&Path>, inputs: &[String], json: bool, timeout: u64) -> anyhow::Result<ExitCode> {
+pub fn run(
+    file: &Path,
+    flows: Option<&Path>,
+    inputs: &[String],
+    json: bool,
+    timeout: u64,
+) -> anyhow::Result<ExitCode> {
     let registry = std::sync::Arc::new(peregrine_node::catalogue());
     let source =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -31,7 +37,8 @@ pub fn run(file: &Path, flows: Option<&Path>, inputs: &[String], json: bool, tim
         let mut files = Vec::new();
         super::flow::collect_files(folder, &mut files)?;
         for path in files.iter().filter(|path| path.as_path() != file) {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             for report in Validator::new(&registry).validate_source(&text) {
                 match report.flow {
                     Some(other) => related.push(other),
@@ -51,7 +58,11 @@ pub fn run(file: &Path, flows: Option<&Path>, inputs: &[String], json: bool, tim
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(run_flow(registry.clone(), flow, related, &given,
+    let result = runtime.block_on(run_flow(
+        registry.clone(),
+        flow,
+        related,
+        &given,
         Duration::from_secs(timeout),
     ));
     let run = match result {

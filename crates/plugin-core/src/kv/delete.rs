@@ -3,6 +3,9 @@
 use peregrine_model::Property;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use peregrine_plugin_api::{BoxFuture, RunContext, RunnableTask, TaskError, TaskOutput};
 
 use crate::runnable;
 
@@ -17,3 +20,27 @@ pub struct KvDeleteSpec {
     pub error_on_missing: Option<Property<bool>>,
 }
 runnable!(KvDeleteSpec, "kv.Delete");
+
+impl RunnableTask for KvDeleteSpec {
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(async move {
+            let namespace = super::namespace(context, self.namespace.as_deref())?;
+            let key = context.render(&self.key)?;
+            let error_on_missing = super::flag(
+                context,
+                "errorOnMissing",
+                self.error_on_missing.as_ref(),
+                false,
+            )?;
+            let deleted = context.kv(&namespace).delete(&key).await?;
+            if !deleted && error_on_missing {
+                return Err(TaskError::Failed(format!(
+                    "no value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` is true"
+                )));
+            }
+            let mut outputs = Map::new();
+            outputs.insert("deleted".into(), Value::Bool(deleted));
+            Ok(TaskOutput::success(outputs))
+        })
+    }
+}

@@ -2,6 +2,9 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use peregrine_plugin_api::{BoxFuture, RunContext, RunnableTask, TaskError, TaskOutput};
 
 use crate::runnable;
 
@@ -13,3 +16,23 @@ pub struct KvGetKeysSpec {
     pub namespace: Option<String>,
 }
 runnable!(KvGetKeysSpec, "kv.GetKeys");
+
+impl RunnableTask for KvGetKeysSpec {
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(async move {
+            let namespace = super::namespace(context, self.namespace.as_deref())?;
+            let prefix = match &self.prefix {
+                Some(template) => Some(context.render(template)?),
+                None => None,
+            };
+            let entries = context.kv(&namespace).list(prefix.as_deref()).await?;
+            let keys = entries
+                .into_iter()
+                .map(|entry| Value::String(entry.key))
+                .collect();
+            let mut outputs = Map::new();
+            outputs.insert("keys".into(), Value::Array(keys));
+            Ok(TaskOutput::success(outputs))
+        })
+    }
+}

@@ -21,3 +21,26 @@ pub fn register(registry: &mut Registry) {
     registry.register::<KvDeleteSpec>();
     registry.register::<KvPurgeSpec>();
 }
+
+/// The namespace a kv task works on: `namespace` rendered, else the flow's.
+fn namespace(
+    context: &peregrine_plugin_api::RunContext,
+    namespace: Option<&str>,
+) -> Result<String, peregrine_plugin_api::TaskError> {
+    match namespace {
+        Some(template) => context.render(template),
+        None => Ok(context.task_run.namespace.clone()),
+    }
+}
+
+/// A boolean property, `default` when absent.
+fn flag(
+    context: &peregrine_plugin_api::RunContext,
+    name: &str,
+    property: Option<&peregrine_model::Property<bool>>,
+    default: bool,
+) -> Result<bool, peregrine_plugin_api::TaskError> {
+    property.map_or(Ok(default), |property| {
+        context.render_property(name, property)
+    })
+}

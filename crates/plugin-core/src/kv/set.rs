@@ -5,6 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use peregrine_plugin_api::{BoxFuture, RunContext, RunnableTask, TaskError, TaskOutput};
+use peregrine_ports::kv::{KvPut, KvValue};
+
 use crate::runnable;
 
 /// The type a stored value is read back as.
@@ -39,3 +42,53 @@ pub struct KvSetSpec {
     pub kv_type: Option<Property<KvType>>,
 }
 runnable!(KvSetSpec, "kv.Set");
+
+impl From<KvType> for peregrine_ports::kv::KvType {
+    fn from(kv_type: KvType) -> Self {
+        use peregrine_ports::kv::KvType as Port;
+        match kv_type {
+            KvType::String => Port::String,
+            KvType::Number => Port::Number,
+            KvType::Boolean => Port::Boolean,
+            KvType::Datetime => Port::Datetime,
+            KvType::Date => Port::Date,
+            KvType::Duration => Port::Duration,
+            KvType::Json => Port::Json,
+        }
+    }
+}
+
+impl RunnableTask for KvSetSpec {
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(async move {
+            let namespace = super::namespace(context, self.namespace.as_deref())?;
+            let key = context.render(&self.key)?;
+            let rendered = context.render_value(&self.value)?;
+            let kv_type = match &self.kv_type {
+                Some(property) => Some(context.render_property("kvType", property)?),
+                None => None,
+            };
+            // Like Kestra, `kvType` converts text; a value already typed is stored as it is.
+            let value = match (kv_type, rendered) {
+                (Some(kv_type), Value::String(text)) => KvValue::parse(kv_type.into(), &text)?,
+                (_, other) => KvValue::guess(other),
+            };
+            let description = match &self.kv_description {
+                Some(template) => Some(context.render(template)?),
+                None => None,
+            };
+            let ttl = match &self.ttl {
+                Some(property) => Some(context.render_property("ttl", property)?),
+                None => None,
+            };
+            let put = KvPut {
+                value,
+                description,
+                ttl,
+                overwrite: super::flag(context, "overwrite", self.overwrite.as_ref(), true)?,
+            };
+            context.kv(&namespace).set(&key, put).await?;
+            Ok(TaskOutput::empty())
+        })
+    }
+}

@@ -24,6 +24,9 @@ pub use write::WriteSpec;
 
 use peregrine_model::Registry;
 
+/// The extension of files written without one, as Java's temporary files.
+const DEFAULT_EXTENSION: &str = ".tmp";
+
 pub fn register(registry: &mut Registry) {
     registry.register::<ConcatSpec>();
     registry.register::<DeduplicateItemsSpec>();

@@ -40,9 +40,13 @@ impl Locals {
         property: &Property<Vec<String>>,
     ) -> Result<Vec<String>, TaskError> {
         match property {
-            Property::Value(items) => items.iter().map(|item| self.render(context, item)).collect(),
-            Property::Expression(template) => context
-                .render_property(name, &Property::Expression(self.substitute(template))),
+            Property::Value(items) => items
+                .iter()
+                .map(|item| self.render(context, item))
+                .collect(),
+            Property::Expression(template) => {
+                context.render_property(name, &Property::Expression(self.substitute(template)))
+            }
         }
     }
 
@@ -115,7 +119,10 @@ mod tests {
     fn only_plain_references_to_locals_are_substituted() {
         let mut locals = Locals::default();
         locals.insert("workingDir", "/tmp/w");
-        locals.insert("outputFiles", json!({"out": "/tmp/w/out_1.tmp", "my-file": "/f"}));
+        locals.insert(
+            "outputFiles",
+            json!({"out": "/tmp/w/out_1.tmp", "my-file": "/f"}),
+        );
         assert_eq!(
             locals.substitute("cat {{workingDir}}/a > {{ outputFiles.out }}"),
             "cat /tmp/w/a > /tmp/w/out_1.tmp"
@@ -125,7 +132,10 @@ mod tests {
             locals.substitute("{{ inputs.name }} {{ workingDir | upper }}"),
             "{{ inputs.name }} {{ workingDir | upper }}"
         );
-        assert_eq!(locals.substitute("{{ outputFiles.missing }}"), "{{ outputFiles.missing }}");
+        assert_eq!(
+            locals.substitute("{{ outputFiles.missing }}"),
+            "{{ outputFiles.missing }}"
+        );
         assert_eq!(locals.substitute("echo '{{ unclosed"), "echo '{{ unclosed");
     }
 }

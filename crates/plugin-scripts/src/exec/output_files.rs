@@ -1,16 +1,17 @@
 //! `outputFiles`: the files of the working directory matching the task's patterns, plus every file
-//! written under `{{ outputDir }}`, given to later tasks by name.
+//! written under `{{ outputDir }}`, uploaded to internal storage and named by path.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use peregrine_plugin_api::{RunContext, TaskError};
 use serde_json::{Map, Value};
 
 use super::glob::{OutputPatterns, all_files};
+use super::storage_files::{OutputFile, upload};
 use super::workdir::{WorkingDir, io_error};
 
-/// Finds the output files: names relative to the working directory for pattern matches, relative
-/// to the output directory for what was written there.
+/// Uploads the output files; returns name to `kestra:///` URI. Files of the output directory are
+/// named relative to it, pattern matches relative to the working directory (and win).
 pub(crate) async fn collect_output_files(
     context: &RunContext,
     working_dir: &WorkingDir,
@@ -22,32 +23,30 @@ pub(crate) async fn collect_output_files(
     let found = tokio::task::spawn_blocking(move || find(&root, &patterns, output_dir.as_deref()))
         .await
         .map_err(|error| TaskError::Failed(format!("cannot list the output files: {error}")))??;
-    publish(context, found).await
+    upload(context, found).await
 }
 
 fn find(
-    root: &std::path::Path,
+    root: &Path,
     patterns: &OutputPatterns,
-    output_dir: Option<&std::path::Path>,
-) -> Result<Vec<(String, PathBuf)>, TaskError> {
+    output_dir: Option<&Path>,
+) -> Result<Vec<OutputFile>, TaskError> {
     let mut found = Vec::new();
     if let Some(output_dir) = output_dir {
-        found.extend(all_files(output_dir).map_err(|error| io_error(output_dir, &error))?);
+        let files = all_files(output_dir).map_err(|error| io_error(output_dir, &error))?;
+        found.extend(
+            files
+                .into_iter()
+                .map(|(name, path)| OutputFile::named(name, path)),
+        );
     }
-    found.extend(patterns.find(root).map_err(|error| io_error(root, &error))?);
+    let matched = patterns
+        .find(root)
+        .map_err(|error| io_error(root, &error))?;
+    found.extend(
+        matched
+            .into_iter()
+            .map(|(name, path)| OutputFile::matched(name, path)),
+    );
     Ok(found)
-}
-
-/// Gives each file a URI later tasks can read.
-///
-/// The task API has no internal storage yet: the value is the file's local path, which is only
-/// readable while the working directory exists (it is removed when the attempt ends).
-pub(crate) async fn publish(
-    _context: &RunContext,
-    found: Vec<(String, PathBuf)>,
-) -> Result<Map<String, Value>, TaskError> {
-    Ok(found
-        .into_iter()
-        .map(|(name, path)| (name, Value::String(path.display().to_string())))
-        .collect())
 }

@@ -16,12 +16,12 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use peregrine_plugin_api::{LogLevel, RunContext, TaskError};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use super::log_consumer::LogConsumer;
 
 /// How long the processes of a killed task get between SIGTERM and SIGKILL.
-pub(crate) const KILL_GRACE_PERIOD: Duration = Duration::from_secs(5);
+pub const KILL_GRACE_PERIOD: Duration = Duration::from_secs(5);
 
 /// How often the SIGKILL follow-up checks whether the process group is gone.
 const GROUP_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -49,6 +49,9 @@ pub(crate) async fn run_process(
             message: "must not be empty".to_string(),
         });
     };
+    if context.cancel.is_cancelled() {
+        return Err(TaskError::Killed);
+    }
     let mut child = Command::new(program)
         .args(args)
         .current_dir(command.working_dir)
@@ -144,21 +147,24 @@ fn handle_read(
     is_stderr: bool,
     consumer: &mut LogConsumer<'_>,
 ) -> bool {
-    match read {
-        Ok(0) => false,
-        Ok(_) => {
-            let mut line = buffer.as_slice();
-            line = line.strip_suffix(b"\n").unwrap_or(line);
-            line = line.strip_suffix(b"\r").unwrap_or(line);
-            consumer.accept(&String::from_utf8_lossy(line), is_stderr);
-            buffer.clear();
-            true
-        }
+    // A call cancelled by `select!` keeps what it read in the buffer, and the next call counts
+    // only its own bytes: at the end of the stream, a last line without a line break may be in
+    // the buffer while the count is 0.
+    let open = match read {
+        Ok(count) => count > 0,
         Err(error) => {
             consumer.accept(&error.to_string(), true);
             false
         }
+    };
+    if !buffer.is_empty() {
+        let mut line = buffer.as_slice();
+        line = line.strip_suffix(b"\n").unwrap_or(line);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        consumer.accept(&String::from_utf8_lossy(line), is_stderr);
+        buffer.clear();
     }
+    open
 }
 
 fn exit_code(status: ExitStatus) -> i32 {
@@ -176,7 +182,10 @@ struct ProcessGroup {
 
 impl ProcessGroup {
     fn new(pid: u32) -> Self {
-        let pgid = i32::try_from(pid).ok().filter(|pid| *pid > 0).map(Pid::from_raw);
+        let pgid = i32::try_from(pid)
+            .ok()
+            .filter(|pid| *pid > 0)
+            .map(Pid::from_raw);
         Self { pgid }
     }
 

@@ -43,7 +43,9 @@ fn container_request(
         (None, Some(task_runner)) if task_runner.common.type_name == ProcessRunnerSpec::TYPE => {
             None
         }
-        (None, Some(task_runner)) => Some(format!("task runner '{}'", task_runner.common.type_name)),
+        (None, Some(task_runner)) => {
+            Some(format!("task runner '{}'", task_runner.common.type_name))
+        }
         (None, None) if container_settings => {
             Some("a container (containerImage without a Process taskRunner)".to_string())
         }

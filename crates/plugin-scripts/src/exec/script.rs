@@ -18,6 +18,7 @@ use super::log_consumer::LogConsumer;
 use super::output_files::collect_output_files;
 use super::process::{ProcessCommand, run_process};
 use super::runner_choice::warn_if_container;
+use super::storage_files::{input_file_contents, localize_storage_uris};
 use super::workdir::{WorkingDir, io_error, unique_name};
 use crate::script::{ScriptProperties, TargetOs};
 
@@ -54,7 +55,11 @@ impl Launcher {
         let path = path.display();
         match self {
             Launcher::Python => {
-                let python = if on_path("python3") { "python3" } else { "python" };
+                let python = if on_path("python3") {
+                    "python3"
+                } else {
+                    "python"
+                };
                 format!(
                     "if [ -n \"$VIRTUAL_ENV\" ]; then \"$VIRTUAL_ENV/bin/python\" \"{path}\"; \
                      else \"{python}\" \"{path}\"; fi"
@@ -154,8 +159,8 @@ pub(crate) async fn run_script(
     locals.insert("workingDir", working_dir.path().display().to_string());
     locals.insert("outputDir", working_dir.output_dir().display().to_string());
 
-    let mut files = render_input_files(context, &locals, common.input_files.as_ref())?;
-    let before_commands = match &common.before_commands {
+    let input_files = render_input_files(context, &locals, common.input_files.as_ref())?;
+    let mut lines = match &common.before_commands {
         Some(property) => locals.render_list(context, "beforeCommands", property)?,
         None => Vec::new(),
     };
@@ -164,23 +169,40 @@ pub(crate) async fn run_script(
         None => Vec::new(),
     };
     let output_patterns = OutputPatterns::new(&output_patterns)?;
-    let (commands, launcher) = match task.body {
-        Body::Commands(property) => (locals.render_list(context, "commands", property)?, None),
-        Body::Inline(script) => (vec![locals.render(context, script)?], None),
+    let script_file = match task.body {
+        Body::Commands(property) => {
+            lines.extend(locals.render_list(context, "commands", property)?);
+            None
+        }
+        Body::Inline(script) => {
+            lines.push(locals.render(context, script)?);
+            None
+        }
         Body::File(file) => {
-            let name = format!("{}.{}", unique_name(), file.extension);
-            let source = format!("{}{}", file.prelude, locals.render(context, file.source)?);
-            let path = working_dir.path().join(&name);
-            files.push((name, source));
-            (Vec::new(), Some((file.launcher, path)))
+            lines.push(locals.render(context, file.source)?);
+            Some(file)
         }
     };
 
+    // `kestra://` files: input files given by URI, and URIs in the commands or the script.
+    let mut files = input_file_contents(context, input_files).await?;
+    files.extend(localize_storage_uris(context, working_dir.path(), &mut lines).await?);
+    let launcher = match (script_file, lines.pop()) {
+        (Some(file), Some(source)) => {
+            let name = format!("{}.{}", unique_name(), file.extension);
+            let path = working_dir.path().join(&name);
+            files.push((name, format!("{}{source}", file.prelude).into_bytes()));
+            Some((file.launcher, path))
+        }
+        (_, last) => {
+            lines.extend(last);
+            None
+        }
+    };
     let (working_dir, launched) = write_files(working_dir, files, launcher).await?;
-    let commands = launched.map_or(commands, |command| vec![command]);
-    let body = join_commands(&settings, before_commands, commands);
+    lines.extend(launched);
     let mut argv = settings.interpreter.clone();
-    argv.push(body);
+    argv.push(join_commands(&settings, lines));
 
     let mut env = settings.env.clone();
     for (key, value) in task.type_env {
@@ -201,7 +223,13 @@ pub(crate) async fn run_script(
         working_dir: working_dir.path(),
         env: &env,
     };
-    let exit_code = run_process(context, &command, &mut consumer).await?;
+    let exit_code = match run_process(context, &command, &mut consumer).await {
+        Ok(exit_code) => exit_code,
+        Err(error) => {
+            working_dir.remove().await;
+            return Err(error);
+        }
+    };
     if exit_code != 0 {
         working_dir.remove().await;
         return Err(TaskError::Failed(format!(
@@ -219,19 +247,23 @@ pub(crate) async fn run_script(
     );
     outputs.insert("exitCode".to_string(), Value::from(exit_code));
     outputs.insert("outputFiles".to_string(), Value::Object(output_files));
-    let state = (settings.warning_on_std_err && consumer.stderr_lines > 0).then_some(State::Warning);
+    let state =
+        (settings.warning_on_std_err && consumer.stderr_lines > 0).then_some(State::Warning);
     Ok(TaskOutput { state, outputs })
 }
 
-/// `set -e` (when failing fast), the before commands, then the commands, one per line.
-fn join_commands(settings: &Settings, before: Vec<String>, commands: Vec<String>) -> String {
+/// `set -e` (when failing fast), then the before commands and the commands, one per line.
+fn join_commands(settings: &Settings, commands: Vec<String>) -> String {
     let windows = settings.target_os == TargetOs::Windows;
-    let mut lines = Vec::with_capacity(before.len() + commands.len() + 1);
+    let mut lines = Vec::with_capacity(commands.len() + 1);
     if settings.fail_fast {
         // Kestra puts an empty line for Windows, whose shells have no `set -e`.
-        lines.push(if windows { String::new() } else { "set -e".to_string() });
+        lines.push(if windows {
+            String::new()
+        } else {
+            "set -e".to_string()
+        });
     }
-    lines.extend(before);
     lines.extend(commands);
     lines.join(if windows { "\r\n" } else { "\n" })
 }
@@ -240,7 +272,12 @@ fn warn_namespace_files(context: &RunContext, common: &ScriptProperties) -> Resu
     let Some(namespace_files) = &common.namespace_files else {
         return Ok(());
     };
-    if render_bool(context, "namespaceFiles.enabled", namespace_files.enabled.as_ref(), true)? {
+    if render_bool(
+        context,
+        "namespaceFiles.enabled",
+        namespace_files.enabled.as_ref(),
+        true,
+    )? {
         context.log(
             LogLevel::Warn,
             "namespaceFiles are not supported yet: no namespace file is copied to the working directory",
@@ -252,7 +289,9 @@ fn warn_namespace_files(context: &RunContext, common: &ScriptProperties) -> Resu
 pub(crate) async fn create_working_dir() -> Result<WorkingDir, TaskError> {
     tokio::task::spawn_blocking(WorkingDir::create)
         .await
-        .map_err(|error| TaskError::Failed(format!("cannot create the working directory: {error}")))?
+        .map_err(|error| {
+            TaskError::Failed(format!("cannot create the working directory: {error}"))
+        })?
         .map_err(|error| TaskError::Failed(format!("cannot create the working directory: {error}")))
 }
 
@@ -260,12 +299,12 @@ pub(crate) async fn create_working_dir() -> Result<WorkingDir, TaskError> {
 /// directory and the launcher's command line, if any.
 async fn write_files(
     working_dir: WorkingDir,
-    files: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
     launcher: Option<(Launcher, PathBuf)>,
 ) -> Result<(WorkingDir, Option<String>), TaskError> {
     tokio::task::spawn_blocking(move || {
         for (name, content) in &files {
-            working_dir.write("inputFiles", name, content.as_bytes())?;
+            working_dir.write("inputFiles", name, content)?;
         }
         let command = launcher.map(|(launcher, path)| launcher.command(&path));
         Ok((working_dir, command))

@@ -69,9 +69,7 @@ impl WorkingDir {
         if name.is_empty() || !inside {
             return Err(TaskError::Property {
                 property: property.to_string(),
-                message: format!(
-                    "'{name}' is not a relative path inside the working directory"
-                ),
+                message: format!("'{name}' is not a relative path inside the working directory"),
             });
         }
         Ok(self.path.join(relative))
@@ -96,18 +94,19 @@ impl WorkingDir {
 }
 
 impl Drop for WorkingDir {
+    /// Dropped without [`WorkingDir::remove`] (the task's future was dropped, or an early error):
+    /// removes it on a plain thread, which also runs while the runtime shuts down.
     fn drop(&mut self) {
         if self.removed {
             return;
         }
         let path = std::mem::take(&mut self.path);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn_blocking(move || std::fs::remove_dir_all(path));
-            }
-            Err(_) => {
-                let _ = std::fs::remove_dir_all(path);
-            }
+        let for_thread = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("peregrine-script-cleanup".to_string())
+            .spawn(move || std::fs::remove_dir_all(for_thread));
+        if spawned.is_err() {
+            let _ = std::fs::remove_dir_all(path);
         }
     }
 }

@@ -1,9 +1,11 @@
 //! `io.kestra.plugin.scripts.node`: Node.js commands and scripts.
 
 use peregrine_model::Property;
+use peregrine_plugin_api::{BoxFuture, RunContext, RunnableTask, TaskError, TaskOutput};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::exec::{Body, Launcher, ScriptFile, ScriptTask, run_script};
 use crate::script::ScriptProperties;
 use crate::script_task;
 
@@ -28,3 +30,35 @@ pub struct NodeScriptSpec {
     pub script: String,
 }
 script_task!(NodeScriptSpec, "io.kestra.plugin.scripts.node.Script");
+
+impl RunnableTask for NodeCommandsSpec {
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(run_script(
+            context,
+            ScriptTask {
+                common: &self.common,
+                body: Body::Commands(&self.commands),
+                type_env: &[],
+            },
+        ))
+    }
+}
+
+impl RunnableTask for NodeScriptSpec {
+    /// Writes the script to `<name>.js` in the working directory and runs `node <path>`.
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(run_script(
+            context,
+            ScriptTask {
+                common: &self.common,
+                body: Body::File(ScriptFile {
+                    source: &self.script,
+                    prelude: "",
+                    extension: "js",
+                    launcher: Launcher::Node,
+                }),
+                type_env: &[],
+            },
+        ))
+    }
+}

@@ -1,9 +1,11 @@
 //! `io.kestra.plugin.scripts.shell`: shell commands and scripts.
 
 use peregrine_model::Property;
+use peregrine_plugin_api::{BoxFuture, RunContext, RunnableTask, TaskError, TaskOutput};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::exec::{Body, ScriptTask, run_script};
 use crate::script::ScriptProperties;
 use crate::script_task;
 
@@ -28,3 +30,30 @@ pub struct ShellScriptSpec {
     pub script: String,
 }
 script_task!(ShellScriptSpec, "io.kestra.plugin.scripts.shell.Script");
+
+impl RunnableTask for ShellCommandsSpec {
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(run_script(
+            context,
+            ScriptTask {
+                common: &self.common,
+                body: Body::Commands(&self.commands),
+                type_env: &[],
+            },
+        ))
+    }
+}
+
+impl RunnableTask for ShellScriptSpec {
+    /// Kestra passes the script to the interpreter as it is (`sh -c "<script>"`), no file.
+    fn run<'a>(&'a self, context: &'a RunContext) -> BoxFuture<'a, Result<TaskOutput, TaskError>> {
+        Box::pin(run_script(
+            context,
+            ScriptTask {
+                common: &self.common,
+                body: Body::Inline(&self.script),
+                type_env: &[],
+            },
+        ))
+    }
+}

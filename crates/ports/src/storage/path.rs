@@ -146,15 +146,7 @@ mod tests {
     #[test]
     fn refuses_paths_that_could_escape_the_root() {
         for bad in [
-            "",
-            "a/b",
-            "/",
-            "/a//b",
-            "/a/",
-            "/a/../b",
-            "/..",
-            "/./a",
-            "/a\0b",
+            "", "a/b", "/", "/a//b", "/a/", "/a/../b", "/..", "/./a", "/a\0b",
         ] {
             assert!(StoragePath::new(bad).is_err(), "{bad:?}");
         }
@@ -177,7 +169,10 @@ mod tests {
     fn navigates() {
         let path = StoragePath::new("/a/b/c.txt").expect("valid");
         assert_eq!(path.file_name(), "c.txt");
-        assert_eq!(path.parent().map(|p| p.to_string()).as_deref(), Some("/a/b"));
+        assert_eq!(
+            path.parent().map(|p| p.to_string()).as_deref(),
+            Some("/a/b")
+        );
         let prefix = StoragePath::new("/a/b").expect("valid");
         assert!(path.is_under(&prefix));
         assert!(!prefix.is_under(&prefix));

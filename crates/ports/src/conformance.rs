@@ -1,0 +1,78 @@
+//! Conformance suites: one async function per contract of a port, run against every backend.
+//!
+//! A backend crate runs a whole suite with one macro line in a test file, which generates one
+//! `#[tokio::test]` per contract (the crate needs `tokio` with `macros` and `rt` as a
+//! dev-dependency):
+//!
+//! ```ignore
+//! peregrine_ports::storage_conformance_tests!(Arc::new(MyStorage::new()));
+//! ```
+//!
+//! The expression is evaluated once per test and must dereference to the backend (an `Arc`, a
+//! `Box`, or a fixture type implementing `Deref` that also cleans up after itself).
+
+pub mod kv;
+pub mod secrets;
+pub mod storage;
+
+/// One `#[tokio::test]` per contract of `storage`.
+#[macro_export]
+macro_rules! storage_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(storage, $make;
+            put_then_get_returns_the_bytes,
+            put_replaces_the_previous_content,
+            missing_file_is_not_found,
+            exists_and_size_follow_puts_and_deletes,
+            delete_reports_whether_a_file_existed,
+            list_returns_every_file_below_the_prefix_sorted,
+            delete_prefix_removes_only_files_below_the_prefix,
+            unusual_file_names_round_trip,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per contract of `kv`.
+#[macro_export]
+macro_rules! kv_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(kv, $make;
+            set_then_get_returns_the_typed_value,
+            missing_key_is_none,
+            replacing_keeps_creation_date_and_description_follows,
+            overwrite_false_refuses_a_live_key_only,
+            expired_keys_are_absent,
+            delete_reports_whether_a_key_existed,
+            list_filters_by_prefix_and_sorts,
+            namespaces_are_isolated,
+            invalid_keys_are_refused,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per contract of `secrets`; the backend must hold exactly
+/// [`secrets::FIXTURE`].
+#[macro_export]
+macro_rules! secrets_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(secrets, $make;
+            known_secrets_are_returned,
+            keys_are_case_insensitive,
+            unknown_secret_is_none,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_tests {
+    ($suite:ident, $make:expr; $($contract:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $contract() {
+                let fixture = $make;
+                $crate::conformance::$suite::$contract(&*fixture).await;
+            }
+        )*
+    };
+}
