@@ -17,6 +17,7 @@ pub mod duration;
 pub mod execution;
 pub mod expressions;
 pub mod flow;
+pub mod log;
 pub mod path;
 pub mod property;
 pub mod registry;

@@ -1,0 +1,128 @@
+//! The repositories and the command port the webserver (and the CLI's server mode) use:
+//! flows with revisions, executions, logs, and commands sent to executors.
+
+use jiff::Timestamp;
+use peregrine_model::execution::Execution;
+use peregrine_model::flow::Label;
+use peregrine_model::log::{LogEntry, LogLevel};
+use peregrine_model::state::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::future::BoxFuture;
+
+/// A failure of a repository or of a command.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("{what} '{id}' not found")]
+    NotFound { what: &'static str, id: String },
+    /// The request cannot be accepted as it is (invalid flow, invalid inputs, wrong state).
+    #[error("{0}")]
+    Invalid(String),
+    /// A conflict with the stored state (disabled flow, execution already ended).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("backend failure: {0}")]
+    Backend(String),
+}
+
+/// One stored revision of a flow: its source as written, and what the server knows of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowRecord {
+    pub namespace: String,
+    pub id: String,
+    pub revision: u32,
+    pub source: String,
+    pub updated: Timestamp,
+    pub deleted: bool,
+}
+
+/// Filters for listing flows; empty fields match everything.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FlowQuery {
+    /// The namespace or one of its parents (`company` matches `company.team`).
+    pub namespace: Option<String>,
+    /// Text to find in the flow id or source.
+    pub text: Option<String>,
+}
+
+/// Flows with revisions. Contract: `save` of an unchanged source keeps the revision; a changed
+/// source gets the previous revision + 1; `delete` keeps the revisions but hides the flow.
+pub trait FlowRepository: Send + Sync {
+    fn save(&self, namespace: &str, id: &str, source: String, now: Timestamp) -> BoxFuture<'_, Result<FlowRecord, Error>>;
+    /// The latest revision (or the given one), unless deleted.
+    fn get(&self, namespace: &str, id: &str, revision: Option<u32>) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>>;
+    /// Every revision, oldest first.
+    fn revisions(&self, namespace: &str, id: &str) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
+    /// The latest revision of every flow matching the query, sorted by namespace then id.
+    fn list(&self, query: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
+    /// Returns false when there was no such flow.
+    fn delete(&self, namespace: &str, id: &str, now: Timestamp) -> BoxFuture<'_, Result<bool, Error>>;
+}
+
+/// Filters and paging for execution searches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExecutionQuery {
+    pub namespace: Option<String>,
+    pub flow_id: Option<String>,
+    pub states: Vec<State>,
+    /// 1-based page number.
+    pub page: usize,
+    pub size: usize,
+}
+
+/// One page of results and the total count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub results: Vec<T>,
+    pub total: usize,
+}
+
+/// Stored executions, newest first in searches.
+pub trait ExecutionRepository: Send + Sync {
+    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>>;
+    fn search(&self, query: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>>;
+    /// Returns false when there was no such execution.
+    fn delete(&self, id: &str) -> BoxFuture<'_, Result<bool, Error>>;
+}
+
+/// Filters for log searches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogQuery {
+    pub execution_id: Option<String>,
+    pub task_run_id: Option<String>,
+    pub task_id: Option<String>,
+    pub min_level: Option<LogLevel>,
+}
+
+/// Execution logs, in the order they were written.
+pub trait LogRepository: Send + Sync {
+    fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>>;
+    fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>>;
+    fn delete_execution(&self, execution_id: &str) -> BoxFuture<'_, Result<usize, Error>>;
+}
+
+/// A new execution to start.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartRequest {
+    pub namespace: String,
+    pub flow_id: String,
+    /// Raw inputs: text from forms (or JSON values), typed against the flow's inputs.
+    pub inputs: Map<String, Value>,
+    pub labels: Vec<Label>,
+    pub revision: Option<u32>,
+}
+
+/// A stream of successive versions of an execution, ending after a terminal one.
+pub type ExecutionUpdates = tokio::sync::mpsc::Receiver<Execution>;
+
+/// What the API asks of the executors. Contract: a command returns once it is durably accepted
+/// (the execution is created, the kill is recorded); its effects follow asynchronously.
+pub trait ExecutionCommands: Send + Sync {
+    fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<Execution, Error>>;
+    fn kill(&self, execution_id: &str) -> BoxFuture<'_, Result<(), Error>>;
+    fn resume(&self, execution_id: &str, inputs: Option<Map<String, Value>>) -> BoxFuture<'_, Result<(), Error>>;
+    /// The current version now, then every change until the execution ends.
+    fn follow(&self, execution_id: &str) -> BoxFuture<'_, Result<ExecutionUpdates, Error>>;
+}
