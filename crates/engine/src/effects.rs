@@ -20,6 +20,8 @@ pub enum Event {
     Timer(TimerKind),
     /// A paused execution is resumed by a user.
     Resume { inputs: Option<Map<String, Value>> },
+    /// Run an ended execution again from its failed task runs, keeping its id.
+    Restart,
     /// A subflow execution started by a task run of this execution has ended.
     SubflowEnded(SubflowEnded),
 }

@@ -87,6 +87,7 @@ impl Step<'_, '_> {
             Event::Timer(kind) => self.timer(kind),
             Event::Resume { inputs } => self.resume(inputs),
             Event::SubflowEnded(ended) => self.subflow_ended(ended),
+            Event::Restart => self.restart(),
         }
     }
 
@@ -231,7 +232,6 @@ impl Step<'_, '_> {
 
     /// Sends a retrying task run to a worker again, for its next attempt.
     fn retry(&mut self, id: &str) {
-        let now = self.now();
         let Some(run) = self.state.run(id) else {
             return;
         };
@@ -240,6 +240,84 @@ impl Step<'_, '_> {
         {
             return;
         }
+        self.redispatch(id);
+    }
+
+    /// Restarts an ended execution from its failed task runs, keeping its id: error-branch task
+    /// runs are removed, failed runnables get a new attempt, their flowable parents run again.
+    fn restart(&mut self) {
+        let now = self.now();
+        let current = self.state.execution.state.current;
+        if !(current.is_terminated() || current == State::Paused) || current == State::Success {
+            return;
+        }
+        let failed: Vec<TaskRun> = self
+            .state
+            .execution
+            .task_run_list
+            .iter()
+            .filter(|run| matches!(run.state.current, State::Failed | State::Killed))
+            .cloned()
+            .collect();
+        // Task runs started by an errors list of any container, and everything under them.
+        let mut removed = std::collections::HashSet::new();
+        for run in &self.state.execution.task_run_list {
+            let frame = match &run.parent_task_run_id {
+                Some(parent) => self.state.frames.get(parent),
+                None => Some(&self.state.root),
+            };
+            let in_errors = frame.is_some_and(|frame| {
+                frame.errors.iter().any(|item| self.plan.node(item.node).task.common.id == run.task_id)
+            });
+            let parent_removed = run.parent_task_run_id.as_ref().is_some_and(|parent| removed.contains(parent));
+            if in_errors || parent_removed {
+                removed.insert(run.id.clone());
+            }
+        }
+        let to_rerun: Vec<String> = failed
+            .iter()
+            .filter(|run| !removed.contains(&run.id) && !self.state.frames.contains_key(&run.id))
+            .map(|run| run.id.clone())
+            .collect();
+        let mut to_resume = std::collections::HashSet::new();
+        for run in failed.iter().filter(|run| !removed.contains(&run.id)) {
+            let mut current = Some(run.clone());
+            while let Some(run) = current {
+                if self.state.frames.contains_key(&run.id) {
+                    to_resume.insert(run.id.clone());
+                }
+                current = run.parent_task_run_id.as_deref().and_then(|parent| self.state.run(parent)).cloned();
+            }
+        }
+        self.state.remove_runs(&removed);
+        self.state.execution.state.set(State::Restarted, now);
+        self.state.execution.state.set(State::Running, now);
+        self.state.execution.outputs = None;
+        self.state.execution.metadata.attempt_number += 1;
+        for id in &to_resume {
+            if let Some(run) = self.state.run_mut(id) {
+                run.state.set(State::Restarted, now);
+                run.state.set(State::Running, now);
+            }
+        }
+        for id in &to_rerun {
+            if let Some(run) = self.state.run_mut(id) {
+                run.state.set(State::Restarted, now);
+            }
+            self.redispatch(id);
+        }
+        if to_rerun.is_empty() {
+            self.work.push_back(Container::Root);
+            self.work.extend(to_resume.into_iter().map(Container::Run));
+        }
+    }
+
+    /// Sends a task run back to a worker (or starts its subflow again) for a new attempt.
+    fn redispatch(&mut self, id: &str) {
+        let now = self.now();
+        let Some(run) = self.state.run(id) else {
+            return;
+        };
         let Some(node) = self.plan.find(&run.task_id) else {
             return;
         };

@@ -138,6 +138,24 @@ impl ExecutionState {
             .map(|&position| &self.execution.task_run_list[position])
     }
 
+    /// Removes task runs (and the frames of removed flowables), then rebuilds the indexes and
+    /// the `outputs` variable. O(n): only for rare operations such as restart.
+    pub(crate) fn remove_runs(&mut self, ids: &std::collections::HashSet<String>) {
+        self.execution.task_run_list.retain(|run| !ids.contains(&run.id));
+        self.frames.retain(|id, _| !ids.contains(id));
+        self.by_id.clear();
+        self.by_key.clear();
+        self.outputs = serde_json::Map::new();
+        self.dirty.clear();
+        for position in 0..self.execution.task_run_list.len() {
+            self.index(position);
+            self.dirty.push(position);
+        }
+        for position in 0..self.execution.task_run_list.len() {
+            self.record_outputs(position);
+        }
+    }
+
     pub(crate) fn push(&mut self, run: TaskRun) {
         self.execution.task_run_list.push(run);
         let position = self.execution.task_run_list.len() - 1;

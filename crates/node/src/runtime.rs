@@ -75,6 +75,33 @@ struct Shared {
     parents: HashMap<String, (String, String)>,
 }
 
+/// What the runtime is built with: task services and the `envs`/`globals` expression variables.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    pub services: peregrine_plugin_api::TaskServices,
+    pub globals: Globals,
+}
+
+impl RuntimeOptions {
+    /// In-memory storage and key-value store; secrets from `SECRET_*` variables and `envs` from
+    /// `KESTRA_*` variables (prefix removed, lower case), as Kestra OSS does.
+    pub fn from_env() -> Self {
+        let envs: Map<String, Value> = std::env::vars()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix("KESTRA_")?;
+                Some((name.to_ascii_lowercase(), Value::String(value)))
+            })
+            .collect();
+        Self {
+            services: peregrine_plugin_api::TaskServices {
+                secrets: Arc::new(peregrine_ports::secrets::EnvSecrets::from_env()),
+                ..peregrine_plugin_api::TaskServices::in_memory()
+            },
+            globals: Globals { envs: Value::Object(envs), globals: Value::Object(Map::new()) },
+        }
+    }
+}
+
 /// A cheap-to-clone handle on the in-process runtime.
 #[derive(Clone)]
 pub struct LocalRuntime {
@@ -98,11 +125,12 @@ fn uid(namespace: &str, flow_id: &str) -> String {
 impl LocalRuntime {
     /// Starts the runtime's event loop on the current tokio runtime.
     pub fn start(registry: Arc<Registry>) -> Self {
-        // In-memory storage and key-value store; secrets from SECRET_* variables, as Kestra OSS.
-        let services = peregrine_plugin_api::TaskServices {
-            secrets: Arc::new(peregrine_ports::secrets::EnvSecrets::from_env()),
-            ..peregrine_plugin_api::TaskServices::in_memory()
-        };
+        Self::start_with(registry, RuntimeOptions::from_env())
+    }
+
+    /// Starts the runtime with the given services and configuration values.
+    pub fn start_with(registry: Arc<Registry>, options: RuntimeOptions) -> Self {
+        let RuntimeOptions { services, globals } = options;
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let logs = Arc::new(MemoryLogs::default());
         let worker = Worker::new(
@@ -115,10 +143,6 @@ impl LocalRuntime {
             logs.clone(),
             services,
         );
-        let globals = Globals {
-            envs: Value::Object(Map::new()),
-            globals: Value::Object(Map::new()),
-        };
         let shared = Shared {
             executor: Executor::new(expressions, globals),
             plans: HashMap::new(),

@@ -184,11 +184,23 @@ async fn run_case(
 ) -> Result<(String, Execution), String> {
     let timeout = Duration::from_secs(options.timeout);
     let expects_paused = case.expect.get("state").and_then(Value::as_str) == Some("PAUSED");
-    let settled = move |execution: &Execution| {
-        execution.state.is_terminated()
-            || expects_paused && execution.state.current == State::Paused
-    };
     let action = case.action.as_deref().unwrap_or_default();
+    // A restart keeps the id: wait for the new attempt, not the old end.
+    let mut attempt = 0;
+    if action == "restart" {
+        let id = previous.ok_or("no previous execution to restart")?;
+        let before = local
+            .wait_for(id, timeout, |execution| execution.state.is_terminated())
+            .await
+            .map_err(|error| error.to_string())?;
+        attempt = before.metadata.attempt_number;
+        local.send(id, Event::Restart);
+    }
+    let settled = move |execution: &Execution| {
+        let ended = execution.state.is_terminated()
+            || expects_paused && execution.state.current == State::Paused;
+        ended && execution.metadata.attempt_number > attempt
+    };
     let id = if action.starts_with("resume") || action.starts_with("mark task run") {
         if action.contains('<') {
             return Err(format!(
@@ -206,6 +218,8 @@ async fn run_case(
             .map_err(|error| error.to_string())?;
         local.send(&id, Event::Resume { inputs: None });
         id
+    } else if action == "restart" {
+        previous.ok_or("no previous execution to restart")?.to_string()
     } else if action.starts_with("kill") {
         let id = start(local, entry, case)?;
         local
