@@ -19,7 +19,7 @@ use peregrine_engine::Event;
 use peregrine_model::Validator;
 use peregrine_model::execution::Execution;
 use peregrine_model::state::State;
-use peregrine_node::runtime::LocalRuntime;
+use peregrine_node::runtime::{LocalRuntime, RuntimeOptions};
 use serde_json::{Map, Value};
 
 use expectations::{Case, Entry};
@@ -139,7 +139,7 @@ fn run_entry(
         }
     }
     runtime.block_on(async {
-        let local = LocalRuntime::start(registry.clone());
+        let local = LocalRuntime::start_with(registry.clone(), test_environment());
         for other in related {
             if let Err(error) = local.load(other) {
                 return vec![error.to_string()];
@@ -304,4 +304,22 @@ fn load_flow(
         let problems: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid flow: {}", problems.join("; "))
     })
+}
+
+/// What Kestra's build gives its tests: `KESTRA_TEST*` variables, `SECRET_*` variables and the
+/// `kestra.variables.globals` of its test configuration.
+fn test_environment() -> RuntimeOptions {
+    use base64::Engine;
+    let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let long = "passwordveryveryveyrlong".repeat(5);
+    let secrets = peregrine_ports::secrets::EnvSecrets::from_vars([
+        ("SECRET_MY_SECRET", encode(r#"{"secretKey":"secretValue"}"#)),
+        ("SECRET_NEW_LINE", encode(&long)),
+        ("SECRET_WEBHOOK_KEY", encode("secretKey")),
+    ]);
+    let mut options = RuntimeOptions::from_env();
+    options.services.secrets = Arc::new(secrets);
+    options.globals.envs = serde_json::json!({ "test1": "true", "test2": "Pass by env" });
+    options.globals.globals = serde_json::json!({ "string": "string", "int": 1, "bool": true, "nested": { "int": 2 } });
+    options
 }
