@@ -267,9 +267,15 @@ impl Step<'_, '_> {
                 None => Some(&self.state.root),
             };
             let in_errors = frame.is_some_and(|frame| {
-                frame.errors.iter().any(|item| self.plan.node(item.node).task.common.id == run.task_id)
+                frame
+                    .errors
+                    .iter()
+                    .any(|item| self.plan.node(item.node).task.common.id == run.task_id)
             });
-            let parent_removed = run.parent_task_run_id.as_ref().is_some_and(|parent| removed.contains(parent));
+            let parent_removed = run
+                .parent_task_run_id
+                .as_ref()
+                .is_some_and(|parent| removed.contains(parent));
             if in_errors || parent_removed {
                 removed.insert(run.id.clone());
             }
@@ -286,7 +292,11 @@ impl Step<'_, '_> {
                 if self.state.frames.contains_key(&run.id) {
                     to_resume.insert(run.id.clone());
                 }
-                current = run.parent_task_run_id.as_deref().and_then(|parent| self.state.run(parent)).cloned();
+                current = run
+                    .parent_task_run_id
+                    .as_deref()
+                    .and_then(|parent| self.state.run(parent))
+                    .cloned();
             }
         }
         self.state.remove_runs(&removed);

@@ -141,7 +141,9 @@ impl ExecutionState {
     /// Removes task runs (and the frames of removed flowables), then rebuilds the indexes and
     /// the `outputs` variable. O(n): only for rare operations such as restart.
     pub(crate) fn remove_runs(&mut self, ids: &std::collections::HashSet<String>) {
-        self.execution.task_run_list.retain(|run| !ids.contains(&run.id));
+        self.execution
+            .task_run_list
+            .retain(|run| !ids.contains(&run.id));
         self.frames.retain(|id, _| !ids.contains(id));
         self.by_id.clear();
         self.by_key.clear();

@@ -219,7 +219,9 @@ async fn run_case(
         local.send(&id, Event::Resume { inputs: None });
         id
     } else if action == "restart" {
-        previous.ok_or("no previous execution to restart")?.to_string()
+        previous
+            .ok_or("no previous execution to restart")?
+            .to_string()
     } else if action.starts_with("kill") {
         let id = start(local, entry, case)?;
         local
@@ -320,6 +322,7 @@ fn test_environment() -> RuntimeOptions {
     let mut options = RuntimeOptions::from_env();
     options.services.secrets = Arc::new(secrets);
     options.globals.envs = serde_json::json!({ "test1": "true", "test2": "Pass by env" });
-    options.globals.globals = serde_json::json!({ "string": "string", "int": 1, "bool": true, "nested": { "int": 2 } });
+    options.globals.globals =
+        serde_json::json!({ "string": "string", "int": 1, "bool": true, "nested": { "int": 2 } });
     options
 }

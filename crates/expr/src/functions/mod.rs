@@ -233,24 +233,44 @@ fn current_each_output(ev: &Evaluator<'_>, args: &Args) -> Result<Value, String>
     let key_of = |v: &Value| -> Option<String> {
         let value = v.get("taskrun")?.get("value")?;
         Some(match value {
+            Value::Null => return None,
             Value::String(s) => s.clone(),
             other => crate::javafmt::java_string(other),
         })
     };
+    // The loop values from the outermost parent to this task run; a task inside a flowable
+    // inherits its parent's value, so each loop level counts once.
+    let mut chain: Vec<Option<String>> = Vec::new();
     if let Some(Value::Array(parents)) = ev.lookup("parents") {
-        for parent in parents.iter().rev() {
-            if let Some(k) = key_of(parent) {
-                outputs = match outputs.get(&k) {
-                    Some(Value::Object(m)) => m.clone(),
-                    _ => Map::new(),
-                };
-            }
-        }
+        chain.extend(parents.iter().rev().map(key_of));
     }
     let mut root = Map::new();
     if let Some(t) = ev.lookup("taskrun") {
         root.insert("taskrun".to_owned(), t.clone());
     }
-    let key = key_of(&Value::Object(root)).ok_or("no 'taskrun.value' in the context")?;
-    Ok(outputs.get(&key).cloned().unwrap_or(Value::Null))
+    let own = key_of(&Value::Object(root));
+    if own.is_none() {
+        return Err("no 'taskrun.value' in the context".to_owned());
+    }
+    chain.push(own);
+    let mut previous: Option<&Option<String>> = None;
+    let mut keys = Vec::new();
+    for value in &chain {
+        if let Some(key) = value
+            && previous != Some(value)
+        {
+            keys.push(key.clone());
+        }
+        previous = Some(value);
+    }
+    let Some((last, path)) = keys.split_last() else {
+        return Ok(Value::Null);
+    };
+    for key in path {
+        outputs = match outputs.get(key) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+    }
+    Ok(outputs.get(last).cloned().unwrap_or(Value::Null))
 }
