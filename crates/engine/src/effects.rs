@@ -86,6 +86,18 @@ pub struct WorkerJob {
     pub task: Task,
     /// The expression context of the task run (flow, execution, inputs, outputs, taskrun, ...).
     pub variables: Value,
+    /// Set when the task runs inside a WorkingDirectory: the folder its tasks share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<SharedDirectory>,
+}
+
+/// The folder shared by the tasks of one WorkingDirectory task run (all run on one worker).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SharedDirectory {
+    /// The WorkingDirectory task run id, naming the folder.
+    pub key: String,
+    /// Files to create when the folder is created: name to content.
+    pub input_files: Map<String, Value>,
 }
 
 /// A log line written by the executor about a task run or the execution.
@@ -115,6 +127,10 @@ pub enum Effect {
         kind: TimerKind,
     },
     StartSubflow(Box<SubflowStart>),
+    /// A WorkingDirectory ended: its shared folder can go.
+    ReleaseDirectory {
+        key: String,
+    },
     Log(EngineLog),
     /// The execution reached a terminal state.
     Ended(State),

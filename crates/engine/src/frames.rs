@@ -30,6 +30,7 @@ pub fn root_frame(lists: &Lists) -> Frame {
         strategy: Strategy::Sequential,
         allow_failure: false,
         looping: None,
+        shared_directory: None,
     }
 }
 
@@ -96,6 +97,7 @@ pub(crate) fn build(
         strategy,
         allow_failure,
         looping: None,
+        shared_directory: None,
     };
     let built = |frame: Frame| Built {
         frame,
@@ -181,6 +183,7 @@ pub(crate) fn build(
                 strategy,
                 allow_failure: false,
                 looping: None,
+                shared_directory: None,
             };
             built(frame)
         }
@@ -206,6 +209,7 @@ pub(crate) fn build(
                 strategy: Strategy::Dag { limit },
                 allow_failure: false,
                 looping: None,
+                shared_directory: None,
             };
             built(frame)
         }
@@ -224,6 +228,30 @@ pub(crate) fn build(
                 outputs: None,
                 pause: Some(Pause { delay, timeout }),
             }
+        }
+        Flowable::WorkingDirectory { input_files, lists } => {
+            let input_files = match input_files {
+                None => Map::new(),
+                Some(files) => {
+                    match crate::executor_tasks::render_tree(expressions, files, variables)? {
+                        Value::Object(map) => map,
+                        Value::String(json) => serde_json::from_str(&json).map_err(|_| {
+                            format!("inputFiles must be a mapping of name to content, got '{json}'")
+                        })?,
+                        other => {
+                            return Err(format!(
+                                "inputFiles must be a mapping of name to content, got {other}"
+                            ));
+                        }
+                    }
+                }
+            };
+            let mut frame = simple(lists, Strategy::Sequential, false);
+            frame.shared_directory = Some(crate::effects::SharedDirectory {
+                key: run.id.clone(),
+                input_files,
+            });
+            built(frame)
         }
         Flowable::Loop { spec, lists } => {
             let duration = |property: Option<&Property<Duration>>,

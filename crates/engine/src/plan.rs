@@ -8,6 +8,7 @@ use peregrine_model::flow::Task;
 use peregrine_model::tasks::{
     AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachSpec, IfSpec,
     LoopUntilSpec, ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
+    WorkingDirectorySpec,
 };
 use peregrine_model::{Flow, Property, Role};
 use serde_json::Value;
@@ -63,6 +64,11 @@ pub enum Flowable {
     },
     Pause {
         spec: Box<PauseSpec>,
+        lists: Lists,
+    },
+    /// WorkingDirectory: runnable tasks in order, sharing one folder on one worker.
+    WorkingDirectory {
+        input_files: Option<Value>,
         lists: Lists,
     },
     /// LoopUntil (formerly WaitFor): the tasks again and again until the condition holds.
@@ -287,6 +293,14 @@ impl Builder<'_> {
                 }
             }
             "Subflow" | "Flow" => Flowable::Subflow(Box::new(task.spec().map_err(error)?)),
+            "WorkingDirectory" => {
+                let spec: WorkingDirectorySpec = task.spec().map_err(error)?;
+                let lists = self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?;
+                Flowable::WorkingDirectory {
+                    input_files: spec.input_files,
+                    lists,
+                }
+            }
             "LoopUntil" | "WaitFor" => {
                 let spec: LoopUntilSpec = task.spec().map_err(error)?;
                 let lists = self.lists(&spec.tasks, &spec.errors, &[])?;
@@ -298,7 +312,6 @@ impl Builder<'_> {
             _ => Flowable::Unsupported(match short {
                 "ForEachItem" => "ForEachItem",
                 "LoopUntil" | "WaitFor" => "LoopUntil",
-                "WorkingDirectory" => "WorkingDirectory",
                 "Template" => "Template",
                 _ => "this flowable type",
             }),

@@ -348,11 +348,52 @@ impl Step<'_, '_> {
         if let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind {
             return self.start_subflow(id, spec, &run, &variables);
         }
+        let working_directory = self.shared_directory(&run);
+        let variables = self.with_worker_task_run(variables, working_directory.as_ref());
         self.effects.push(Effect::RunTask(Box::new(WorkerJob {
             task_run: run,
             task: task.clone(),
             variables,
+            working_directory,
         })));
+    }
+
+    /// Inside a WorkingDirectory, tasks also see `workerTaskrun`: the WorkingDirectory's task run.
+    fn with_worker_task_run(
+        &self,
+        mut variables: Value,
+        shared: Option<&crate::effects::SharedDirectory>,
+    ) -> Value {
+        if let (Some(shared), Some(object)) = (shared, variables.as_object_mut())
+            && let Some(run) = self.state.run(&shared.key)
+        {
+            let start = run.state.start_date.map(crate::variables::java_instant);
+            object.insert(
+                    "workerTaskrun".into(),
+                    serde_json::json!({ "id": run.id, "value": run.value, "parentId": run.parent_task_run_id, "startDate": start }),
+                );
+        }
+        variables
+    }
+
+    /// The folder of the nearest enclosing WorkingDirectory, if the task run is inside one.
+    fn shared_directory(&self, run: &TaskRun) -> Option<crate::effects::SharedDirectory> {
+        let mut current = run.parent_task_run_id.as_deref();
+        while let Some(parent) = current {
+            if let Some(shared) = self
+                .state
+                .frames
+                .get(parent)
+                .and_then(|frame| frame.shared_directory.clone())
+            {
+                return Some(shared);
+            }
+            current = self
+                .state
+                .run(parent)
+                .and_then(|run| run.parent_task_run_id.as_deref());
+        }
+        None
     }
 
     fn resume(&mut self, inputs: Option<Map<String, Value>>) {
@@ -480,6 +521,11 @@ impl Step<'_, '_> {
         match container {
             Container::Root => self.end_execution(state),
             Container::Run(id) => {
+                if let Some(shared) = &frame.shared_directory {
+                    self.effects.push(Effect::ReleaseDirectory {
+                        key: shared.key.clone(),
+                    });
+                }
                 let (allow_failure, allow_warning) = self.allow_flags(id);
                 if state == State::Failed && (frame.allow_failure || allow_failure) {
                     state = State::Warning;
@@ -803,10 +849,14 @@ impl Step<'_, '_> {
         }
         match &node.kind {
             NodeKind::Runnable => {
+                let working_directory = self.shared_directory(&run);
+                let variables = self.with_worker_task_run(variables, working_directory.as_ref());
+                let variables = self.with_worker_task_run(variables, working_directory.as_ref());
                 self.effects.push(Effect::RunTask(Box::new(WorkerJob {
                     task_run: run,
                     task: node.task.clone(),
                     variables,
+                    working_directory,
                 })));
             }
             NodeKind::Labels => {

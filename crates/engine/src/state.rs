@@ -19,6 +19,9 @@ pub struct Frame {
     pub strategy: Strategy,
     /// Failures inside end this task in WARNING (AllowFailure).
     pub allow_failure: bool,
+    /// Set for WorkingDirectory: the folder its tasks share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_directory: Option<crate::effects::SharedDirectory>,
     /// Set for LoopUntil: the loop's progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub looping: Option<Looping>,

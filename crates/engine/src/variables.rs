@@ -173,10 +173,17 @@ pub fn task_variables(
         .as_deref()
         .and_then(|parent| state.run(parent));
     while let Some(parent) = current {
-        parents.push(json!({
-            "taskrun": { "value": parent.value, "id": parent.id },
-            "outputs": parent.outputs.clone().unwrap_or_default(),
-        }));
+        // Kestra's shape: `{taskrun: {value}}`, with `outputs` when the parent has some.
+        let mut entry = Map::new();
+        if let Some(outputs) = parent
+            .outputs
+            .as_ref()
+            .filter(|outputs| !outputs.is_empty())
+        {
+            entry.insert("outputs".into(), Value::Object(outputs.clone()));
+        }
+        entry.insert("taskrun".into(), json!({ "value": parent.value }));
+        parents.push(Value::Object(entry));
         current = parent
             .parent_task_run_id
             .as_deref()

@@ -43,4 +43,3 @@ pub struct LogEntry {
     pub level: LogLevel,
     pub message: String,
 }
-

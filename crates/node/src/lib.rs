@@ -2,9 +2,12 @@
 //! the roles together.
 
 mod catalogue;
+pub mod conditions;
 mod expressions;
+pub mod flow_triggers;
 pub mod local;
 pub mod runtime;
+pub mod server;
 
 pub use catalogue::{catalogue, role_of, runners};
 pub use expressions::PebbleSyntax;

@@ -18,7 +18,7 @@ use peregrine_model::{Flow, Registry};
 use peregrine_plugin_api::{LogEntry, LogLevel, LogSink};
 use peregrine_worker::{Worker, WorkerOptions};
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::expressions::RuntimeExpressions;
 
@@ -73,6 +73,8 @@ struct Shared {
     watchers: HashMap<String, watch::Sender<Execution>>,
     /// Child execution id to (parent execution id, parent task run id), for subflows that wait.
     parents: HashMap<String, (String, String)>,
+    /// Followers and hooks of the API server (see `LocalRuntime::follow`).
+    subscribers: Subscribers,
 }
 
 /// What the runtime is built with: task services and the `envs`/`globals` expression variables.
@@ -97,7 +99,10 @@ impl RuntimeOptions {
                 secrets: Arc::new(peregrine_ports::secrets::EnvSecrets::from_env()),
                 ..peregrine_plugin_api::TaskServices::in_memory()
             },
-            globals: Globals { envs: Value::Object(envs), globals: Value::Object(Map::new()) },
+            globals: Globals {
+                envs: Value::Object(envs),
+                globals: Value::Object(Map::new()),
+            },
         }
     }
 }
@@ -110,6 +115,7 @@ pub struct LocalRuntime {
     sender: mpsc::UnboundedSender<(String, Event)>,
     worker: Worker,
     pub logs: Arc<MemoryLogs>,
+    flow_triggers: Arc<crate::flow_triggers::FlowTriggers>,
 }
 
 impl std::fmt::Debug for LocalRuntime {
@@ -133,6 +139,16 @@ impl LocalRuntime {
         let RuntimeOptions { services, globals } = options;
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let logs = Arc::new(MemoryLogs::default());
+        // Tasks read execution logs (log.Fetch) from the lines this runtime keeps.
+        let services = peregrine_plugin_api::TaskServices {
+            logs: Arc::new(crate::server::RuntimeLogs::new(logs.clone())),
+            ..services
+        };
+        let flow_triggers = Arc::new(crate::flow_triggers::FlowTriggers::new(
+            expressions.clone(),
+            globals.clone(),
+            logs.clone(),
+        ));
         let worker = Worker::new(
             WorkerOptions {
                 id: "local".into(),
@@ -148,6 +164,7 @@ impl LocalRuntime {
             plans: HashMap::new(),
             watchers: HashMap::new(),
             parents: HashMap::new(),
+            subscribers: Subscribers::default(),
         };
         let (sender, receiver) = mpsc::unbounded_channel();
         let runtime = Self {
@@ -156,6 +173,7 @@ impl LocalRuntime {
             sender,
             worker,
             logs,
+            flow_triggers,
         };
         tokio::spawn(runtime.clone().event_loop(receiver));
         runtime
@@ -248,6 +266,7 @@ impl LocalRuntime {
             let (watcher, _) = watch::channel(execution.clone());
             shared.watchers.insert(id.clone(), watcher);
         }
+        shared.notify_subscribers(&id);
         drop(shared);
         let _ = self.sender.send((id.clone(), Event::Start));
         Ok(id)
@@ -318,10 +337,11 @@ impl LocalRuntime {
 
     async fn event_loop(self, mut receiver: mpsc::UnboundedReceiver<(String, Event)>) {
         while let Some((id, event)) = receiver.recv().await {
-            let effects = {
+            let (effects, fired) = {
                 let Ok(mut shared) = self.shared.lock() else {
                     return;
                 };
+                let before = shared.executor.execution(&id).map(|e| e.state.current);
                 let Ok(effects) = shared.executor.handle(&id, event) else {
                     continue;
                 };
@@ -331,10 +351,21 @@ impl LocalRuntime {
                 ) {
                     watcher.send_replace(execution);
                 }
-                effects
+                shared.notify_subscribers(&id);
+                // Flow triggers listen to every change of an execution's state.
+                let fired = match shared.executor.execution(&id) {
+                    Some(execution) if Some(execution.state.current) != before => self
+                        .flow_triggers
+                        .evaluate(execution, &shared.plans, jiff::Timestamp::now()),
+                    _ => Vec::new(),
+                };
+                (effects, fired)
             };
             for effect in effects {
                 self.carry_out(&id, effect);
+            }
+            for fired in fired {
+                let _ = self.create_typed(&fired.namespace, &fired.flow_id, fired.new);
             }
         }
     }
@@ -384,6 +415,10 @@ impl LocalRuntime {
                 });
             }
             Effect::StartSubflow(start) => self.start_subflow(id, *start),
+            Effect::ReleaseDirectory { key } => {
+                let worker = self.worker.clone();
+                tokio::spawn(async move { worker.release_directory(&key).await });
+            }
             Effect::Log(log) => {
                 let execution = self.execution(id);
                 self.logs.emit(engine_log(id, execution.as_ref(), log));
@@ -493,5 +528,131 @@ fn engine_log(execution_id: &str, execution: Option<&Execution>, log: EngineLog)
             EngineLevel::Error => LogLevel::Error,
         },
         message: log.message,
+    }
+}
+
+// Subscriptions, for the API server: follow an execution version by version, hooks on every
+// change (metrics), labels at start, and forgetting deleted executions.
+
+/// Called with every new version of every execution, under the runtime's lock: it must be quick
+/// and must not call back into the runtime.
+pub type ExecutionHook = Arc<dyn Fn(&Execution) + Send + Sync>;
+
+/// How many versions a follower may fall behind before it skips to newer ones.
+const FOLLOW_BUFFER: usize = 256;
+
+#[derive(Default)]
+struct Subscribers {
+    followers: HashMap<String, broadcast::Sender<Execution>>,
+    hooks: Vec<ExecutionHook>,
+}
+
+impl Shared {
+    /// Tells hooks and followers of the execution's new version (dropping the followers' sender
+    /// once it has ended, which closes their receivers).
+    fn notify_subscribers(&mut self, execution_id: &str) {
+        let Some(execution) = self.executor.execution(execution_id) else {
+            return;
+        };
+        for hook in &self.subscribers.hooks {
+            hook(execution);
+        }
+        if let Some(sender) = self.subscribers.followers.get(execution_id) {
+            if sender.receiver_count() > 0 {
+                let _ = sender.send(execution.clone());
+            }
+            if execution.state.is_terminated() || sender.receiver_count() == 0 {
+                self.subscribers.followers.remove(execution_id);
+            }
+        }
+    }
+}
+
+impl LocalRuntime {
+    /// The execution as it is now, and a receiver of every later version, closed after the
+    /// terminal one (closed at once when it has already ended). A receiver more than 256
+    /// versions behind skips to newer ones (`RecvError::Lagged`).
+    pub fn follow(
+        &self,
+        execution_id: &str,
+    ) -> Option<(Execution, broadcast::Receiver<Execution>)> {
+        let mut shared = self.shared.lock().ok()?;
+        let current = shared.watchers.get(execution_id)?.borrow().clone();
+        let receiver = if current.state.is_terminated() {
+            broadcast::channel(1).1
+        } else {
+            shared
+                .subscribers
+                .followers
+                .entry(execution_id.to_string())
+                .or_insert_with(|| broadcast::channel(FOLLOW_BUFFER).0)
+                .subscribe()
+        };
+        Some((current, receiver))
+    }
+
+    /// Calls `hook` with every new version of every execution from now on.
+    pub fn on_change(&self, hook: ExecutionHook) {
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.subscribers.hooks.push(hook);
+        }
+    }
+
+    /// Like [`Self::execute`], with labels added to the flow's own.
+    pub fn execute_with_labels(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+        labels: Vec<peregrine_model::flow::Label>,
+    ) -> Result<String, RuntimeError> {
+        let new = NewExecution {
+            labels,
+            ..NewExecution::default()
+        };
+        self.create(namespace, flow_id, inputs, new)
+    }
+
+    /// The latest version of an execution this runtime still lists (not forgotten).
+    pub fn listed(&self, execution_id: &str) -> Option<Execution> {
+        let shared = self.shared.lock().ok()?;
+        let execution = shared.watchers.get(execution_id)?.borrow().clone();
+        Some(execution)
+    }
+
+    /// Stops listing an execution (a deleted one). Returns false when it was not listed.
+    pub fn forget(&self, execution_id: &str) -> bool {
+        let Ok(mut shared) = self.shared.lock() else {
+            return false;
+        };
+        shared.subscribers.followers.remove(execution_id);
+        shared.watchers.remove(execution_id).is_some()
+    }
+
+    /// Makes a flow unavailable to new executions and subflows. Returns false when not loaded.
+    pub fn unload(&self, namespace: &str, flow_id: &str) -> bool {
+        self.shared
+            .lock()
+            .is_ok_and(|mut shared| shared.plans.remove(&uid(namespace, flow_id)).is_some())
+    }
+}
+
+impl MemoryLogs {
+    /// Every line `keep` accepts, in order.
+    pub fn matching(&self, keep: impl Fn(&LogEntry) -> bool) -> Vec<LogEntry> {
+        self.0
+            .lock()
+            .map(|lines| lines.iter().filter(|line| keep(line)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Removes the lines of an execution; returns how many there were.
+    pub fn remove_execution(&self, execution_id: &str) -> usize {
+        let Ok(mut lines) = self.0.lock() else {
+            return 0;
+        };
+        let before = lines.len();
+        lines.retain(|line| line.execution_id != execution_id);
+        before - lines.len()
     }
 }

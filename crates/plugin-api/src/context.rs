@@ -60,6 +60,7 @@ pub struct RunContext {
     expressions: Arc<dyn Expressions>,
     logs: Arc<dyn LogSink>,
     services: TaskServices,
+    working_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -89,7 +90,19 @@ impl RunContext {
             expressions,
             logs,
             services,
+            working_dir: None,
         }
+    }
+
+    /// Runs the task in `path`, the folder shared by the tasks of a WorkingDirectory.
+    pub fn with_working_dir(mut self, path: std::path::PathBuf) -> Self {
+        self.working_dir = Some(path);
+        self
+    }
+
+    /// The folder shared with the other tasks of the enclosing WorkingDirectory, if any.
+    pub fn working_dir(&self) -> Option<&std::path::Path> {
+        self.working_dir.as_deref()
     }
 
     /// The worker's services (storage, key-value store, secrets).

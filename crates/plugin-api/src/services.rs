@@ -1,11 +1,15 @@
 //! The ports a task reaches through its [`RunContext`](crate::RunContext): internal storage, the
-//! key-value store and secrets, with the facades that scope them to the running task.
+//! key-value store, secrets and execution logs, with the facades that scope them to the running
+//! task.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
+use peregrine_model::log::LogEntry;
+use peregrine_ports::future::BoxFuture;
 use peregrine_ports::kv::{KvEntry, KvPut, KvRecord, KvStore, StorageKv};
 use peregrine_ports::memory::MemoryStorage;
+use peregrine_ports::repository::{self, LogQuery, LogRepository};
 use peregrine_ports::secrets::{EnvSecrets, Secrets};
 use peregrine_ports::storage::{Storage, StorageContext, StoragePath};
 
@@ -17,6 +21,9 @@ pub struct TaskServices {
     pub storage: Arc<dyn Storage>,
     pub kv: Arc<dyn KvStore>,
     pub secrets: Arc<dyn Secrets>,
+    /// The execution logs, for tasks that read them (`log.Fetch`). The runtime that runs the
+    /// tasks sets it to the store its log lines go to.
+    pub logs: Arc<dyn LogRepository>,
 }
 
 impl std::fmt::Debug for TaskServices {
@@ -33,7 +40,72 @@ impl TaskServices {
             kv: Arc::new(StorageKv::new(storage.clone())),
             storage,
             secrets: Arc::new(EnvSecrets::default()),
+            logs: Arc::new(MemoryLogRepository::default()),
         }
+    }
+}
+
+/// Execution logs kept in memory, in the order they were appended: the logs of
+/// [`TaskServices::in_memory`].
+#[derive(Debug, Default)]
+pub struct MemoryLogRepository(Mutex<Vec<LogEntry>>);
+
+/// True when a log line passes every filter of `query`.
+pub fn log_matches(query: &LogQuery, line: &LogEntry) -> bool {
+    let same = |wanted: &Option<String>, value: Option<&str>| {
+        wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
+    };
+    same(&query.execution_id, Some(&line.execution_id))
+        && same(&query.task_run_id, line.task_run_id.as_deref())
+        && same(&query.task_id, line.task_id.as_deref())
+        && query.min_level.is_none_or(|level| line.level >= level)
+}
+
+impl LogRepository for MemoryLogRepository {
+    fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), repository::Error>> {
+        let result = self
+            .0
+            .lock()
+            .map(|mut lines| lines.extend(entries))
+            .map_err(|_| repository::Error::Backend("log store poisoned".into()));
+        Box::pin(async move { result })
+    }
+
+    fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, repository::Error>> {
+        let result = self
+            .0
+            .lock()
+            .map(|lines| {
+                lines
+                    .iter()
+                    .filter(|line| log_matches(query, line))
+                    .cloned()
+                    .collect()
+            })
+            .map_err(|_| repository::Error::Backend("log store poisoned".into()));
+        Box::pin(async move { result })
+    }
+
+    fn delete_execution(
+        &self,
+        execution_id: &str,
+    ) -> BoxFuture<'_, Result<usize, repository::Error>> {
+        let result = self
+            .0
+            .lock()
+            .map(|mut lines| {
+                let before = lines.len();
+                lines.retain(|line| line.execution_id != execution_id);
+                before - lines.len()
+            })
+            .map_err(|_| repository::Error::Backend("log store poisoned".into()));
+        Box::pin(async move { result })
+    }
+}
+
+impl From<repository::Error> for TaskError {
+    fn from(error: repository::Error) -> Self {
+        TaskError::Failed(error.to_string())
     }
 }
 

@@ -38,8 +38,13 @@ pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
     use peregrine_model::PluginSpec;
     use peregrine_plugin_api::from_spec;
     runners.add(log::LogSpec::TYPE, from_spec::<log::LogSpec>);
+    runners.add(log::FetchSpec::TYPE, from_spec::<log::FetchSpec>);
     runners.add(debug::EchoSpec::TYPE, from_spec::<debug::EchoSpec>);
     runners.add(debug::ReturnSpec::TYPE, from_spec::<debug::ReturnSpec>);
+    runners.add(
+        storage::LocalFilesSpec::TYPE,
+        from_spec::<storage::LocalFilesSpec>,
+    );
     runners.add(
         output::OutputValuesSpec::TYPE,
         from_spec::<output::OutputValuesSpec>,

@@ -50,15 +50,32 @@ pub struct FlowQuery {
 /// Flows with revisions. Contract: `save` of an unchanged source keeps the revision; a changed
 /// source gets the previous revision + 1; `delete` keeps the revisions but hides the flow.
 pub trait FlowRepository: Send + Sync {
-    fn save(&self, namespace: &str, id: &str, source: String, now: Timestamp) -> BoxFuture<'_, Result<FlowRecord, Error>>;
+    fn save(
+        &self,
+        namespace: &str,
+        id: &str,
+        source: String,
+        now: Timestamp,
+    ) -> BoxFuture<'_, Result<FlowRecord, Error>>;
     /// The latest revision (or the given one), unless deleted.
-    fn get(&self, namespace: &str, id: &str, revision: Option<u32>) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>>;
+    fn get(
+        &self,
+        namespace: &str,
+        id: &str,
+        revision: Option<u32>,
+    ) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>>;
     /// Every revision, oldest first.
-    fn revisions(&self, namespace: &str, id: &str) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
+    fn revisions(&self, namespace: &str, id: &str)
+    -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
     /// The latest revision of every flow matching the query, sorted by namespace then id.
     fn list(&self, query: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
     /// Returns false when there was no such flow.
-    fn delete(&self, namespace: &str, id: &str, now: Timestamp) -> BoxFuture<'_, Result<bool, Error>>;
+    fn delete(
+        &self,
+        namespace: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> BoxFuture<'_, Result<bool, Error>>;
 }
 
 /// Filters and paging for execution searches.
@@ -122,7 +139,11 @@ pub type ExecutionUpdates = tokio::sync::mpsc::Receiver<Execution>;
 pub trait ExecutionCommands: Send + Sync {
     fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<Execution, Error>>;
     fn kill(&self, execution_id: &str) -> BoxFuture<'_, Result<(), Error>>;
-    fn resume(&self, execution_id: &str, inputs: Option<Map<String, Value>>) -> BoxFuture<'_, Result<(), Error>>;
+    fn resume(
+        &self,
+        execution_id: &str,
+        inputs: Option<Map<String, Value>>,
+    ) -> BoxFuture<'_, Result<(), Error>>;
     /// The current version now, then every change until the execution ends.
     fn follow(&self, execution_id: &str) -> BoxFuture<'_, Result<ExecutionUpdates, Error>>;
 }

@@ -14,7 +14,10 @@ pub enum ApiError {
     /// 404.
     NotFound(String),
     /// 422, with every problem found.
-    Invalid { message: String, errors: Vec<String> },
+    Invalid {
+        message: String,
+        errors: Vec<String>,
+    },
     /// 409.
     Conflict(String),
     /// 415.
@@ -96,7 +99,10 @@ mod tests {
                 },
                 StatusCode::NOT_FOUND,
             ),
-            (PortError::Invalid("bad".into()), StatusCode::UNPROCESSABLE_ENTITY),
+            (
+                PortError::Invalid("bad".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
             (PortError::Conflict("ended".into()), StatusCode::CONFLICT),
             (
                 PortError::Backend("down".into()),

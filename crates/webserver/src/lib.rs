@@ -8,17 +8,20 @@
 //! - [`flows`], [`executions`], [`logs`]: one file per API resource, each with its route table;
 //! - [`health`]: `/health` and `/metrics` (Prometheus text);
 //! - [`openapi`]: the OpenAPI document, generated from the same route tables as the router;
-//! - [`params`], [`sse`], [`state`]: query strings, server-sent events, the shared state.
+//! - [`routes`]: the route tables' types, the router, the JSON 404 fallback;
+//! - [`documents`], [`params`], [`sse`], [`state`]: multi-document YAML bodies, query strings,
+//!   server-sent events, the shared state.
 
-pub mod error;
-pub mod executions;
-pub mod flows;
-pub mod health;
-pub mod logs;
-pub mod openapi;
-pub mod params;
-pub mod routes;
-pub mod sse;
+mod documents;
+mod error;
+mod executions;
+mod flows;
+mod health;
+mod logs;
+mod openapi;
+mod params;
+mod routes;
+mod sse;
 mod state;
 
 use std::sync::Arc;
@@ -31,7 +34,9 @@ use peregrine_ports::repository::{
 };
 use tokio_util::sync::CancellationToken;
 
+pub use error::ApiError;
 pub use health::RenderMetrics;
+pub use sse::LOG_FOLLOW_TICK;
 use state::AppState;
 
 /// What the webserver serves, and what it checks flows with.

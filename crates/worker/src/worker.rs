@@ -41,7 +41,76 @@ impl std::fmt::Debug for Worker {
     }
 }
 
+/// Where the folders shared by the tasks of a WorkingDirectory live on this worker.
+fn shared_root() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join("peregrine")
+        .join("working-directories")
+}
+
+/// The shared folder of a WorkingDirectory task run, created with its input files on first use.
+async fn prepare_shared_directory(
+    shared: peregrine_engine::effects::SharedDirectory,
+) -> Result<std::path::PathBuf, String> {
+    let valid = !shared.key.is_empty()
+        && shared
+            .key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(format!("invalid working directory key '{}'", shared.key));
+    }
+    let path = shared_root().join(&shared.key);
+    let work = path.clone();
+    tokio::task::spawn_blocking(move || -> Result<std::path::PathBuf, String> {
+        if work.exists() {
+            return Ok(work);
+        }
+        std::fs::create_dir_all(&work)
+            .map_err(|error| format!("cannot create {}: {error}", work.display()))?;
+        for (name, content) in &shared.input_files {
+            let relative = std::path::Path::new(name);
+            let inside = relative
+                .components()
+                .all(|part| matches!(part, std::path::Component::Normal(_)));
+            if !inside {
+                return Err(format!(
+                    "input file '{name}' is not a relative path inside the working directory"
+                ));
+            }
+            let file = work.join(relative);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+            }
+            let text = match content {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            std::fs::write(&file, text)
+                .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
+        }
+        Ok(work)
+    })
+    .await
+    .map_err(|error| error.to_string())?
+    .map(|_| path)
+}
+
 impl Worker {
+    /// Removes the folder shared by the tasks of a WorkingDirectory that has ended.
+    pub async fn release_directory(&self, key: &str) {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return;
+        }
+        let path = shared_root().join(key);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(path)).await;
+    }
+
     pub fn new(
         options: WorkerOptions,
         runners: Arc<Runners>,
@@ -90,7 +159,8 @@ impl Worker {
             worker_id: Some(self.options.id.clone()),
         };
         report(update(State::Running, None));
-        let context = RunContext::new(
+        let shared = job.working_directory.clone();
+        let mut context = RunContext::new(
             job.task_run,
             job.task,
             job.variables,
@@ -99,6 +169,16 @@ impl Worker {
             self.logs.clone(),
             self.services.clone(),
         );
+        if let Some(shared) = shared {
+            match prepare_shared_directory(shared).await {
+                Ok(path) => context = context.with_working_dir(path),
+                Err(message) => {
+                    context.log(LogLevel::Error, message);
+                    report(update(State::Failed, None));
+                    return;
+                }
+            }
+        }
         if let Ok(mut running) = self.running.lock() {
             running
                 .entry(execution_id.clone())

@@ -2,6 +2,7 @@
 
 mod flow;
 mod flow_test;
+mod server;
 
 use std::process::ExitCode;
 
@@ -20,10 +21,14 @@ enum Command {
     /// Work with flow files.
     #[command(subcommand)]
     Flow(flow::FlowCommand),
+    /// Run a Peregrine server.
+    #[command(subcommand)]
+    Server(server::ServerCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Flow(command) => flow::run(command),
+        Command::Server(command) => server::run(command),
     }
 }

@@ -24,6 +24,10 @@ impl peregrine_plugin_api::RunnableTask for SleepSpec {
     > {
         Box::pin(async move {
             let duration = context.render_property("duration", &self.duration)?;
+            context.log(
+                peregrine_plugin_api::LogLevel::Info,
+                format!("Waiting for {duration}"),
+            );
             tokio::time::sleep(duration.as_std()).await;
             Ok(peregrine_plugin_api::TaskOutput::empty())
         })

@@ -20,3 +20,163 @@ runnable!(
     "storage.LocalFiles",
     "io.kestra.core.tasks.storages.LocalFiles"
 );
+
+impl peregrine_plugin_api::RunnableTask for LocalFilesSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            use peregrine_plugin_api::TaskError;
+            let Some(folder) = context.working_dir().map(std::path::Path::to_path_buf) else {
+                return Err(TaskError::Failed(
+                    "LocalFiles works inside a WorkingDirectory task only".to_string(),
+                ));
+            };
+            let inputs = match &self.inputs {
+                None => serde_json::Map::new(),
+                Some(value) => match context.render_value(value)? {
+                    Value::Object(map) => map,
+                    Value::String(json) => {
+                        serde_json::from_str(&json).map_err(|_| TaskError::Property {
+                            property: "inputs".into(),
+                            message: format!("expected a mapping of path to content, got '{json}'"),
+                        })?
+                    }
+                    other => {
+                        return Err(TaskError::Property {
+                            property: "inputs".into(),
+                            message: format!("expected a mapping of path to content, got {other}"),
+                        });
+                    }
+                },
+            };
+            let patterns: Vec<String> = match &self.outputs {
+                Some(property) => context.render_property("outputs", property)?,
+                None => Vec::new(),
+            };
+            let written = folder.clone();
+            let matched =
+                tokio::task::spawn_blocking(move || local_files(&written, &inputs, &patterns))
+                    .await
+                    .map_err(|error| TaskError::Failed(error.to_string()))??;
+            let mut uris = serde_json::Map::new();
+            for (name, bytes) in matched {
+                let uri = context.storage().put_file(&name, bytes).await?;
+                uris.insert(name, Value::String(uri));
+            }
+            let mut outputs = serde_json::Map::new();
+            outputs.insert("uris".to_string(), Value::Object(uris));
+            Ok(peregrine_plugin_api::TaskOutput::success(outputs))
+        })
+    }
+}
+
+/// Writes the input files, then reads every file matching an output pattern (blocking).
+fn local_files(
+    folder: &std::path::Path,
+    inputs: &serde_json::Map<String, Value>,
+    patterns: &[String],
+) -> Result<Vec<(String, Vec<u8>)>, peregrine_plugin_api::TaskError> {
+    use peregrine_plugin_api::TaskError;
+    let failed = |error: std::io::Error| TaskError::Failed(error.to_string());
+    for (name, content) in inputs {
+        let relative = std::path::Path::new(name);
+        if !relative
+            .components()
+            .all(|part| matches!(part, std::path::Component::Normal(_)))
+        {
+            return Err(TaskError::Property {
+                property: "inputs".into(),
+                message: format!("'{name}' is not a relative path inside the working directory"),
+            });
+        }
+        let file = folder.join(relative);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        let text = match content {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        std::fs::write(&file, text).map_err(failed)?;
+    }
+    if patterns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let regexes: Vec<regex::Regex> = patterns
+        .iter()
+        .map(|pattern| glob_regex(pattern))
+        .collect::<Result<_, _>>()
+        .map_err(|error| TaskError::Property {
+            property: "outputs".into(),
+            message: error.to_string(),
+        })?;
+    let mut matched = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).map_err(failed)? {
+            let path = entry.map_err(failed)?.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let Ok(relative) = path.strip_prefix(folder) else {
+                continue;
+            };
+            let name = relative.to_string_lossy().to_string();
+            if regexes.iter().any(|regex| regex.is_match(&name)) {
+                matched.push((name, std::fs::read(&path).map_err(failed)?));
+            }
+        }
+    }
+    matched.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(matched)
+}
+
+/// A glob (`*` within a folder, `**` across folders, `?` one character) as a whole-path regex.
+fn glob_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    let mut expression = String::from("^");
+    let mut characters = pattern.chars().peekable();
+    while let Some(character) = characters.next() {
+        match character {
+            '*' if characters.peek() == Some(&'*') => {
+                characters.next();
+                if characters.peek() == Some(&'/') {
+                    characters.next();
+                    expression.push_str("(?:.*/)?");
+                } else {
+                    expression.push_str(".*");
+                }
+            }
+            '*' => expression.push_str("[^/]*"),
+            '?' => expression.push_str("[^/]"),
+            other => expression.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    expression.push('$');
+    regex::Regex::new(&expression)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn globs_match_paths() {
+        let regex = super::glob_regex("out/*").expect("glob");
+        assert!(regex.is_match("out/stay.txt"));
+        assert!(!regex.is_match("out/a/b.txt"));
+        assert!(
+            super::glob_regex("**/*.txt")
+                .expect("glob")
+                .is_match("a/b/c.txt")
+        );
+        assert!(
+            super::glob_regex("**/*.txt")
+                .expect("glob")
+                .is_match("c.txt")
+        );
+    }
+}

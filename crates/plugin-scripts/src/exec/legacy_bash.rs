@@ -42,7 +42,7 @@ pub(crate) async fn run_bash(
         true,
     )?;
 
-    let working_dir = create_working_dir().await?;
+    let working_dir = create_working_dir(context).await?;
     let mut locals = Locals::default();
     locals.insert("workingDir", working_dir.path().display().to_string());
     context.log(

@@ -154,7 +154,7 @@ pub(crate) async fn run_script(
     warn_namespace_files(context, common)?;
     let settings = Settings::render(context, common)?;
 
-    let working_dir = create_working_dir().await?;
+    let working_dir = create_working_dir(context).await?;
     let mut locals = Locals::default();
     locals.insert("workingDir", working_dir.path().display().to_string());
     locals.insert("outputDir", working_dir.output_dir().display().to_string());
@@ -286,13 +286,15 @@ fn warn_namespace_files(context: &RunContext, common: &ScriptProperties) -> Resu
     Ok(())
 }
 
-pub(crate) async fn create_working_dir() -> Result<WorkingDir, TaskError> {
-    tokio::task::spawn_blocking(WorkingDir::create)
-        .await
-        .map_err(|error| {
-            TaskError::Failed(format!("cannot create the working directory: {error}"))
-        })?
-        .map_err(|error| TaskError::Failed(format!("cannot create the working directory: {error}")))
+pub(crate) async fn create_working_dir(context: &RunContext) -> Result<WorkingDir, TaskError> {
+    let shared = context.working_dir().map(Path::to_path_buf);
+    tokio::task::spawn_blocking(move || match shared {
+        Some(path) => WorkingDir::shared(&path),
+        None => WorkingDir::create(),
+    })
+    .await
+    .map_err(|error| TaskError::Failed(format!("cannot create the working directory: {error}")))?
+    .map_err(|error| TaskError::Failed(format!("cannot create the working directory: {error}")))
 }
 
 /// Writes the input files (and a script file) off the runtime threads; gives back the working

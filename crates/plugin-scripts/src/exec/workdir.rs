@@ -51,6 +51,18 @@ impl WorkingDir {
         Ok(working_dir)
     }
 
+    /// The folder of an enclosing WorkingDirectory task: used as it is and left in place.
+    pub fn shared(path: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(path)?;
+        let output_dir = path.join(unique_name());
+        std::fs::create_dir_all(&output_dir)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            output_dir,
+            removed: true,
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -87,6 +99,12 @@ impl WorkingDir {
 
     /// Removes the folder and everything in it, off the runtime threads.
     pub async fn remove(mut self) {
+        if self.removed {
+            // A shared folder: only the output folder made for this attempt goes.
+            let output_dir = self.output_dir.clone();
+            let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(output_dir)).await;
+            return;
+        }
         self.removed = true;
         let path = self.path.clone();
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(path)).await;

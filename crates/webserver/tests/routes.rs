@@ -1,0 +1,281 @@
+//! The router against ports that hold nothing: every route of the OpenAPI document is served
+//! (and every served route is in the document, since both read the same tables), errors are
+//! JSON with Kestra's statuses.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use jiff::Timestamp;
+use peregrine_model::execution::Execution;
+use peregrine_model::log::LogEntry;
+use peregrine_ports::future::BoxFuture;
+use peregrine_ports::repository::{
+    Error, ExecutionCommands, ExecutionQuery, ExecutionRepository, ExecutionUpdates, FlowQuery,
+    FlowRecord, FlowRepository, LogQuery, LogRepository, Page, StartRequest,
+};
+use peregrine_webserver::WebserverOptions;
+use serde_json::{Map, Value};
+use tower::ServiceExt;
+
+/// Ports with nothing in them: reads find nothing, commands name an unknown execution.
+struct Empty;
+
+fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
+    Box::pin(async move { value })
+}
+
+fn unknown(id: &str) -> Error {
+    Error::NotFound {
+        what: "execution",
+        id: id.to_string(),
+    }
+}
+
+impl FlowRepository for Empty {
+    fn save(
+        &self,
+        namespace: &str,
+        id: &str,
+        _: String,
+        _: Timestamp,
+    ) -> BoxFuture<'_, Result<FlowRecord, Error>> {
+        ready(Err(Error::Conflict(format!("{namespace}.{id}: read-only"))))
+    }
+    fn get(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<u32>,
+    ) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>> {
+        ready(Ok(None))
+    }
+    fn revisions(&self, _: &str, _: &str) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
+        ready(Ok(Vec::new()))
+    }
+    fn list(&self, _: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
+        ready(Ok(Vec::new()))
+    }
+    fn delete(&self, _: &str, _: &str, _: Timestamp) -> BoxFuture<'_, Result<bool, Error>> {
+        ready(Ok(false))
+    }
+}
+
+impl ExecutionRepository for Empty {
+    fn get(&self, _: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
+        ready(Ok(None))
+    }
+    fn search(&self, _: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>> {
+        ready(Ok(Page {
+            results: Vec::new(),
+            total: 0,
+        }))
+    }
+    fn delete(&self, _: &str) -> BoxFuture<'_, Result<bool, Error>> {
+        ready(Ok(false))
+    }
+}
+
+impl LogRepository for Empty {
+    fn append(&self, _: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>> {
+        ready(Ok(()))
+    }
+    fn find(&self, _: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
+        ready(Ok(Vec::new()))
+    }
+    fn delete_execution(&self, _: &str) -> BoxFuture<'_, Result<usize, Error>> {
+        ready(Ok(0))
+    }
+}
+
+impl ExecutionCommands for Empty {
+    fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<Execution, Error>> {
+        ready(Err(Error::NotFound {
+            what: "flow",
+            id: format!("{}.{}", request.namespace, request.flow_id),
+        }))
+    }
+    fn kill(&self, id: &str) -> BoxFuture<'_, Result<(), Error>> {
+        ready(Err(unknown(id)))
+    }
+    fn resume(&self, id: &str, _: Option<Map<String, Value>>) -> BoxFuture<'_, Result<(), Error>> {
+        ready(Err(unknown(id)))
+    }
+    fn follow(&self, id: &str) -> BoxFuture<'_, Result<ExecutionUpdates, Error>> {
+        ready(Err(unknown(id)))
+    }
+}
+
+fn router() -> axum::Router {
+    let empty = Arc::new(Empty);
+    WebserverOptions {
+        flows: empty.clone(),
+        executions: empty.clone(),
+        logs: empty.clone(),
+        commands: empty,
+        registry: Arc::new(peregrine_model::core_registry()),
+        expressions: None,
+        metrics: Some(Arc::new(|out: &mut String| {
+            out.push_str("peregrine_test_total 1\n")
+        })),
+    }
+    .build()
+    .router()
+}
+
+async fn call(method: &str, uri: &str, body: &str) -> (StatusCode, String) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::from(body.to_string()))
+        .expect("a valid request");
+    let response = router().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("a body");
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served() {
+    let (status, text) = call("GET", "/api/v1/openapi.json", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let document: Value = serde_json::from_str(&text).expect("JSON");
+    let paths = document["paths"].as_object().expect("paths");
+    let mut count = 0;
+    for (path, item) in paths {
+        let uri = path.replace(['{', '}'], "");
+        for method in item.as_object().expect("operations").keys() {
+            count += 1;
+            let (status, body) = call(&method.to_ascii_uppercase(), &uri, "").await;
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                !body.contains("no route for"),
+                "{method} {path} is not served: {body}"
+            );
+            let operation = &item[method];
+            assert!(operation["operationId"].is_string(), "{method} {path}");
+            for (_, response) in operation["responses"].as_object().expect("responses") {
+                let schema = &response["content"];
+                let text = schema.to_string();
+                for reference in text.split("#/components/schemas/").skip(1) {
+                    let name = reference.split('"').next().unwrap_or_default();
+                    assert!(
+                        document["components"]["schemas"][name].is_object(),
+                        "{method} {path} refers to an unknown schema {name}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(count >= 22, "only {count} operations documented");
+}
+
+#[tokio::test]
+async fn errors_are_json_with_kestra_statuses() {
+    let cases = [
+        ("GET", "/api/v1/flows/a/b", "", StatusCode::NOT_FOUND),
+        ("GET", "/api/v1/executions/nope", "", StatusCode::NOT_FOUND),
+        ("GET", "/api/v1/nothing/here", "", StatusCode::NOT_FOUND),
+        (
+            "POST",
+            "/api/v1/flows",
+            "id: [",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v1/flows/search?page=0",
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v1/executions/search?state=DONE",
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v1/logs/x?minLevel=LOUD",
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/v1/executions/a/b?labels=system.x:1",
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/v1/executions/a/b",
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "DELETE",
+            "/api/v1/executions/x/kill",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (method, uri, body, expected) in cases {
+        let (status, text) = call(method, uri, body).await;
+        assert_eq!(status, expected, "{method} {uri}: {text}");
+        let value: Value = serde_json::from_str(&text).expect("a JSON error");
+        assert!(value["message"].is_string(), "{method} {uri}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_flows_list_every_problem_with_its_line() {
+    let source = "id: a\nnamespace: n\ntasks:\n  - id: x\n    type: io.kestra.plugin.core.flow.Nope\n  - id: x\n    type: io.kestra.plugin.core.flow.Sequential\n    tasks: []\n";
+    let (status, text) = call("POST", "/api/v1/flows", source).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let value: Value = serde_json::from_str(&text).expect("JSON");
+    let errors: Vec<&str> = value["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(errors.len() >= 2, "{errors:?}");
+    assert!(errors[0].starts_with("5:11: tasks[0].type: "), "{errors:?}");
+    assert!(
+        value["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("Invalid entity: 5:11:"))
+    );
+}
+
+#[tokio::test]
+async fn validates_each_document_of_a_body() {
+    let body = "id: a\nnamespace: n\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.flow.Pause\n---\nid: b\nnamespace: n\ntasks: []\n";
+    let (status, text) = call("POST", "/api/v1/flows/validate", body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let results: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(results[0]["flow"], "a");
+    assert!(results[0].get("constraints").is_none(), "{text}");
+    assert_eq!(results[1]["index"], 1);
+    assert_eq!(results[1]["flow"], "b");
+    let constraints = results[1]["constraints"].as_str().expect("constraints");
+    assert!(
+        constraints.starts_with("9:"),
+        "line in the whole body: {constraints}"
+    );
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let (status, text) = call("GET", "/health", "").await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::OK, "{\"status\":\"UP\"}")
+    );
+    let (status, text) = call("GET", "/metrics", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("# TYPE peregrine_webserver_responses_total counter"));
+    assert!(text.contains("peregrine_test_total 1"));
+}
