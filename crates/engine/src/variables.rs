@@ -95,6 +95,17 @@ pub fn execution_variables(
     state: &ExecutionState,
     globals: &Globals,
 ) -> Map<String, Value> {
+    variables_with(plan, state, globals, true)
+}
+
+/// The execution's context; without `history`, `outputs` and `tasks` are left empty (they cost
+/// O(task runs) to build).
+fn variables_with(
+    plan: &FlowPlan,
+    state: &ExecutionState,
+    globals: &Globals,
+    history: bool,
+) -> Map<String, Value> {
     let execution = &state.execution;
     let flow = &plan.flow;
     let mut variables = Map::new();
@@ -115,7 +126,12 @@ pub fn execution_variables(
         "inputs".into(),
         Value::Object(execution.inputs.clone().unwrap_or_default()),
     );
-    variables.insert("outputs".into(), Value::Object(state.outputs.clone()));
+    let outputs = if history {
+        state.outputs.clone()
+    } else {
+        Map::new()
+    };
+    variables.insert("outputs".into(), Value::Object(outputs));
     if let Some(vars) = &flow.variables {
         variables.insert("vars".into(), Value::Object(vars.clone()));
     }
@@ -134,11 +150,15 @@ pub fn execution_variables(
     }
     variables.insert("envs".into(), globals.envs.clone());
     variables.insert("globals".into(), globals.globals.clone());
-    let tasks: Map<String, Value> = execution
-        .task_run_list
-        .iter()
-        .map(|run| (run.task_id.clone(), json!({ "state": run.state.current })))
-        .collect();
+    let tasks: Map<String, Value> = if history {
+        execution
+            .task_run_list
+            .iter()
+            .map(|run| (run.task_id.clone(), json!({ "state": run.state.current })))
+            .collect()
+    } else {
+        Map::new()
+    };
     variables.insert("tasks".into(), Value::Object(tasks));
     variables
 }
@@ -151,7 +171,10 @@ pub fn task_variables(
     run: &TaskRun,
     type_name: &str,
 ) -> Value {
-    let mut variables = execution_variables(plan, state, globals);
+    let reads_history = plan
+        .find(&run.task_id)
+        .is_none_or(|node| plan.node(node).reads_history);
+    let mut variables = variables_with(plan, state, globals, reads_history);
     variables.insert(
         "task".into(),
         json!({ "id": run.task_id, "type": type_name }),

@@ -68,6 +68,8 @@ struct Window {
 }
 
 impl Window {
+    /// Open at `now`. Kestra excludes the start instant too, which makes a window created on
+    /// an exact second unusable for that evaluation; it is included here.
     fn is_valid(&self, now: Timestamp) -> bool {
         self.start <= now && now < self.end
     }
