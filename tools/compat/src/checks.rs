@@ -74,6 +74,22 @@ pub fn check(expect: &Map<String, Value>, execution: &Execution, all: &[Executio
                 check_labels(execution, key == "labels_exactly", expected, &mut problems)
             }
             "child" => check_child(execution, all, expected, &mut problems),
+            "trigger_variables" => {
+                let variables = execution
+                    .trigger
+                    .as_ref()
+                    .and_then(|trigger| trigger.variables.as_ref());
+                for (name, value) in expected.as_object().into_iter().flatten() {
+                    let got = variables.and_then(|variables| variables.get(name));
+                    let placeholder = value.as_str().is_some_and(|text| text.starts_with('<'));
+                    if got.is_none() || !placeholder && got.map(text) != Some(text(value)) {
+                        problems.push(format!(
+                            "trigger variable {name} should be {}, got {got:?}",
+                            text(value)
+                        ));
+                    }
+                }
+            }
             // Written in words for people: not machine-checkable.
             "logs" | "notes" => {}
             other => problems.push(format!(
@@ -344,6 +360,34 @@ fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<St
         // A value made at test time (an id, a date): check that there is one.
         let present = actual.is_some_and(|actual| !actual.is_null() && !text(actual).is_empty());
         return (!present).then(|| format!("{key}: expected {placeholder}, got nothing"));
+    }
+    if let Some(pattern) = expected
+        .as_str()
+        .filter(|text| text.contains('<') && text.contains('>'))
+    {
+        // Text with values made at test time inside: `<...>` stands for any text.
+        let mut regex = String::from("^(?s:");
+        for (index, part) in pattern.split('<').enumerate() {
+            let literal = if index == 0 {
+                part
+            } else {
+                part.split_once('>').map_or(part, |(_, rest)| rest)
+            };
+            if index > 0 {
+                regex.push_str(".+");
+            }
+            regex.push_str(&regex::escape(literal));
+        }
+        regex.push_str(")$");
+        let matched = actual.is_some_and(|actual| {
+            regex::Regex::new(&regex).is_ok_and(|regex| regex.is_match(&text(actual)))
+        });
+        return (!matched).then(|| {
+            format!(
+                "{key}: expected {pattern}, got {}",
+                actual.map_or("nothing".to_string(), text)
+            )
+        });
     }
     let Some(matcher) = expected.as_object() else {
         let equal =

@@ -131,6 +131,12 @@ fn run_entry(
         Ok(flow) => flow,
         Err(error) => return vec![format!("{error:#}")],
     };
+    // Listener flows are started by their Flow trigger in Kestra's tests, not directly.
+    let listener = !entry.related.is_empty()
+        && flow
+            .triggers
+            .iter()
+            .any(|trigger| trigger.common.type_name.ends_with("trigger.Flow"));
     let mut related = Vec::new();
     for uid in &entry.related {
         match find_related(registry, &valids, uid) {
@@ -156,7 +162,7 @@ fn run_entry(
             } else {
                 format!("case {index}: ")
             };
-            match run_case(options, &local, entry, case, previous.as_deref()).await {
+            match run_case(options, &local, entry, case, previous.as_deref(), listener).await {
                 Ok((id, execution)) => {
                     previous = Some(id);
                     let all = local.executions();
@@ -181,10 +187,17 @@ async fn run_case(
     entry: &Entry,
     case: &Case,
     previous: Option<&str>,
+    listener: bool,
 ) -> Result<(String, Execution), String> {
     let timeout = Duration::from_secs(options.timeout);
     let expects_paused = case.expect.get("state").and_then(Value::as_str) == Some("PAUSED");
     let action = case.action.as_deref().unwrap_or_default();
+    if (listener || case.expect.contains_key("trigger_variables"))
+        && action.is_empty()
+        && case.inputs.is_empty()
+    {
+        return run_triggered(local, entry, timeout).await;
+    }
     // A restart keeps the id: wait for the new attempt, not the old end.
     let mut attempt = 0;
     if action == "restart" {
@@ -245,6 +258,55 @@ async fn run_case(
         .await
         .map_err(|error| error.to_string())?;
     Ok((id, execution))
+}
+
+/// A flow started by its Flow trigger, as Kestra's test does: run the related (source) flows, then
+/// take the execution of this flow they triggered, once it has ended.
+async fn run_triggered(
+    local: &LocalRuntime,
+    entry: &Entry,
+    timeout: Duration,
+) -> Result<(String, Execution), String> {
+    for uid in &entry.related {
+        let uid = uid.split_whitespace().next().unwrap_or(uid);
+        let (namespace, flow_id) = uid.split_once('/').unwrap_or(("", uid));
+        let id = local
+            .execute_unchecked(namespace, flow_id, Map::new())
+            .map_err(|error| error.to_string())?;
+        local
+            .wait_for(&id, timeout, |execution| execution.state.is_terminated())
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let triggered: Vec<Execution> = local
+            .executions()
+            .into_iter()
+            .filter(|execution| {
+                execution.namespace == entry.namespace && execution.flow_id == entry.id
+            })
+            .collect();
+        if !triggered.is_empty()
+            && triggered
+                .iter()
+                .all(|execution| execution.state.is_terminated())
+        {
+            let last = triggered
+                .into_iter()
+                .max_by_key(|execution| execution.state.start_date);
+            if let Some(execution) = last {
+                return Ok((execution.id.clone(), execution));
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "no execution of {} was triggered and ended in time",
+                entry.id
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn start(local: &LocalRuntime, entry: &Entry, case: &Case) -> Result<String, String> {
