@@ -25,12 +25,19 @@ fn request(agent: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> 
     }
     .expect("an answer");
     let status = response.status().as_u16();
-    (status, response.into_body().read_to_string().unwrap_or_default())
+    (
+        status,
+        response.into_body().read_to_string().unwrap_or_default(),
+    )
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|arg| arg.parse().ok()).unwrap_or(300);
-    let binary = std::env::var("PEREGRINE_BIN").unwrap_or_else(|_| "target/release/peregrine".to_string());
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|arg| arg.parse().ok())
+        .unwrap_or(300);
+    let binary =
+        std::env::var("PEREGRINE_BIN").unwrap_or_else(|_| "target/release/peregrine".to_string());
     let port = 18_000 + (std::process::id() % 2000) as u16;
     let started = Instant::now();
     let mut server = Command::new(&binary)
@@ -41,7 +48,9 @@ fn main() {
         .expect("start the server (build it with cargo build --release -p peregrine-cli)");
     let stdout = server.stdout.take().expect("stdout");
     let mut ready_line = String::new();
-    BufReader::new(stdout).read_line(&mut ready_line).expect("ready line");
+    BufReader::new(stdout)
+        .read_line(&mut ready_line)
+        .expect("ready line");
     let ready = started.elapsed();
     let base = format!("http://127.0.0.1:{port}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -58,7 +67,10 @@ fn main() {
         let start = Instant::now();
         let (status, body) = request(&agent, "POST", &execute, None);
         let flow_time = start.elapsed();
-        assert!(status == 200 && body.contains("\"SUCCESS\""), "{status} {body}");
+        assert!(
+            status == 200 && body.contains("\"SUCCESS\""),
+            "{status} {body}"
+        );
         let start = Instant::now();
         request(&agent, "GET", &health, None);
         let health_time = start.elapsed();
@@ -72,14 +84,23 @@ fn main() {
     let rss = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
         .ok()
         .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?.to_string();
+            let line = status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))?
+                .to_string();
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .unwrap_or(0);
     let _ = server.kill();
     let _ = server.wait();
-    println!("api: {runs} executions of a 3-step Return flow through POST /api/v1/executions?wait=true");
-    println!("  server ready {:.1} ms after exec; RSS after the run {} MiB", ready.as_secs_f64() * 1000.0, rss / 1024);
+    println!(
+        "api: {runs} executions of a 3-step Return flow through POST /api/v1/executions?wait=true"
+    );
+    println!(
+        "  server ready {:.1} ms after exec; RSS after the run {} MiB",
+        ready.as_secs_f64() * 1000.0,
+        rss / 1024
+    );
     println!(
         "  start to terminal state: median {:.3} ms, p95 {:.3} ms",
         millis(quantile(&flows, 0.5)),

@@ -75,6 +75,8 @@ pub enum TimerKind {
     PauseTimeout { task_run_id: String },
     /// A failed task run's retry delay is over: run it again.
     RetryTask { task_run_id: String },
+    /// An SLA's MAX_DURATION is over: if the execution still runs, the SLA is violated.
+    SlaDeadline { index: usize },
     /// A LoopUntil's interval is over: start its next iteration.
     ContinueLoop { task_run_id: String },
 }

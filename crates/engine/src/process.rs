@@ -17,6 +17,7 @@ use crate::frames;
 use crate::plan::{FlowPlan, Flowable, NodeKind};
 use crate::state::{ExecutionState, Frame, Item, Strategy};
 use crate::variables::{Globals, execution_variables, task_variables};
+use peregrine_model::flow::{SlaBehavior, SlaType};
 use peregrine_model::tasks::SubflowSpec;
 
 /// What the engine needs from the world: the time, fresh ids, expressions, configuration values.
@@ -80,6 +81,18 @@ impl Step<'_, '_> {
                     let now = self.now();
                     self.state.execution.state.set(State::Running, now);
                     self.work.push_back(Container::Root);
+                    for (index, sla) in self.plan.flow.sla.iter().enumerate() {
+                        if let (SlaType::MaxDuration, Some(duration)) = (sla.sla_type, sla.duration)
+                        {
+                            let limit = jiff::SignedDuration::try_from(duration.as_std())
+                                .unwrap_or(jiff::SignedDuration::MAX);
+                            let at = now.checked_add(limit).unwrap_or(now);
+                            self.effects.push(Effect::SetTimer {
+                                at,
+                                kind: TimerKind::SlaDeadline { index },
+                            });
+                        }
+                    }
                 }
             }
             Event::TaskUpdate(update) => self.apply_update(update),
@@ -208,6 +221,12 @@ impl Step<'_, '_> {
             TimerKind::ResumePause { task_run_id } => (task_run_id.clone(), State::Running),
             TimerKind::PauseTimeout { task_run_id } => (task_run_id.clone(), State::Failed),
             TimerKind::RetryTask { task_run_id } => return self.retry(task_run_id),
+            TimerKind::SlaDeadline { index } => {
+                if !self.state.execution.state.is_terminated() {
+                    self.sla_violated(*index);
+                }
+                return;
+            }
             TimerKind::ContinueLoop { task_run_id } => {
                 if let Some(looping) = self
                     .state
@@ -505,7 +524,7 @@ impl Step<'_, '_> {
         }
         let mut state = self.final_state(&frame, parent);
         if killing {
-            state = State::Killed;
+            state = self.state.ending_as.unwrap_or(State::Killed);
         }
         if let (Container::Run(id), Some(looping)) = (container, &frame.looping)
             && !killing
@@ -1021,8 +1040,98 @@ impl Step<'_, '_> {
         }
     }
 
+    /// An SLA was not met: add its labels, then fail or cancel the execution if it says so.
+    fn sla_violated(&mut self, index: usize) {
+        let Some(sla) = self.plan.flow.sla.get(index) else {
+            return;
+        };
+        self.sla_violated_labels(index);
+        let ending = match sla.behavior {
+            SlaBehavior::Fail => State::Failed,
+            SlaBehavior::Cancel => State::Cancelled,
+            SlaBehavior::None => return,
+        };
+        self.log_execution_error(&format!(
+            "SLA '{}' violated: the execution ends {ending:?}",
+            sla.id
+        ));
+        if self.state.execution.state.is_terminated() {
+            return;
+        }
+        self.state.ending_as = Some(ending);
+        self.kill();
+    }
+
+    /// EXECUTION_ASSERTION SLAs, checked when the execution ends; the state they impose, if any.
+    fn check_assertions(&mut self) -> Option<State> {
+        let mut imposed = None;
+        for index in 0..self.plan.flow.sla.len() {
+            let sla = &self.plan.flow.sla[index];
+            let (SlaType::ExecutionAssertion, Some(assertion)) =
+                (sla.sla_type, sla.assertion.as_ref())
+            else {
+                continue;
+            };
+            let variables =
+                Value::Object(execution_variables(self.plan, self.state, self.env.globals));
+            let holds = match self.env.expressions.render(assertion, &variables) {
+                Ok(value) => is_truthy(&value),
+                Err(message) => {
+                    self.log_execution_error(&format!("SLA '{}': {message}", sla.id));
+                    false
+                }
+            };
+            if !holds {
+                let behavior = sla.behavior;
+                self.sla_violated_labels(index);
+                match behavior {
+                    SlaBehavior::Fail => imposed = Some(State::Failed),
+                    SlaBehavior::Cancel => imposed = imposed.or(Some(State::Cancelled)),
+                    SlaBehavior::None => {}
+                }
+            }
+        }
+        imposed
+    }
+
+    fn sla_violated_labels(&mut self, index: usize) {
+        let Some(labels) = self
+            .plan
+            .flow
+            .sla
+            .get(index)
+            .and_then(|sla| sla.labels.clone())
+        else {
+            return;
+        };
+        for label in labels.0 {
+            match self
+                .state
+                .execution
+                .labels
+                .iter_mut()
+                .find(|existing| existing.key == label.key)
+            {
+                Some(existing) => existing.value = label.value,
+                None => self.state.execution.labels.push(label),
+            }
+        }
+    }
+
+    fn log_execution_error(&mut self, message: &str) {
+        self.effects.push(Effect::Log(EngineLog {
+            task_run_id: None,
+            task_id: None,
+            level: LogLevel::Error,
+            message: message.to_string(),
+        }));
+    }
+
     fn end_execution(&mut self, mut state: State) {
         let now = self.now();
+        if let Some(imposed) = self.check_assertions() {
+            state = imposed;
+        }
         if !self.plan.flow.outputs.is_empty() && matches!(state, State::Success | State::Warning) {
             let variables =
                 Value::Object(execution_variables(self.plan, self.state, self.env.globals));

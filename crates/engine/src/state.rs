@@ -80,6 +80,9 @@ pub struct ExecutionState {
     by_key: HashMap<RunKey, usize>,
     /// The `outputs` expression variable, kept up to date as task runs end.
     pub outputs: serde_json::Map<String, serde_json::Value>,
+    /// The state the execution ends in once its running task runs are stopped (an SLA that
+    /// fails or cancels it); KILLED when absent.
+    pub ending_as: Option<peregrine_model::state::State>,
     /// Task runs changed by the last call, for the store to write.
     pub(crate) dirty: Vec<usize>,
 }
@@ -93,6 +96,7 @@ impl ExecutionState {
             by_id: HashMap::new(),
             by_key: HashMap::new(),
             outputs: serde_json::Map::new(),
+            ending_as: None,
             dirty: Vec::new(),
         };
         for position in 0..state.execution.task_run_list.len() {
