@@ -129,6 +129,11 @@ pub enum Effect {
         kind: TimerKind,
     },
     StartSubflow(Box<SubflowStart>),
+    /// The execution ended RETRIED: start a new execution of the same flow and inputs at `at`,
+    /// with the next attempt number.
+    ReplayExecution {
+        at: Timestamp,
+    },
     /// A WorkingDirectory ended: its shared folder can go.
     ReleaseDirectory {
         key: String,

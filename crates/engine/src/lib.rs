@@ -24,5 +24,5 @@ pub use effects::{Effect, Event, SubflowEnded, SubflowStart, TaskUpdate, TimerKi
 pub use expressions::Expressions;
 pub use plan::FlowPlan;
 pub use process::{Env, process};
-pub use start::{NewExecution, new_execution};
+pub use start::{NewExecution, ReplayOf, new_execution};
 pub use state::ExecutionState;

@@ -129,6 +129,20 @@ impl Step<'_, '_> {
             (State::Failed, Some(policy)) => crate::retry::next_attempt(policy, run, attempts, now),
             _ => None,
         };
+        let mut replay_at = None;
+        if let (State::Failed, Some(policy)) = (update.state, policy) {
+            let metadata = &self.state.execution.metadata;
+            let replay = crate::retry::next_execution(
+                policy,
+                run,
+                metadata.attempt_number,
+                metadata.original_created_date,
+                now,
+            );
+            if replay.is_some() {
+                replay_at = replay;
+            }
+        }
         let warning_on_retry = policy.is_some_and(|policy| policy.common.warning_on_retry);
         let mut final_state = update.state;
         if final_state == State::Success && warning_on_retry && attempts > 1 {
@@ -141,6 +155,9 @@ impl Step<'_, '_> {
             final_state = State::Success;
         }
         let parent = run.parent_task_run_id.clone();
+        if replay_at.is_some() {
+            self.state.replay_at = replay_at;
+        }
         let Some(run) = self.state.run_mut(&update.task_run_id) else {
             return;
         };
@@ -1131,6 +1148,12 @@ impl Step<'_, '_> {
         let now = self.now();
         if let Some(imposed) = self.check_assertions() {
             state = imposed;
+        }
+        if state == State::Failed
+            && let Some(at) = self.state.replay_at.take()
+        {
+            state = State::Retried;
+            self.effects.push(Effect::ReplayExecution { at });
         }
         if !self.plan.flow.outputs.is_empty() && matches!(state, State::Success | State::Warning) {
             let variables =

@@ -42,17 +42,43 @@ pub fn next_attempt(
     if retry.common.behavior == RetryBehavior::CreateNewExecution {
         return None;
     }
+    let first = run
+        .attempts
+        .first()
+        .and_then(|attempt| attempt.state.started())
+        .unwrap_or(now);
+    next_date(retry, run, attempts, first, now)
+}
+
+/// When a failed execution should be replayed as a new one (`CREATE_NEW_EXECUTION`), or None
+/// when retries are over. `attempts` counts the executions so far; `first` is when the first
+/// one was created.
+pub fn next_execution(
+    retry: &Retry,
+    run: &TaskRun,
+    attempts: u32,
+    first: Timestamp,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    if retry.common.behavior != RetryBehavior::CreateNewExecution {
+        return None;
+    }
+    next_date(retry, run, attempts, first, now)
+}
+
+fn next_date(
+    retry: &Retry,
+    run: &TaskRun,
+    attempts: u32,
+    first: Timestamp,
+    now: Timestamp,
+) -> Option<Timestamp> {
     if retry.common.max_attempt.is_some_and(|max| attempts >= max) {
         return None;
     }
     let delay = delay(&retry.policy, run, attempts);
     let next = now.checked_add(delay).ok()?;
     if let Some(max_duration) = retry.common.max_duration {
-        let first = run
-            .attempts
-            .first()
-            .and_then(|attempt| attempt.state.started())
-            .unwrap_or(now);
         let limit = first.checked_add(signed(max_duration.as_std())).ok()?;
         if next > limit {
             return None;

@@ -20,6 +20,16 @@ pub struct NewExecution {
     pub labels: Vec<Label>,
     pub trigger: Option<ExecutionTrigger>,
     pub parent_id: Option<String>,
+    /// For an execution replaying an earlier one (a retry as a new execution): its attempt
+    /// number, the first execution's id and creation date.
+    pub replay_of: Option<ReplayOf>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayOf {
+    pub attempt_number: u32,
+    pub original_id: String,
+    pub original_created_date: Timestamp,
 }
 
 pub fn new_execution(plan: &FlowPlan, new: NewExecution, now: Timestamp) -> ExecutionState {
@@ -50,11 +60,21 @@ pub fn new_execution(plan: &FlowPlan, new: NewExecution, now: Timestamp) -> Exec
         labels,
         variables: None,
         parent_id: new.parent_id,
-        original_id: Some(new.id),
+        original_id: Some(
+            new.replay_of
+                .as_ref()
+                .map_or(new.id, |replay| replay.original_id.clone()),
+        ),
         trigger: new.trigger,
         metadata: ExecutionMetadata {
-            attempt_number: 1,
-            original_created_date: now,
+            attempt_number: new
+                .replay_of
+                .as_ref()
+                .map_or(1, |replay| replay.attempt_number),
+            original_created_date: new
+                .replay_of
+                .as_ref()
+                .map_or(now, |replay| replay.original_created_date),
         },
         schedule_date: None,
         deleted: false,

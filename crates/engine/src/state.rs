@@ -83,6 +83,8 @@ pub struct ExecutionState {
     /// The state the execution ends in once its running task runs are stopped (an SLA that
     /// fails or cancels it); KILLED when absent.
     pub ending_as: Option<peregrine_model::state::State>,
+    /// Set when a failure is retried as a new execution: when to start it.
+    pub replay_at: Option<jiff::Timestamp>,
     /// Task runs changed by the last call, for the store to write.
     pub(crate) dirty: Vec<usize>,
 }
@@ -97,6 +99,7 @@ impl ExecutionState {
             by_key: HashMap::new(),
             outputs: serde_json::Map::new(),
             ending_as: None,
+            replay_at: None,
             dirty: Vec::new(),
         };
         for position in 0..state.execution.task_run_list.len() {

@@ -415,6 +415,36 @@ impl LocalRuntime {
                 });
             }
             Effect::StartSubflow(start) => self.start_subflow(id, *start),
+            Effect::ReplayExecution { at } => {
+                let Some(old) = self.execution(id) else {
+                    return;
+                };
+                let runtime = self.clone();
+                let wait = if at <= jiff::Timestamp::now() {
+                    Duration::ZERO
+                } else {
+                    at.duration_since(jiff::Timestamp::now()).unsigned_abs()
+                };
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let new = NewExecution {
+                        inputs: old.inputs.clone().unwrap_or_default(),
+                        labels: old
+                            .labels
+                            .iter()
+                            .filter(|label| !label.key.starts_with("system."))
+                            .cloned()
+                            .collect(),
+                        replay_of: Some(peregrine_engine::ReplayOf {
+                            attempt_number: old.metadata.attempt_number + 1,
+                            original_id: old.original_id.clone().unwrap_or_else(|| old.id.clone()),
+                            original_created_date: old.metadata.original_created_date,
+                        }),
+                        ..NewExecution::default()
+                    };
+                    let _ = runtime.create_typed(&old.namespace, &old.flow_id, new);
+                });
+            }
             Effect::ReleaseDirectory { key } => {
                 let worker = self.worker.clone();
                 tokio::spawn(async move { worker.release_directory(&key).await });
@@ -438,6 +468,7 @@ impl LocalRuntime {
                 variables: Some(start.parent.clone()),
             }),
             parent_id: None,
+            replay_of: None,
         };
         if start.wait
             && let Ok(mut shared) = self.shared.lock()

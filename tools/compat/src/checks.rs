@@ -74,6 +74,28 @@ pub fn check(expect: &Map<String, Value>, execution: &Execution, all: &[Executio
                 check_labels(execution, key == "labels_exactly", expected, &mut problems)
             }
             "child" => check_child(execution, all, expected, &mut problems),
+            "terminal_executions" => {
+                let mut wanted: Vec<String> = expected
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect();
+                let mut actual: Vec<String> = all
+                    .iter()
+                    .filter(|other| {
+                        other.namespace == execution.namespace && other.flow_id == execution.flow_id
+                    })
+                    .map(|other| state_name(&other.state.current))
+                    .collect();
+                wanted.sort();
+                actual.sort();
+                if wanted != actual {
+                    problems.push(format!(
+                        "terminal executions: expected {wanted:?}, got {actual:?}"
+                    ));
+                }
+            }
             "trigger_variables" => {
                 let variables = execution
                     .trigger

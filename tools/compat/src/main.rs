@@ -257,6 +257,27 @@ async fn run_case(
         .wait_for(&id, timeout, settled)
         .await
         .map_err(|error| error.to_string())?;
+    if let Some(expected) = case
+        .expect
+        .get("terminal_executions")
+        .and_then(Value::as_array)
+    {
+        // Retries as new executions: wait for the whole chain to end.
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let of_flow: Vec<Execution> = local
+                .executions()
+                .into_iter()
+                .filter(|other| other.namespace == entry.namespace && other.flow_id == entry.id)
+                .collect();
+            let all_ended = of_flow.iter().all(|other| other.state.is_terminated());
+            if all_ended && of_flow.len() >= expected.len() || std::time::Instant::now() > deadline
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     Ok((id, execution))
 }
 
