@@ -211,6 +211,26 @@ impl LocalRuntime {
         flow_id: &str,
         inputs: Map<String, Value>,
     ) -> Result<String, RuntimeError> {
+        self.execute_labelled(namespace, flow_id, inputs, Vec::new(), false)
+    }
+
+    /// Starts an execution with labels given at creation; `checked` types and checks the inputs
+    /// against the flow's, otherwise they go in as they are (with the declared defaults).
+    pub fn execute_labelled(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: Map<String, Value>,
+        labels: Vec<peregrine_model::flow::Label>,
+        checked: bool,
+    ) -> Result<String, RuntimeError> {
+        let new = NewExecution {
+            labels,
+            ..NewExecution::default()
+        };
+        if checked {
+            return self.create(namespace, flow_id, &inputs, new);
+        }
         let key = uid(namespace, flow_id);
         let plan = self
             .shared
@@ -219,10 +239,7 @@ impl LocalRuntime {
             .and_then(|shared| shared.plans.get(&key).cloned())
             .ok_or(RuntimeError::UnknownFlow(key))?;
         let inputs = peregrine_engine::inputs::with_defaults(&plan.flow, inputs);
-        let new = NewExecution {
-            inputs,
-            ..NewExecution::default()
-        };
+        let new = NewExecution { inputs, ..new };
         self.create_typed(namespace, flow_id, new)
     }
 

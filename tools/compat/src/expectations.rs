@@ -12,6 +12,8 @@ pub struct Case {
     pub action: Option<String>,
     /// Inputs go straight into the execution, unchecked (Kestra's `raw` mode or no inputs).
     pub raw_inputs: bool,
+    /// Labels the test gives the execution when it creates it (read from the notes).
+    pub labels: Vec<(String, String)>,
     pub expect: Map<String, Value>,
 }
 
@@ -61,6 +63,12 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
                     .or(entry_mode.clone());
                 cases.push(Case {
                     raw_inputs: case["inputs"].is_null() || mode.as_deref() == Some("raw"),
+                    labels: creation_labels(
+                        expect
+                            .get("notes")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                    ),
                     inputs: case["inputs"].as_object().cloned().unwrap_or_default(),
                     action: case["action"].as_str().map(str::to_string),
                     expect: expect.clone(),
@@ -71,6 +79,16 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
         for more in entry["more_cases"].as_array().into_iter().flatten() {
             push(more);
         }
+        // The creation labels are set up once per test class: later cases keep the first one's.
+        let first_labels = cases
+            .first()
+            .map(|case| case.labels.clone())
+            .unwrap_or_default();
+        for case in &mut cases {
+            if case.labels.is_empty() {
+                case.labels = first_labels.clone();
+            }
+        }
         entries.push(Entry {
             file: entry["file"].as_str().unwrap_or_default().to_string(),
             namespace: entry["namespace"].as_str().unwrap_or_default().to_string(),
@@ -80,4 +98,41 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// Labels given at creation, as the notes put them: "created with label(s) k=v and k2=v2".
+fn creation_labels(notes: &str) -> Vec<(String, String)> {
+    let Some(start) = notes.find("created with label") else {
+        return Vec::new();
+    };
+    let rest = &notes[start..];
+    let rest = rest.split_once(' ').map_or(rest, |(_, after)| after); // "with label..."
+    let rest = rest
+        .trim_start_matches("with ")
+        .trim_start_matches("labels ")
+        .trim_start_matches("label ");
+    let end = rest.find(['.', ';']).unwrap_or(rest.len());
+    rest[..end]
+        .split(" and ")
+        .flat_map(|part| part.split(", "))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_creation_labels_from_notes() {
+        let labels =
+            super::creation_labels("The execution is also created with labels a=b and c=d; more");
+        assert_eq!(
+            labels,
+            vec![("a".into(), "b".into()), ("c".into(), "d".into())]
+        );
+        let labels = super::creation_labels(
+            "Typed inputs, and the execution is created with label existingLabel=someValue.",
+        );
+        assert_eq!(labels, vec![("existingLabel".into(), "someValue".into())]);
+    }
 }

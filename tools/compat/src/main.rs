@@ -339,11 +339,21 @@ fn start(local: &LocalRuntime, entry: &Entry, case: &Case) -> Result<String, Str
         return Err("inputs made at test time (files, ids) are not supported yet".to_string());
     }
     let inputs: Map<String, Value> = case.inputs.clone();
-    let started = if case.raw_inputs {
-        local.execute_unchecked(&entry.namespace, &entry.id, inputs)
-    } else {
-        local.execute(&entry.namespace, &entry.id, &inputs)
-    };
+    let labels = case
+        .labels
+        .iter()
+        .map(|(key, value)| peregrine_model::flow::Label {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    let started = local.execute_labelled(
+        &entry.namespace,
+        &entry.id,
+        inputs,
+        labels,
+        !case.raw_inputs,
+    );
     started.map_err(|error| error.to_string())
 }
 
