@@ -10,4 +10,4 @@ mod services;
 pub use context::{RunContext, TaskError, TaskOutput};
 pub use logs::{LogEntry, LogLevel, LogSink};
 pub use runners::{BoxFuture, RunnableTask, Runners, TaskBuilder, from_spec};
-pub use services::{MemoryLogRepository, NamespaceKv, TaskServices, TaskStorage, log_matches};
+pub use services::{MemoryLogRepository, NamespaceKv, TaskServices, TaskStorage};

@@ -50,17 +50,6 @@ impl TaskServices {
 #[derive(Debug, Default)]
 pub struct MemoryLogRepository(Mutex<Vec<LogEntry>>);
 
-/// True when a log line passes every filter of `query`.
-pub fn log_matches(query: &LogQuery, line: &LogEntry) -> bool {
-    let same = |wanted: &Option<String>, value: Option<&str>| {
-        wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
-    };
-    same(&query.execution_id, Some(&line.execution_id))
-        && same(&query.task_run_id, line.task_run_id.as_deref())
-        && same(&query.task_id, line.task_id.as_deref())
-        && query.min_level.is_none_or(|level| line.level >= level)
-}
-
 impl LogRepository for MemoryLogRepository {
     fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), repository::Error>> {
         let result = self
@@ -78,7 +67,7 @@ impl LogRepository for MemoryLogRepository {
             .map(|lines| {
                 lines
                     .iter()
-                    .filter(|line| log_matches(query, line))
+                    .filter(|line| query.matches(line))
                     .cloned()
                     .collect()
             })

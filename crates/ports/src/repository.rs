@@ -113,6 +113,19 @@ pub struct LogQuery {
     pub min_level: Option<LogLevel>,
 }
 
+impl LogQuery {
+    /// Whether a log line passes every filter of the query (empty filters pass everything).
+    pub fn matches(&self, line: &LogEntry) -> bool {
+        let same = |wanted: &Option<String>, value: Option<&str>| {
+            wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
+        };
+        same(&self.execution_id, Some(&line.execution_id))
+            && same(&self.task_run_id, line.task_run_id.as_deref())
+            && same(&self.task_id, line.task_id.as_deref())
+            && self.min_level.is_none_or(|level| line.level >= level)
+    }
+}
+
 /// Execution logs, in the order they were written.
 pub trait LogRepository: Send + Sync {
     fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>>;

@@ -19,16 +19,6 @@ impl RuntimeLogs {
     }
 }
 
-fn matches(query: &LogQuery, line: &LogEntry) -> bool {
-    let same = |wanted: &Option<String>, value: Option<&str>| {
-        wanted.as_deref().is_none_or(|wanted| value == Some(wanted))
-    };
-    same(&query.execution_id, Some(&line.execution_id))
-        && same(&query.task_run_id, line.task_run_id.as_deref())
-        && same(&query.task_id, line.task_id.as_deref())
-        && query.min_level.is_none_or(|level| line.level >= level)
-}
-
 impl LogRepository for RuntimeLogs {
     fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>> {
         for entry in entries {
@@ -38,7 +28,7 @@ impl LogRepository for RuntimeLogs {
     }
 
     fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
-        let found = self.logs.matching(|line| matches(query, line));
+        let found = self.logs.matching(|line| query.matches(line));
         Box::pin(async move { Ok(found) })
     }
 
