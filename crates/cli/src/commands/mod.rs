@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 
 /// Peregrine runs Kestra flows: a fast, light workflow orchestrator in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "peregrine", version, about)]
+#[command(
+    name = "peregrine",
+    version,
+    about = "Peregrine runs Kestra flows: a fast, light workflow orchestrator in one binary."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
