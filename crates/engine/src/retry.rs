@@ -80,7 +80,8 @@ fn next_date(
     let next = now.checked_add(delay).ok()?;
     if let Some(max_duration) = retry.common.max_duration {
         let limit = first.checked_add(signed(max_duration.as_std())).ok()?;
-        if next > limit {
+        // The next attempt must start strictly within maxDuration.
+        if next >= limit {
             return None;
         }
     }

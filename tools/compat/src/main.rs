@@ -69,6 +69,15 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let mut passed = BTreeSet::new();
+    let baseline_text = match (&options.baseline, options.update_baseline) {
+        (Some(path), false) => std::fs::read_to_string(path).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let expected_to_pass: BTreeSet<&str> = baseline_text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
     let mut total = 0;
     println!("| flow | result | reason |\n|---|---|---|");
     for entry in &entries {
@@ -80,10 +89,17 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
             continue;
         }
         total += 1;
-        let problems = run_entry(&options, &registry, &runtime, entry);
+        let mut problems = run_entry(&options, &registry, &runtime, entry);
+        let mut note = "";
+        if !problems.is_empty() && expected_to_pass.contains(entry.file.as_str()) {
+            // Several of Kestra's flows depend on timing (Kestra retries those tests too): a flow
+            // that passed before gets one more run before it counts as a regression.
+            problems = run_entry(&options, &registry, &runtime, entry);
+            note = "passed on a second run";
+        }
         if problems.is_empty() {
             passed.insert(entry.file.clone());
-            println!("| {} | pass | |", entry.file);
+            println!("| {} | pass | {note} |", entry.file);
         } else {
             println!(
                 "| {} | FAIL | {} |",
