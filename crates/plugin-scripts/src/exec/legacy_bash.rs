@@ -13,7 +13,7 @@ use super::input_files::render_input_files;
 use super::locals::Locals;
 use super::log_consumer::LogConsumer;
 use super::output_files::collect_output_files;
-use super::process::{ProcessCommand, run_process};
+use super::process::run_in_working_dir;
 use super::runner_choice::warn_container_ignored;
 use super::script::{create_working_dir, render_bool, render_env};
 use super::storage_files::{OutputFile, input_file_contents, localize_storage_uris, upload};
@@ -114,34 +114,15 @@ pub(crate) async fn run_bash(
     argv.push(lines.join("\n"));
 
     let (working_dir, declared) = prepare(working_dir, declared, files).await?;
-    let mut env = env;
-    env.insert(
-        "WORKING_DIR".to_string(),
-        working_dir.path().display().to_string(),
-    );
-    env.insert(
-        "OUTPUT_DIR".to_string(),
-        working_dir.output_dir().display().to_string(),
-    );
     let mut consumer = LogConsumer::new(context);
-    let command = ProcessCommand {
-        argv: &argv,
-        working_dir: working_dir.path(),
-        env: &env,
-    };
-    let exit_code = match run_process(context, &command, &mut consumer).await {
+    let exit_code = match run_in_working_dir(context, &working_dir, &argv, env, &mut consumer).await
+    {
         Ok(exit_code) => exit_code,
         Err(error) => {
             working_dir.remove().await;
             return Err(error);
         }
     };
-    if exit_code != 0 {
-        working_dir.remove().await;
-        return Err(TaskError::Failed(format!(
-            "Command failed with exit code {exit_code}"
-        )));
-    }
     let uploaded = collect_declared(context, &working_dir, declared, &output_keys).await;
     working_dir.remove().await;
     let uploaded = uploaded?;

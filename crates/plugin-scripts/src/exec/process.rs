@@ -34,6 +34,38 @@ pub(crate) struct ProcessCommand<'a> {
     pub env: &'a BTreeMap<String, String>,
 }
 
+/// Runs `argv` in the attempt's working directory with `WORKING_DIR` and `OUTPUT_DIR` added to
+/// `env`; a non-zero exit is Kestra's "Command failed with exit code N". The caller removes the
+/// working directory on an error.
+pub(crate) async fn run_in_working_dir(
+    context: &RunContext,
+    working_dir: &super::workdir::WorkingDir,
+    argv: &[String],
+    mut env: BTreeMap<String, String>,
+    consumer: &mut LogConsumer<'_>,
+) -> Result<i32, TaskError> {
+    env.insert(
+        "WORKING_DIR".to_string(),
+        working_dir.path().display().to_string(),
+    );
+    env.insert(
+        "OUTPUT_DIR".to_string(),
+        working_dir.output_dir().display().to_string(),
+    );
+    let command = ProcessCommand {
+        argv,
+        working_dir: working_dir.path(),
+        env: &env,
+    };
+    let exit_code = run_process(context, &command, consumer).await?;
+    if exit_code != 0 {
+        return Err(TaskError::Failed(format!(
+            "Command failed with exit code {exit_code}"
+        )));
+    }
+    Ok(exit_code)
+}
+
 /// Runs the command to its end and returns its exit code (128 + signal when a signal ended it).
 ///
 /// Every line is given to `consumer` as it is read. Returns [`TaskError::Killed`] when

@@ -16,7 +16,7 @@ use super::input_files::render_input_files;
 use super::locals::Locals;
 use super::log_consumer::LogConsumer;
 use super::output_files::collect_output_files;
-use super::process::{ProcessCommand, run_process};
+use super::process::run_in_working_dir;
 use super::runner_choice::warn_if_container;
 use super::storage_files::{input_file_contents, localize_storage_uris};
 use super::workdir::{WorkingDir, io_error, unique_name};
@@ -208,34 +208,15 @@ pub(crate) async fn run_script(
     for (key, value) in task.type_env {
         env.insert((*key).to_string(), (*value).to_string());
     }
-    env.insert(
-        "WORKING_DIR".to_string(),
-        working_dir.path().display().to_string(),
-    );
-    env.insert(
-        "OUTPUT_DIR".to_string(),
-        working_dir.output_dir().display().to_string(),
-    );
-
     let mut consumer = LogConsumer::new(context);
-    let command = ProcessCommand {
-        argv: &argv,
-        working_dir: working_dir.path(),
-        env: &env,
-    };
-    let exit_code = match run_process(context, &command, &mut consumer).await {
+    let exit_code = match run_in_working_dir(context, &working_dir, &argv, env, &mut consumer).await
+    {
         Ok(exit_code) => exit_code,
         Err(error) => {
             working_dir.remove().await;
             return Err(error);
         }
     };
-    if exit_code != 0 {
-        working_dir.remove().await;
-        return Err(TaskError::Failed(format!(
-            "Command failed with exit code {exit_code}"
-        )));
-    }
     let output_files = collect_output_files(context, &working_dir, output_patterns, true).await;
     working_dir.remove().await;
     let output_files = output_files?;
