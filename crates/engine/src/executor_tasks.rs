@@ -77,6 +77,14 @@ fn labels_of(value: Value) -> Result<Vec<Label>, String> {
     }
 }
 
+/// Sets a label: replaces the value of an existing key, or adds the label.
+pub(crate) fn set_label(labels: &mut Vec<Label>, label: Label) {
+    match labels.iter_mut().find(|existing| existing.key == label.key) {
+        Some(existing) => existing.value = label.value,
+        None => labels.push(label),
+    }
+}
+
 /// Runs a Labels task: renders its labels and sets them on the execution.
 pub(crate) fn apply_labels(
     state: &mut ExecutionState,
@@ -97,11 +105,7 @@ pub(crate) fn apply_labels(
         ));
     }
     for label in labels {
-        let labels = &mut state.execution.labels;
-        match labels.iter_mut().find(|existing| existing.key == label.key) {
-            Some(existing) => existing.value = label.value,
-            None => labels.push(label),
-        }
+        set_label(&mut state.execution.labels, label);
     }
     Ok(())
 }

@@ -72,6 +72,19 @@ fn render_as<T: DeserializeOwned + serde::Serialize>(
     serde_json::from_value(value).map_err(|error| error.to_string())
 }
 
+/// Renders an ISO-8601 duration property (`PT5S`, or an expression giving one).
+fn render_duration(
+    expressions: &dyn Expressions,
+    property: &Property<Duration>,
+    variables: &Value,
+) -> Result<jiff::SignedDuration, String> {
+    let text = value_text(&render_property(expressions, property, variables)?);
+    let duration: Duration = text
+        .parse()
+        .map_err(|error: peregrine_model::duration::DurationError| error.to_string())?;
+    jiff::SignedDuration::try_from(duration.as_std()).map_err(|error| error.to_string())
+}
+
 fn limit(
     expressions: &dyn Expressions,
     property: Option<&Property<u32>>,
@@ -214,12 +227,11 @@ pub(crate) fn build(
             built(frame)
         }
         Flowable::Pause { spec, lists } => {
-            let duration = |property: &Option<Property<Duration>>| -> Result<Option<jiff::SignedDuration>, String> {
-                let Some(property) = property else { return Ok(None) };
-                let rendered = render_property(expressions, property, variables)?;
-                let text = value_text(&rendered);
-                let duration: Duration = text.parse().map_err(|error: peregrine_model::duration::DurationError| error.to_string())?;
-                jiff::SignedDuration::try_from(duration.as_std()).map(Some).map_err(|error| error.to_string())
+            let duration = |property: &Option<Property<Duration>>| {
+                property
+                    .as_ref()
+                    .map(|property| render_duration(expressions, property, variables))
+                    .transpose()
             };
             let delay = duration(&spec.delay)?.or(duration(&spec.pause_duration)?);
             let timeout = duration(&spec.timeout)?;
@@ -254,17 +266,9 @@ pub(crate) fn build(
             built(frame)
         }
         Flowable::Loop { spec, lists } => {
-            let duration = |property: Option<&Property<Duration>>,
-                            default: u64|
-             -> Result<jiff::SignedDuration, String> {
-                let Some(property) = property else {
-                    return Ok(jiff::SignedDuration::from_secs(default as i64));
-                };
-                let text = value_text(&render_property(expressions, property, variables)?);
-                let duration: Duration = text
-                    .parse()
-                    .map_err(|error: peregrine_model::duration::DurationError| error.to_string())?;
-                jiff::SignedDuration::try_from(duration.as_std()).map_err(|error| error.to_string())
+            let duration = |property: Option<&Property<Duration>>, default: i64| match property {
+                Some(property) => render_duration(expressions, property, variables),
+                None => Ok(jiff::SignedDuration::from_secs(default)),
             };
             let frequency = spec.check_frequency.as_ref();
             let max_iterations =

@@ -1030,13 +1030,7 @@ impl Step<'_, '_> {
     }
 
     fn fail_run(&mut self, id: &str, message: &str) {
-        let task_id = self.state.run(id).map(|run| run.task_id.clone());
-        self.effects.push(Effect::Log(EngineLog {
-            task_run_id: Some(id.to_string()),
-            task_id,
-            level: LogLevel::Error,
-            message: message.to_string(),
-        }));
+        self.log_error(id, message);
         self.finish_now(id, State::Failed, None);
     }
 
@@ -1122,16 +1116,7 @@ impl Step<'_, '_> {
             return;
         };
         for label in labels.0 {
-            match self
-                .state
-                .execution
-                .labels
-                .iter_mut()
-                .find(|existing| existing.key == label.key)
-            {
-                Some(existing) => existing.value = label.value,
-                None => self.state.execution.labels.push(label),
-            }
+            executor_tasks::set_label(&mut self.state.execution.labels, label);
         }
     }
 
