@@ -247,8 +247,7 @@ impl Step<'_, '_> {
             TimerKind::ContinueLoop { task_run_id } => {
                 if let Some(looping) = self
                     .state
-                    .frames
-                    .get_mut(task_run_id)
+                    .frame_mut(task_run_id)
                     .and_then(|frame| frame.looping.as_mut())
                 {
                     looping.waiting = false;
@@ -613,7 +612,7 @@ impl Step<'_, '_> {
             };
         }
         let iteration = looping.iteration + 1;
-        if let Some(frame) = self.state.frames.get_mut(id) {
+        if let Some(frame) = self.state.frame_mut(id) {
             for item in frame.items.iter_mut().chain(frame.errors.iter_mut()) {
                 item.iteration = Some(iteration);
             }
@@ -919,7 +918,7 @@ impl Step<'_, '_> {
                 ) {
                     Ok(built) => {
                         let now = self.now();
-                        self.state.frames.insert(id.to_string(), built.frame);
+                        self.state.insert_frame(id.to_string(), built.frame);
                         if let Some(run) = self.state.run_mut(id)
                             && built.outputs.is_some()
                         {

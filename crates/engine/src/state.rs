@@ -87,6 +87,10 @@ pub struct ExecutionState {
     pub replay_at: Option<jiff::Timestamp>,
     /// Task runs changed by the last call, for the store to write.
     pub(crate) dirty: Vec<usize>,
+    /// Frames added or changed by the last call, for the store to write.
+    dirty_frames: Vec<String>,
+    /// Task runs (and frames) removed by the last call (a restart), for the store to delete.
+    removed: Vec<String>,
 }
 
 impl ExecutionState {
@@ -101,6 +105,8 @@ impl ExecutionState {
             ending_as: None,
             replay_at: None,
             dirty: Vec::new(),
+            dirty_frames: Vec::new(),
+            removed: Vec::new(),
         };
         for position in 0..state.execution.task_run_list.len() {
             state.index(position);
@@ -151,6 +157,7 @@ impl ExecutionState {
     /// Removes task runs (and the frames of removed flowables), then rebuilds the indexes and
     /// the `outputs` variable. O(n): only for rare operations such as restart.
     pub(crate) fn remove_runs(&mut self, ids: &std::collections::HashSet<String>) {
+        self.removed.extend(ids.iter().cloned());
         self.execution
             .task_run_list
             .retain(|run| !ids.contains(&run.id));
@@ -166,6 +173,33 @@ impl ExecutionState {
         for position in 0..self.execution.task_run_list.len() {
             self.record_outputs(position);
         }
+    }
+
+    /// The frame of a running flowable, for a change the store will write.
+    pub(crate) fn frame_mut(&mut self, id: &str) -> Option<&mut Frame> {
+        let frame = self.frames.get_mut(id)?;
+        self.dirty_frames.push(id.to_string());
+        Some(frame)
+    }
+
+    pub(crate) fn insert_frame(&mut self, id: String, frame: Frame) {
+        self.dirty_frames.push(id.clone());
+        self.frames.insert(id, frame);
+    }
+
+    /// Frames added or changed since the last call to this method (ids deduplicated; a frame
+    /// removed since is left out).
+    pub fn take_changed_frames(&mut self) -> Vec<String> {
+        let mut dirty = std::mem::take(&mut self.dirty_frames);
+        dirty.sort_unstable();
+        dirty.dedup();
+        dirty.retain(|id| self.frames.contains_key(id));
+        dirty
+    }
+
+    /// Task runs (with their frames) removed since the last call to this method.
+    pub fn take_removed(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.removed)
     }
 
     pub(crate) fn push(&mut self, run: TaskRun) {
