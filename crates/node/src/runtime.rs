@@ -243,7 +243,9 @@ impl LocalRuntime {
         self.create_typed(namespace, flow_id, new)
     }
 
-    fn create(
+    /// Creates and starts an execution described by `new` (a chosen id is kept, so files can
+    /// be stored under it beforehand); `inputs` are typed and checked against the flow's.
+    pub fn create(
         &self,
         namespace: &str,
         flow_id: &str,
