@@ -11,9 +11,41 @@
 //! The expression is evaluated once per test and must dereference to the backend (an `Arc`, a
 //! `Box`, or a fixture type implementing `Deref` that also cleans up after itself).
 
+pub mod flows;
 pub mod kv;
 pub mod secrets;
 pub mod storage;
+pub mod store;
+
+/// One `#[tokio::test]` per contract of `flows`.
+#[macro_export]
+macro_rules! flows_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(flows, $make;
+            revisions_grow_only_when_the_source_changes,
+            get_returns_the_latest_or_the_asked_revision,
+            delete_hides_the_flow_and_a_new_save_continues_the_revisions,
+            list_filters_by_namespace_tree_and_text_sorted,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per contract of `store` (the executor's store, with the execution and
+/// log repositories of the same backend).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(store, $make;
+            a_commit_is_read_back_whole,
+            later_commits_change_only_what_they_carry,
+            unfinished_lists_only_executions_not_terminated,
+            outbox_rows_live_until_done,
+            search_filters_pages_and_sorts_newest_first,
+            delete_removes_the_execution_and_its_outbox,
+            logs_come_back_in_order_and_filtered,
+        );
+    };
+}
 
 /// One `#[tokio::test]` per contract of `storage`.
 #[macro_export]

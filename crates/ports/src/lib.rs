@@ -7,6 +7,7 @@ pub mod memory;
 pub mod repository;
 pub mod secrets;
 pub mod storage;
+pub mod store;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -4,8 +4,12 @@
 //! They live in the ports crate because they need nothing but the standard library, so any crate
 //! that sees a port can also build its in-memory form without a new dependency edge.
 
+mod executions;
+mod flows;
 mod storage;
 
+pub use executions::MemoryExecutions;
+pub use flows::MemoryFlows;
 pub use storage::MemoryStorage;
 
 use std::sync::Arc;
@@ -26,6 +30,14 @@ mod tests {
 
     mod storage_conformance {
         crate::storage_conformance_tests!(std::sync::Arc::new(super::MemoryStorage::new()));
+    }
+
+    mod flows_conformance {
+        crate::flows_conformance_tests!(Box::new(super::MemoryFlows::new()));
+    }
+
+    mod store_conformance {
+        crate::store_conformance_tests!(Box::new(super::MemoryExecutions::new()));
     }
 
     mod kv_conformance {

@@ -47,6 +47,29 @@ pub struct FlowQuery {
     pub text: Option<String>,
 }
 
+impl FlowQuery {
+    /// Whether a flow revision passes the filters (text is matched without case).
+    pub fn matches(&self, record: &FlowRecord) -> bool {
+        let text = self.text.as_deref().map(str::to_lowercase);
+        self.namespace
+            .as_deref()
+            .is_none_or(|filter| in_namespace(&record.namespace, filter))
+            && text.as_deref().is_none_or(|text| {
+                record.id.to_lowercase().contains(text)
+                    || record.namespace.to_lowercase().contains(text)
+                    || record.source.to_lowercase().contains(text)
+            })
+    }
+}
+
+/// `namespace` is `filter` or one of its children (`company` holds `company.team`).
+pub fn in_namespace(namespace: &str, filter: &str) -> bool {
+    namespace == filter
+        || namespace
+            .strip_prefix(filter)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// Flows with revisions. Contract: `save` of an unchanged source keeps the revision; a changed
 /// source gets the previous revision + 1; `delete` keeps the revisions but hides the flow.
 pub trait FlowRepository: Send + Sync {
@@ -87,6 +110,20 @@ pub struct ExecutionQuery {
     /// 1-based page number.
     pub page: usize,
     pub size: usize,
+}
+
+impl ExecutionQuery {
+    /// Whether an execution passes every filter of the query.
+    pub fn matches(&self, execution: &Execution) -> bool {
+        self.namespace
+            .as_deref()
+            .is_none_or(|filter| in_namespace(&execution.namespace, filter))
+            && self
+                .flow_id
+                .as_deref()
+                .is_none_or(|flow_id| execution.flow_id == flow_id)
+            && (self.states.is_empty() || self.states.contains(&execution.state.current))
+    }
 }
 
 /// One page of results and the total count.

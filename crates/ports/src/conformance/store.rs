@@ -1,0 +1,407 @@
+//! The contracts of [`ExecutionStore`], and of the execution and log repositories the same
+//! backend serves to the API.
+
+use jiff::Timestamp;
+use peregrine_model::execution::{Execution, ExecutionMetadata, StateHistory, TaskRun};
+use peregrine_model::log::{LogEntry, LogLevel};
+use peregrine_model::state::State;
+use serde_json::json;
+
+use crate::repository::{ExecutionQuery, ExecutionRepository, LogQuery, LogRepository};
+use crate::store::{Commit, ExecutionStore, OutboxRow, ParentLink, Transition};
+
+/// What a backend of the executor's store serves.
+pub trait Backend: ExecutionStore + ExecutionRepository + LogRepository {}
+
+impl<T: ExecutionStore + ExecutionRepository + LogRepository> Backend for T {}
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + seconds).expect("valid instant")
+}
+
+fn header(id: &str, namespace: &str, state: State, started: i64) -> Execution {
+    let mut history = StateHistory::new(State::Created, at(started));
+    history.set(state, at(started + 1));
+    Execution {
+        id: id.into(),
+        namespace: namespace.into(),
+        flow_id: "f".into(),
+        flow_revision: 1,
+        state: history,
+        task_run_list: Vec::new(),
+        inputs: Some(json!({"a": 1}).as_object().cloned().unwrap_or_default()),
+        outputs: None,
+        labels: Vec::new(),
+        variables: None,
+        parent_id: None,
+        original_id: None,
+        trigger: None,
+        metadata: ExecutionMetadata {
+            attempt_number: 1,
+            original_created_date: at(started),
+        },
+        schedule_date: None,
+        deleted: false,
+    }
+}
+
+fn run(execution_id: &str, id: &str, state: State) -> TaskRun {
+    TaskRun {
+        id: id.into(),
+        execution_id: execution_id.into(),
+        namespace: "team".into(),
+        flow_id: "f".into(),
+        task_id: format!("task-{id}"),
+        parent_task_run_id: None,
+        value: None,
+        iteration: None,
+        attempts: Vec::new(),
+        outputs: None,
+        state: StateHistory::new(state, at(0)),
+    }
+}
+
+fn first(execution_id: &str, state: State, runs: &[(&str, State)]) -> Transition {
+    Transition {
+        execution_id: execution_id.into(),
+        header: Some(header(execution_id, "team", state, 0)),
+        task_runs: runs
+            .iter()
+            .enumerate()
+            .map(|(position, (id, state))| (position, run(execution_id, id, *state)))
+            .collect(),
+        root: Some(json!({"items": ["root"]})),
+        ..Transition::default()
+    }
+}
+
+async fn commit(store: &dyn Backend, commit: Commit) {
+    store.commit(commit).await.expect("commit succeeds");
+}
+
+pub async fn a_commit_is_read_back_whole(store: &dyn Backend) {
+    let mut transition = first(
+        "e1",
+        State::Running,
+        &[("a", State::Success), ("b", State::Running)],
+    );
+    transition.frames = vec![("b".into(), json!({"items": [1, 2]}))];
+    transition.parent = Some(ParentLink {
+        execution_id: "p".into(),
+        task_run_id: "pt".into(),
+    });
+    commit(
+        store,
+        Commit {
+            transitions: vec![transition],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let stored = store.load("e1").await.expect("load").expect("stored");
+    let ids: Vec<&str> = stored
+        .execution
+        .task_run_list
+        .iter()
+        .map(|run| run.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["a", "b"]);
+    assert_eq!(stored.execution.state.current, State::Running);
+    assert_eq!(
+        stored.frames,
+        vec![("b".to_string(), json!({"items": [1, 2]}))]
+    );
+    assert_eq!(stored.root, Some(json!({"items": ["root"]})));
+    assert_eq!(
+        stored.parent.map(|parent| parent.task_run_id),
+        Some("pt".into())
+    );
+    let execution = ExecutionRepository::get(store, "e1")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(execution, stored.execution);
+    assert_eq!(store.load("other").await, Ok(None));
+}
+
+pub async fn later_commits_change_only_what_they_carry(store: &dyn Backend) {
+    commit(
+        store,
+        Commit {
+            transitions: vec![first("e1", State::Running, &[("a", State::Running)])],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let mut header = header("e1", "team", State::Running, 0);
+    header.state.set(State::Success, at(5));
+    let step = Transition {
+        execution_id: "e1".into(),
+        header: Some(header),
+        task_runs: vec![
+            (0, run("e1", "a", State::Success)),
+            (1, run("e1", "c", State::Success)),
+        ],
+        frames: vec![("c".into(), json!({"x": 1}))],
+        ..Transition::default()
+    };
+    commit(
+        store,
+        Commit {
+            transitions: vec![step],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let stored = store.load("e1").await.expect("load").expect("stored");
+    let states: Vec<(String, State)> = stored
+        .execution
+        .task_run_list
+        .iter()
+        .map(|run| (run.id.clone(), run.state.current))
+        .collect();
+    assert_eq!(
+        states,
+        vec![("a".into(), State::Success), ("c".into(), State::Success)]
+    );
+    assert_eq!(stored.execution.state.current, State::Success);
+    assert_eq!(
+        stored.root,
+        Some(json!({"items": ["root"]})),
+        "the root frame stays"
+    );
+    let removal = Transition {
+        execution_id: "e1".into(),
+        removed: vec!["c".into()],
+        ..Transition::default()
+    };
+    commit(
+        store,
+        Commit {
+            transitions: vec![removal],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let stored = store.load("e1").await.expect("load").expect("stored");
+    assert_eq!(stored.execution.task_run_list.len(), 1);
+    assert!(
+        stored.frames.is_empty(),
+        "a removed task run takes its frame along"
+    );
+}
+
+pub async fn unfinished_lists_only_executions_not_terminated(store: &dyn Backend) {
+    let transitions = vec![
+        first("running", State::Running, &[]),
+        first("paused", State::Paused, &[]),
+        first("done", State::Success, &[]),
+        first("failed", State::Failed, &[]),
+    ];
+    commit(
+        store,
+        Commit {
+            transitions,
+            ..Commit::default()
+        },
+    )
+    .await;
+    let mut ids: Vec<String> = store
+        .unfinished()
+        .await
+        .expect("unfinished")
+        .into_iter()
+        .map(|stored| stored.execution.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec!["paused", "running"]);
+}
+
+fn row(execution_id: &str, key: &str, value: i64) -> OutboxRow {
+    OutboxRow {
+        execution_id: execution_id.into(),
+        key: key.into(),
+        payload: json!({"value": value}),
+    }
+}
+
+pub async fn outbox_rows_live_until_done(store: &dyn Backend) {
+    let put = vec![
+        row("e1", "job:a", 1),
+        row("e1", "job:b", 2),
+        row("e1", "timer:x", 3),
+        row("e2", "job:a", 4),
+    ];
+    commit(
+        store,
+        Commit {
+            put,
+            ..Commit::default()
+        },
+    )
+    .await;
+    commit(
+        store,
+        Commit {
+            put: vec![row("e1", "job:a", 5)],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let mut rows = store.outbox().await.expect("outbox");
+    rows.sort_by(|a, b| (&a.execution_id, &a.key).cmp(&(&b.execution_id, &b.key)));
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows[0],
+        row("e1", "job:a", 5),
+        "a put replaces the row with the same key"
+    );
+    let done = Commit {
+        done: vec![("e1".into(), "timer:x".into())],
+        done_prefix: vec![("e1".into(), "job:".into())],
+        ..Commit::default()
+    };
+    commit(store, done).await;
+    let rows = store.outbox().await.expect("outbox");
+    assert_eq!(rows, vec![row("e2", "job:a", 4)]);
+}
+
+pub async fn search_filters_pages_and_sorts_newest_first(store: &dyn Backend) {
+    let mut transitions = Vec::new();
+    for (index, (id, namespace, state)) in [
+        ("e1", "team", State::Success),
+        ("e2", "team.sub", State::Failed),
+        ("e3", "other", State::Success),
+        ("e4", "team", State::Success),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut transition = first(id, state, &[]);
+        transition.header = Some(header(id, namespace, state, index as i64 * 10));
+        transitions.push(transition);
+    }
+    commit(
+        store,
+        Commit {
+            transitions,
+            ..Commit::default()
+        },
+    )
+    .await;
+    let query = ExecutionQuery {
+        namespace: Some("team".into()),
+        page: 1,
+        size: 2,
+        ..ExecutionQuery::default()
+    };
+    let page = store.search(&query).await.expect("search");
+    assert_eq!(page.total, 3);
+    let ids: Vec<&str> = page
+        .results
+        .iter()
+        .map(|execution| execution.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["e4", "e2"]);
+    let query = ExecutionQuery { page: 2, ..query };
+    let page = store.search(&query).await.expect("search");
+    assert_eq!(page.results.len(), 1);
+    let query = ExecutionQuery {
+        states: vec![State::Failed],
+        page: 1,
+        size: 10,
+        ..ExecutionQuery::default()
+    };
+    let page = store.search(&query).await.expect("search");
+    assert_eq!(
+        page.results
+            .iter()
+            .map(|execution| execution.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["e2"]
+    );
+}
+
+pub async fn delete_removes_the_execution_and_its_outbox(store: &dyn Backend) {
+    commit(
+        store,
+        Commit {
+            transitions: vec![first("e1", State::Success, &[("a", State::Success)])],
+            put: vec![row("e1", "ended", 1)],
+            ..Commit::default()
+        },
+    )
+    .await;
+    assert_eq!(ExecutionRepository::delete(store, "e1").await, Ok(true));
+    assert_eq!(ExecutionRepository::delete(store, "e1").await, Ok(false));
+    assert_eq!(store.load("e1").await, Ok(None));
+    assert_eq!(store.outbox().await, Ok(Vec::new()));
+}
+
+fn line(execution_id: &str, task_id: Option<&str>, level: LogLevel, message: &str) -> LogEntry {
+    LogEntry {
+        namespace: "team".into(),
+        flow_id: "f".into(),
+        execution_id: execution_id.into(),
+        task_id: task_id.map(str::to_string),
+        task_run_id: task_id.map(|id| format!("run-{id}")),
+        attempt_number: None,
+        timestamp: at(1),
+        level,
+        message: message.into(),
+    }
+}
+
+pub async fn logs_come_back_in_order_and_filtered(store: &dyn Backend) {
+    commit(
+        store,
+        Commit {
+            logs: vec![
+                line("e1", Some("a"), LogLevel::Info, "one"),
+                line("e2", None, LogLevel::Info, "other"),
+            ],
+            ..Commit::default()
+        },
+    )
+    .await;
+    store
+        .append(vec![
+            line("e1", Some("b"), LogLevel::Warn, "two"),
+            line("e1", None, LogLevel::Error, "three"),
+        ])
+        .await
+        .expect("append");
+    let query = LogQuery {
+        execution_id: Some("e1".into()),
+        ..LogQuery::default()
+    };
+    let messages: Vec<String> = store
+        .find(&query)
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|line| line.message)
+        .collect();
+    assert_eq!(messages, vec!["one", "two", "three"]);
+    let query = LogQuery {
+        execution_id: Some("e1".into()),
+        min_level: Some(LogLevel::Warn),
+        ..LogQuery::default()
+    };
+    assert_eq!(store.find(&query).await.map(|lines| lines.len()), Ok(2));
+    let query = LogQuery {
+        execution_id: Some("e1".into()),
+        task_id: Some("b".into()),
+        ..LogQuery::default()
+    };
+    let found = store.find(&query).await.expect("find");
+    assert_eq!(found, vec![line("e1", Some("b"), LogLevel::Warn, "two")]);
+    assert_eq!(store.delete_execution("e1").await, Ok(3));
+    assert_eq!(
+        store
+            .find(&LogQuery::default())
+            .await
+            .map(|lines| lines.len()),
+        Ok(1)
+    );
+}

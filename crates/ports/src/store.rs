@@ -1,0 +1,92 @@
+//! The executor's durable store: every transition of an execution is committed here, with the
+//! messages it causes (the outbox), before anything else sees it.
+//!
+//! One commit writes only what changed: the execution's header (the execution without its task
+//! runs), the task runs and frames the step touched, and outbox rows. So a step costs the same
+//! whether the execution has ten task runs or ten thousand.
+
+use peregrine_model::execution::{Execution, TaskRun};
+use peregrine_model::log::LogEntry;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::future::BoxFuture;
+use crate::repository::Error;
+
+/// The parent waiting for a subflow execution: its execution id and the task run that started
+/// the child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub execution_id: String,
+    pub task_run_id: String,
+}
+
+/// What one step changed in one execution.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transition {
+    pub execution_id: String,
+    /// The execution without its task runs (`task_run_list` empty).
+    pub header: Option<Execution>,
+    /// Task runs added or changed, with their position in the execution's list.
+    pub task_runs: Vec<(usize, TaskRun)>,
+    /// Task runs removed (a restart), with their frames.
+    pub removed: Vec<String>,
+    /// Frames (what a running flowable decided) added or changed, by task run id; opaque here.
+    pub frames: Vec<(String, Value)>,
+    /// The flow's own frame, written once with the first transition.
+    pub root: Option<Value>,
+    /// Set with the first transition of a subflow execution whose parent waits for it.
+    pub parent: Option<ParentLink>,
+}
+
+/// A message an execution owes the rest of the system: written in the commit of the transition
+/// that causes it, deleted in the commit of whoever consumes it. Keys are unique per execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub execution_id: String,
+    pub key: String,
+    pub payload: Value,
+}
+
+/// Everything one commit writes, atomically.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Commit {
+    pub transitions: Vec<Transition>,
+    /// Rows to add (or replace, for the same execution and key).
+    pub put: Vec<OutboxRow>,
+    /// Rows consumed: (execution id, key).
+    pub done: Vec<(String, String)>,
+    /// Rows consumed: every row of these executions whose key starts with the prefix.
+    pub done_prefix: Vec<(String, String)>,
+    pub logs: Vec<LogEntry>,
+}
+
+impl Commit {
+    pub fn is_empty(&self) -> bool {
+        self.transitions.is_empty()
+            && self.put.is_empty()
+            && self.done.is_empty()
+            && self.done_prefix.is_empty()
+            && self.logs.is_empty()
+    }
+}
+
+/// An execution as the executor needs it back after a restart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredExecution {
+    /// With every task run, in order.
+    pub execution: Execution,
+    pub frames: Vec<(String, Value)>,
+    pub root: Option<Value>,
+    pub parent: Option<ParentLink>,
+}
+
+/// The executor's durable store. Contract: `commit` is atomic and durable when it returns;
+/// `unfinished` returns every execution whose last committed state is not terminal; `outbox`
+/// returns every row put and not yet done.
+pub trait ExecutionStore: Send + Sync {
+    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<(), Error>>;
+    fn load(&self, execution_id: &str) -> BoxFuture<'_, Result<Option<StoredExecution>, Error>>;
+    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>>;
+    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>>;
+}

@@ -1,0 +1,76 @@
+//! The tables, created and migrated in order; `PRAGMA user_version` records the last step run.
+
+use rusqlite::Connection;
+
+/// Each step runs once, in order, in its own transaction.
+const STEPS: &[&str] = &[r#"
+CREATE TABLE flows (
+    namespace TEXT NOT NULL,
+    id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    updated INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (namespace, id, revision)
+) WITHOUT ROWID;
+
+CREATE TABLE executions (
+    id TEXT PRIMARY KEY NOT NULL,
+    namespace TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    terminated INTEGER NOT NULL,
+    started INTEGER,
+    header TEXT NOT NULL,
+    root TEXT,
+    parent TEXT
+);
+CREATE INDEX executions_by_start ON executions (started DESC, id);
+CREATE INDEX executions_by_flow ON executions (namespace, flow_id, started DESC);
+CREATE INDEX executions_unfinished ON executions (terminated, id);
+
+CREATE TABLE task_runs (
+    execution_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (execution_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE frames (
+    execution_id TEXT NOT NULL,
+    task_run_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (execution_id, task_run_id)
+) WITHOUT ROWID;
+
+CREATE TABLE outbox (
+    execution_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (execution_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE logs (
+    seq INTEGER PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    task_id TEXT,
+    task_run_id TEXT,
+    level INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX logs_by_execution ON logs (execution_id, seq);
+"#];
+
+pub(crate) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
+    let done: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let done = usize::try_from(done).unwrap_or_default();
+    for (index, step) in STEPS.iter().enumerate().skip(done) {
+        let sql = format!(
+            "BEGIN IMMEDIATE; {step}; PRAGMA user_version = {}; COMMIT;",
+            index + 1
+        );
+        connection.execute_batch(&sql)?;
+    }
+    Ok(())
+}
