@@ -1,0 +1,3 @@
+module peregrine.bench/loadgen
+
+go 1.22
