@@ -53,7 +53,11 @@ pub async fn run_flow(
         }
         Err(error) => return Err(error),
     };
-    let logs = runtime.logs.of_execution(&id);
+    let query = peregrine_ports::repository::LogQuery {
+        execution_id: Some(id.clone()),
+        ..Default::default()
+    };
+    let logs = runtime.store().find(&query).await?;
     Ok(LocalRun {
         execution,
         logs,

@@ -81,6 +81,17 @@ pub struct StoredExecution {
     pub parent: Option<ParentLink>,
 }
 
+/// A backend of the executor's store, which also serves the executions and logs it holds.
+pub trait ExecutionBackend:
+    ExecutionStore + crate::repository::ExecutionRepository + crate::repository::LogRepository
+{
+}
+
+impl<T> ExecutionBackend for T where
+    T: ExecutionStore + crate::repository::ExecutionRepository + crate::repository::LogRepository
+{
+}
+
 /// The executor's durable store. Contract: `commit` is atomic and durable when it returns;
 /// `unfinished` returns every execution whose last committed state is not terminal; `outbox`
 /// returns every row put and not yet done.

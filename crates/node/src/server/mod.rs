@@ -9,7 +9,6 @@ mod commands;
 mod executions;
 mod flow_folder;
 mod flows;
-mod logs;
 mod metrics;
 
 use std::net::SocketAddr;
@@ -24,7 +23,6 @@ pub use commands::RuntimeCommands;
 pub use executions::RuntimeExecutions;
 pub use flow_folder::{FLOW_FOLDER_POLL, FlowFolder, FolderEvent, FolderReport};
 pub use flows::MemoryFlowRepository;
-pub use logs::RuntimeLogs;
 pub use metrics::ExecutionMetrics;
 
 use crate::runtime::LocalRuntime;
@@ -36,7 +34,7 @@ pub struct LocalServices {
     pub runtime: LocalRuntime,
     pub flows: Arc<MemoryFlowRepository>,
     pub executions: Arc<RuntimeExecutions>,
-    pub logs: Arc<RuntimeLogs>,
+    pub logs: Arc<dyn peregrine_ports::repository::LogRepository>,
     pub commands: Arc<RuntimeCommands>,
     pub metrics: Arc<ExecutionMetrics>,
 }
@@ -58,7 +56,7 @@ impl LocalServices {
         Self {
             registry,
             executions: Arc::new(RuntimeExecutions::new(runtime.clone())),
-            logs: Arc::new(RuntimeLogs::new(runtime.logs.clone())),
+            logs: runtime.store(),
             commands: Arc::new(RuntimeCommands::new(runtime.clone(), flows.clone())),
             flows,
             runtime,

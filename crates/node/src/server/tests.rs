@@ -8,7 +8,7 @@ use peregrine_model::log::LogLevel;
 use peregrine_model::state::State;
 use peregrine_ports::repository::{
     Error, ExecutionCommands, ExecutionQuery, ExecutionRepository, FlowQuery, FlowRepository,
-    LogQuery, LogRepository, StartRequest,
+    LogQuery, StartRequest,
 };
 use serde_json::{Map, Value, json};
 

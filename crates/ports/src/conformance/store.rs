@@ -7,13 +7,8 @@ use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_model::state::State;
 use serde_json::json;
 
-use crate::repository::{ExecutionQuery, ExecutionRepository, LogQuery, LogRepository};
-use crate::store::{Commit, ExecutionStore, OutboxRow, ParentLink, Transition};
-
-/// What a backend of the executor's store serves.
-pub trait Backend: ExecutionStore + ExecutionRepository + LogRepository {}
-
-impl<T: ExecutionStore + ExecutionRepository + LogRepository> Backend for T {}
+use crate::repository::{ExecutionQuery, ExecutionRepository, LogQuery};
+use crate::store::{Commit, ExecutionBackend as Backend, OutboxRow, ParentLink, Transition};
 
 fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + seconds).expect("valid instant")

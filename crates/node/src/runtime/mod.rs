@@ -1,0 +1,492 @@
+//! Every role in this process: an executor, a worker pool and the wiring between them
+//! (channels, timers, subflows), over the executor's store (in memory for throw-away runs, SQLite
+//! for the server). It runs `peregrine flow test`, the compatibility runner and the server.
+//!
+//! One event loop owns the executor. It takes every waiting message, applies them, commits what
+//! changed in one store commit (task runs, frames, outbox rows, log lines), and only then
+//! publishes the new versions and carries out the effects: durable before visible.
+
+mod effects;
+mod logs;
+mod outbox;
+mod recovery;
+mod step;
+mod subscribers;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use peregrine_engine::variables::Globals;
+use peregrine_engine::{Event, FlowPlan, NewExecution};
+use peregrine_executor::Executor;
+use peregrine_model::execution::Execution;
+use peregrine_model::state::State;
+use peregrine_model::{Flow, Registry};
+use peregrine_ports::store::{ExecutionBackend, ParentLink};
+use peregrine_worker::{Worker, WorkerOptions};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::expressions::RuntimeExpressions;
+
+pub use recovery::Recovered;
+pub use subscribers::ExecutionHook;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{0}")]
+    Plan(#[from] peregrine_engine::plan::PlanError),
+    #[error("invalid inputs:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Inputs(Vec<peregrine_engine::inputs::InputError>),
+    #[error("flow {0} is not loaded")]
+    UnknownFlow(String),
+    #[error("execution {0} is not known")]
+    UnknownExecution(String),
+    #[error("execution {id} did not reach the awaited state within {timeout:?} (it is {state:?})")]
+    Timeout {
+        id: String,
+        timeout: Duration,
+        state: State,
+    },
+    #[error("{0}")]
+    Store(#[from] peregrine_ports::repository::Error),
+}
+
+/// What goes through the event loop.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is an event; boxing would allocate for each"
+)]
+pub(crate) enum Message {
+    Event {
+        id: String,
+        event: Event,
+    },
+    /// Task log lines are waiting: commit them.
+    Flush,
+}
+
+/// How a new execution came to be: the parent waiting for it, and the outbox row its first
+/// commit consumes (the subflow start or replay that created it).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Origin {
+    pub parent: Option<ParentLink>,
+    pub consumes: Option<(String, String)>,
+}
+
+struct Shared {
+    executor: Executor,
+    plans: HashMap<String, Arc<FlowPlan>>,
+    watchers: HashMap<String, watch::Sender<Execution>>,
+    /// Child execution id to the parent waiting for it (subflows with `wait`).
+    parents: HashMap<String, ParentLink>,
+    /// Followers and hooks of the API server (see `LocalRuntime::follow`).
+    subscribers: subscribers::Subscribers,
+    /// Outbox rows to delete with an execution's first commit.
+    consumes: HashMap<String, (String, String)>,
+    /// Executions created but not committed yet, with who waits for their first commit.
+    uncommitted: HashMap<String, Vec<oneshot::Sender<()>>>,
+    /// Ended executions still listed, oldest first (at most `keep_finished`).
+    finished: VecDeque<String>,
+}
+
+/// What the runtime is built with: task services, the `envs`/`globals` expression variables,
+/// the executor's store, and how many ended executions stay in memory.
+#[derive(Clone)]
+pub struct RuntimeOptions {
+    pub services: peregrine_plugin_api::TaskServices,
+    pub globals: Globals,
+    pub store: Arc<dyn ExecutionBackend>,
+    /// Ended executions kept in memory for `execution`/`executions`/`wait_for`; older ones are
+    /// read from the store. `usize::MAX` for throw-away runs.
+    pub keep_finished: usize,
+    /// Worker slots: task runs running at once.
+    pub worker_slots: usize,
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("keep_finished", &self.keep_finished)
+            .field("worker_slots", &self.worker_slots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeOptions {
+    /// In-memory store, storage and key-value store; secrets from `SECRET_*` variables and
+    /// `envs` from `KESTRA_*` variables (prefix removed, lower case), as Kestra OSS does.
+    pub fn from_env() -> Self {
+        let envs: Map<String, Value> = std::env::vars()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix("KESTRA_")?;
+                Some((name.to_ascii_lowercase(), Value::String(value)))
+            })
+            .collect();
+        Self {
+            services: peregrine_plugin_api::TaskServices {
+                secrets: Arc::new(peregrine_ports::secrets::EnvSecrets::from_env()),
+                ..peregrine_plugin_api::TaskServices::in_memory()
+            },
+            globals: Globals {
+                envs: Value::Object(envs),
+                globals: Value::Object(Map::new()),
+            },
+            store: Arc::new(peregrine_ports::memory::MemoryExecutions::new()),
+            keep_finished: usize::MAX,
+            worker_slots: 16,
+        }
+    }
+}
+
+/// A cheap-to-clone handle on the in-process runtime.
+#[derive(Clone)]
+pub struct LocalRuntime {
+    registry: Arc<Registry>,
+    shared: Arc<Mutex<Shared>>,
+    sender: mpsc::UnboundedSender<Message>,
+    worker: Worker,
+    store: Arc<dyn ExecutionBackend>,
+    pending_logs: Arc<logs::PendingLogs>,
+    flow_triggers: Arc<crate::flow_triggers::FlowTriggers>,
+    keep_finished: usize,
+}
+
+impl std::fmt::Debug for LocalRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRuntime").finish_non_exhaustive()
+    }
+}
+
+fn uid(namespace: &str, flow_id: &str) -> String {
+    format!("{namespace}.{flow_id}")
+}
+
+impl LocalRuntime {
+    /// Starts the runtime's event loop on the current tokio runtime, on in-memory state.
+    pub fn start(registry: Arc<Registry>) -> Self {
+        Self::start_with(registry, RuntimeOptions::from_env())
+    }
+
+    /// Starts the runtime with the given services, store and configuration values. Call
+    /// [`Self::recover`] once the flows are loaded to take back what a previous process left.
+    pub fn start_with(registry: Arc<Registry>, options: RuntimeOptions) -> Self {
+        let RuntimeOptions {
+            services,
+            globals,
+            store,
+            keep_finished,
+            worker_slots,
+        } = options;
+        let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let pending_logs = Arc::new(logs::PendingLogs::new(sender.clone()));
+        // Tasks read execution logs (log.Fetch) from the store the lines go to.
+        let services = peregrine_plugin_api::TaskServices {
+            logs: store.clone(),
+            ..services
+        };
+        let flow_triggers = Arc::new(crate::flow_triggers::FlowTriggers::new(
+            expressions.clone(),
+            globals.clone(),
+            pending_logs.clone(),
+        ));
+        let worker = Worker::new(
+            WorkerOptions {
+                id: "local".into(),
+                slots: worker_slots,
+            },
+            crate::catalogue::runners().shared(),
+            expressions.clone(),
+            pending_logs.clone(),
+            services,
+        );
+        let shared = Shared {
+            executor: Executor::new(expressions, globals),
+            plans: HashMap::new(),
+            watchers: HashMap::new(),
+            parents: HashMap::new(),
+            subscribers: subscribers::Subscribers::default(),
+            consumes: HashMap::new(),
+            uncommitted: HashMap::new(),
+            finished: VecDeque::new(),
+        };
+        let runtime = Self {
+            registry,
+            shared: Arc::new(Mutex::new(shared)),
+            sender,
+            worker,
+            store,
+            pending_logs,
+            flow_triggers,
+            keep_finished,
+        };
+        tokio::spawn(runtime.clone().event_loop(receiver));
+        runtime
+    }
+
+    /// The executor's store, which also serves the executions and logs.
+    pub fn store(&self) -> Arc<dyn ExecutionBackend> {
+        self.store.clone()
+    }
+
+    /// Makes a flow available to executions and subflows.
+    pub fn load(&self, flow: Flow) -> Result<(), RuntimeError> {
+        let key = uid(&flow.namespace, &flow.id);
+        let registry = self.registry.clone();
+        let plan = FlowPlan::new(Arc::new(flow), &|type_name| {
+            crate::catalogue::role_of(&registry, type_name)
+        })?;
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.plans.insert(key, Arc::new(plan));
+        }
+        Ok(())
+    }
+
+    fn plan(&self, namespace: &str, flow_id: &str) -> Result<Arc<FlowPlan>, RuntimeError> {
+        let key = uid(namespace, flow_id);
+        self.shared
+            .lock()
+            .ok()
+            .and_then(|shared| shared.plans.get(&key).cloned())
+            .ok_or(RuntimeError::UnknownFlow(key))
+    }
+
+    /// Creates and starts an execution of a loaded flow; `inputs` are typed and checked against
+    /// the flow's inputs (text is read as the declared type). Returns the execution id.
+    pub fn execute(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+    ) -> Result<String, RuntimeError> {
+        self.create(namespace, flow_id, inputs, NewExecution::default())
+    }
+
+    /// Like [`Self::execute`], but puts `inputs` into the execution as they are, unchecked (the
+    /// way Kestra's tests start executions without input parsing).
+    pub fn execute_unchecked(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: Map<String, Value>,
+    ) -> Result<String, RuntimeError> {
+        self.execute_labelled(namespace, flow_id, inputs, Vec::new(), false)
+    }
+
+    /// Starts an execution with labels given at creation; `checked` types and checks the inputs
+    /// against the flow's, otherwise they go in as they are (with the declared defaults).
+    pub fn execute_labelled(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: Map<String, Value>,
+        labels: Vec<peregrine_model::flow::Label>,
+        checked: bool,
+    ) -> Result<String, RuntimeError> {
+        let new = NewExecution {
+            labels,
+            ..NewExecution::default()
+        };
+        if checked {
+            return self.create(namespace, flow_id, &inputs, new);
+        }
+        let plan = self.plan(namespace, flow_id)?;
+        let inputs = peregrine_engine::inputs::with_defaults(&plan.flow, inputs);
+        let new = NewExecution { inputs, ..new };
+        self.create_typed(plan, new, Origin::default())
+    }
+
+    /// Like [`Self::execute`], with labels added to the flow's own.
+    pub fn execute_with_labels(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+        labels: Vec<peregrine_model::flow::Label>,
+    ) -> Result<String, RuntimeError> {
+        let new = NewExecution {
+            labels,
+            ..NewExecution::default()
+        };
+        self.create(namespace, flow_id, inputs, new)
+    }
+
+    /// Creates and starts an execution described by `new` (a chosen id is kept, so files can
+    /// be stored under it beforehand); `inputs` are typed and checked against the flow's.
+    pub fn create(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+        new: NewExecution,
+    ) -> Result<String, RuntimeError> {
+        self.create_from(namespace, flow_id, inputs, new, Origin::default())
+    }
+
+    fn create_from(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+        mut new: NewExecution,
+        origin: Origin,
+    ) -> Result<String, RuntimeError> {
+        let plan = self.plan(namespace, flow_id)?;
+        new.inputs = peregrine_engine::inputs::typed_inputs(&plan.flow, inputs)
+            .map_err(RuntimeError::Inputs)?;
+        self.create_typed(plan, new, origin)
+    }
+
+    fn create_typed(
+        &self,
+        plan: Arc<FlowPlan>,
+        new: NewExecution,
+        origin: Origin,
+    ) -> Result<String, RuntimeError> {
+        let key = uid(&plan.flow.namespace, &plan.flow.id);
+        let mut shared = self
+            .shared
+            .lock()
+            .map_err(|_| RuntimeError::UnknownFlow(key))?;
+        let id = shared.executor.create(plan, new, origin.parent.clone());
+        if let Some(parent) = origin.parent {
+            shared.parents.insert(id.clone(), parent);
+        }
+        if let Some(consumes) = origin.consumes {
+            shared.consumes.insert(id.clone(), consumes);
+        }
+        shared.uncommitted.insert(id.clone(), Vec::new());
+        if let Some(execution) = shared.executor.execution(&id) {
+            shared.subscribers.notify_hooks(execution);
+            let (watcher, _) = watch::channel(execution.clone());
+            shared.watchers.insert(id.clone(), watcher);
+        }
+        drop(shared);
+        self.send(&id, Event::Start);
+        Ok(id)
+    }
+
+    /// Resolves once the execution's first state is committed (at once for a committed one).
+    pub fn durable(&self, execution_id: &str) -> impl std::future::Future<Output = ()> + use<> {
+        let waiting = self.shared.lock().ok().and_then(|mut shared| {
+            let waiters = shared.uncommitted.get_mut(execution_id)?;
+            let (sender, receiver) = oneshot::channel();
+            waiters.push(sender);
+            Some(receiver)
+        });
+        async move {
+            if let Some(receiver) = waiting {
+                let _ = receiver.await;
+            }
+        }
+    }
+
+    /// Sends an event (kill, resume, ...) to an execution.
+    pub fn send(&self, execution_id: &str, event: Event) {
+        let message = Message::Event {
+            id: execution_id.to_string(),
+            event,
+        };
+        let _ = self.sender.send(message);
+    }
+
+    /// The execution as it is now (the last committed version of an ended one still listed).
+    pub fn execution(&self, execution_id: &str) -> Option<Execution> {
+        let shared = self.shared.lock().ok()?;
+        match shared.executor.execution(execution_id) {
+            Some(execution) => Some(execution.clone()),
+            None => Some(shared.watchers.get(execution_id)?.borrow().clone()),
+        }
+    }
+
+    /// Waits until the execution satisfies `done`, or `timeout`.
+    pub async fn wait_for(
+        &self,
+        execution_id: &str,
+        timeout: Duration,
+        done: impl Fn(&Execution) -> bool,
+    ) -> Result<Execution, RuntimeError> {
+        let receiver = self.shared.lock().ok().and_then(|shared| {
+            shared
+                .watchers
+                .get(execution_id)
+                .map(watch::Sender::subscribe)
+        });
+        let Some(mut receiver) = receiver else {
+            // No longer listed: the store has its last version.
+            let stored = peregrine_ports::repository::ExecutionRepository::get(
+                self.store.as_ref(),
+                execution_id,
+            )
+            .await?;
+            return match stored {
+                Some(execution) if done(&execution) => Ok(execution),
+                Some(execution) => Err(RuntimeError::Timeout {
+                    id: execution_id.to_string(),
+                    timeout,
+                    state: execution.state.current,
+                }),
+                None => Err(RuntimeError::UnknownExecution(execution_id.to_string())),
+            };
+        };
+        let wait = receiver.wait_for(|execution| done(execution));
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(execution)) => Ok(execution.clone()),
+            _ => {
+                let state = self
+                    .execution(execution_id)
+                    .map_or(State::Created, |execution| execution.state.current);
+                Err(RuntimeError::Timeout {
+                    id: execution_id.to_string(),
+                    timeout,
+                    state,
+                })
+            }
+        }
+    }
+
+    /// Every execution this runtime lists (all of them on in-memory state), in no order.
+    pub fn executions(&self) -> Vec<Execution> {
+        self.shared
+            .lock()
+            .map(|shared| {
+                shared
+                    .watchers
+                    .values()
+                    .map(|watcher| watcher.borrow().clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The latest committed version of an execution this runtime still lists.
+    pub fn listed(&self, execution_id: &str) -> Option<Execution> {
+        let shared = self.shared.lock().ok()?;
+        let execution = shared.watchers.get(execution_id)?.borrow().clone();
+        Some(execution)
+    }
+
+    /// Stops listing an execution (a deleted one). Returns false when it was not listed.
+    pub fn forget(&self, execution_id: &str) -> bool {
+        let Ok(mut shared) = self.shared.lock() else {
+            return false;
+        };
+        shared.subscribers.forget(execution_id);
+        shared.finished.retain(|id| id != execution_id);
+        let held = shared
+            .executor
+            .execution(execution_id)
+            .is_some_and(|execution| execution.state.is_terminated())
+            && shared.executor.evict(execution_id);
+        shared.watchers.remove(execution_id).is_some() || held
+    }
+
+    /// Makes a flow unavailable to new executions and subflows. Returns false when not loaded.
+    pub fn unload(&self, namespace: &str, flow_id: &str) -> bool {
+        self.shared
+            .lock()
+            .is_ok_and(|mut shared| shared.plans.remove(&uid(namespace, flow_id)).is_some())
+    }
+}

@@ -1,0 +1,128 @@
+//! Taking back what a previous process left in the store: executions that had not ended, and
+//! every outbox row not yet consumed (worker jobs, timers, subflow starts and ends, replays).
+
+use peregrine_engine::Event;
+use peregrine_model::state::State;
+use peregrine_ports::store::StoredExecution;
+use tokio::sync::watch;
+
+use super::outbox::{self, Pending};
+use super::{LocalRuntime, RuntimeError, uid};
+
+/// What [`LocalRuntime::recover`] took back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    pub executions: usize,
+    pub jobs: usize,
+    pub timers: usize,
+    pub subflows: usize,
+    /// Executions or rows that could not be taken back (their flow is gone, unreadable rows),
+    /// with the reason.
+    pub skipped: Vec<String>,
+}
+
+impl LocalRuntime {
+    /// Takes back the unfinished executions and the outbox of the store. Call it once, after
+    /// loading the flows and before serving.
+    pub async fn recover(&self) -> Result<Recovered, RuntimeError> {
+        let mut recovered = Recovered::default();
+        for stored in self.store.unfinished().await? {
+            let id = stored.execution.id.clone();
+            match self.take_back(stored) {
+                Ok(()) => recovered.executions += 1,
+                Err(reason) => recovered.skipped.push(format!("execution {id}: {reason}")),
+            }
+        }
+        for row in self.store.outbox().await? {
+            let pending = match outbox::read(&row) {
+                Ok(pending) => pending,
+                Err(reason) => {
+                    recovered
+                        .skipped
+                        .push(format!("{} {}: {reason}", row.execution_id, row.key));
+                    continue;
+                }
+            };
+            let id = row.execution_id.as_str();
+            match pending {
+                Pending::Job(job) => {
+                    recovered.jobs += 1;
+                    self.run_job(id, *job);
+                }
+                Pending::Timer(timer) => {
+                    recovered.timers += 1;
+                    self.set_timer(id, timer.at, timer.kind);
+                }
+                Pending::Subflow(start) => {
+                    let exists = self.execution(&start.execution_id).is_some()
+                        || self.store.get(&start.execution_id).await?.is_some();
+                    if !exists {
+                        recovered.subflows += 1;
+                        self.start_subflow(id, *start);
+                    }
+                }
+                Pending::Ended(ended) => {
+                    if let Some(child) = self.store.get(id).await? {
+                        self.send_ended(&child, ended.parent, ended.state);
+                    }
+                }
+                Pending::Replay(replay) => {
+                    if let Some(old) = self.store.get(id).await? {
+                        let runtime = self.clone();
+                        tokio::spawn(async move {
+                            let wait = replay.at.duration_since(jiff::Timestamp::now());
+                            if wait.is_positive() {
+                                tokio::time::sleep(wait.unsigned_abs()).await;
+                            }
+                            runtime.replay_now(old);
+                        });
+                    }
+                }
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// Reads an ended execution back into the executor (to restart it).
+    pub(super) async fn restore(&self, id: &str) -> Result<(), RuntimeError> {
+        let stored = self
+            .store
+            .load(id)
+            .await?
+            .ok_or_else(|| RuntimeError::UnknownExecution(id.to_string()))?;
+        self.take_back(stored)
+            .map_err(|_| RuntimeError::UnknownExecution(id.to_string()))
+    }
+
+    fn take_back(&self, stored: StoredExecution) -> Result<(), String> {
+        let execution = &stored.execution;
+        let key = uid(&execution.namespace, &execution.flow_id);
+        let mut shared = self
+            .shared
+            .lock()
+            .map_err(|_| "the runtime is poisoned".to_string())?;
+        let plan = shared
+            .plans
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| format!("flow {key} is not loaded"))?;
+        let id = execution.id.clone();
+        let created = execution.state.current == State::Created;
+        if let Some(parent) = stored.parent.clone()
+            && !execution.state.is_terminated()
+        {
+            shared.parents.insert(id.clone(), parent);
+        }
+        let (watcher, _) = watch::channel(execution.clone());
+        shared
+            .executor
+            .restore(plan, stored)
+            .map_err(|error| error.to_string())?;
+        shared.watchers.insert(id.clone(), watcher);
+        drop(shared);
+        if created {
+            self.send(&id, Event::Start);
+        }
+        Ok(())
+    }
+}

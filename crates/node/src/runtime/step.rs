@@ -1,0 +1,240 @@
+//! The event loop: take every waiting message, apply them, commit what changed in one store
+//! commit, then publish and carry out the effects.
+
+use std::time::Duration;
+
+use peregrine_engine::{Effect, Event};
+use peregrine_model::execution::Execution;
+use peregrine_ports::store::Commit;
+use tokio::sync::mpsc;
+
+use super::{LocalRuntime, Message, outbox};
+use crate::flow_triggers::Fired;
+
+/// At most this many messages are applied and committed together.
+const MAX_BATCH: usize = 512;
+/// The longest wait between two attempts at a commit the store refused.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What one batch changed, waiting for its commit.
+#[derive(Default)]
+struct Batch {
+    /// Executions touched, in the order first touched.
+    touched: Vec<String>,
+    effects: Vec<(String, Vec<Effect>)>,
+    /// Every version in which an execution's state changed, in order, for Flow triggers.
+    state_changes: Vec<Execution>,
+    commit: Commit,
+}
+
+impl Batch {
+    fn touch(&mut self, id: &str) {
+        if !self.touched.iter().any(|touched| touched == id) {
+            self.touched.push(id.to_string());
+        }
+    }
+}
+
+impl LocalRuntime {
+    pub(super) async fn event_loop(self, mut receiver: mpsc::UnboundedReceiver<Message>) {
+        let mut messages = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = receiver.recv().await {
+            messages.push(first);
+            while messages.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(message) => messages.push(message),
+                    Err(_) => break,
+                }
+            }
+            self.step(std::mem::take(&mut messages)).await;
+        }
+    }
+
+    async fn step(&self, messages: Vec<Message>) {
+        self.restore_for(&messages).await;
+        let batch = self.apply(messages);
+        self.commit(batch.commit.clone()).await;
+        let fired = self.publish(&batch);
+        for (id, effects) in batch.effects {
+            for effect in effects {
+                self.carry_out(&id, effect);
+            }
+        }
+        for fired in fired {
+            if let Ok(plan) = self.plan(&fired.namespace, &fired.flow_id) {
+                let _ = self.create_typed(plan, fired.new, super::Origin::default());
+            }
+        }
+    }
+
+    /// Reads back from the store an ended execution asked to restart that is no longer held.
+    async fn restore_for(&self, messages: &[Message]) {
+        for message in messages {
+            let Message::Event {
+                id,
+                event: Event::Restart,
+            } = message
+            else {
+                continue;
+            };
+            let held = self
+                .shared
+                .lock()
+                .is_ok_and(|shared| shared.executor.holds(id));
+            if !held {
+                let _ = self.restore(id).await;
+            }
+        }
+    }
+
+    /// Applies every event and gathers the commit: transitions, outbox rows, log lines.
+    fn apply(&self, messages: Vec<Message>) -> Batch {
+        let mut batch = Batch::default();
+        let Ok(mut shared) = self.shared.lock() else {
+            return batch;
+        };
+        for message in messages {
+            let Message::Event { id, event } = message else {
+                continue;
+            };
+            let before = shared.executor.execution(&id).map(|e| e.state.current);
+            let consumed = consumed_by(&id, &event);
+            let Ok(effects) = shared.executor.handle(&id, event) else {
+                continue;
+            };
+            batch.commit.done.extend(consumed);
+            if let Some(execution) = shared.executor.execution(&id)
+                && Some(execution.state.current) != before
+            {
+                batch.state_changes.push(execution.clone());
+            }
+            batch.touch(&id);
+            batch.effects.push((id, effects));
+        }
+        for id in &batch.touched {
+            let Some(transition) = shared.executor.transition(id) else {
+                continue;
+            };
+            for (_, run) in &transition.task_runs {
+                if run.state.current.is_terminated() {
+                    batch
+                        .commit
+                        .done
+                        .push((id.clone(), outbox::job_key(&run.id)));
+                }
+            }
+            if transition.root.is_some()
+                && let Some(consumed) = shared.consumes.remove(id)
+            {
+                batch.commit.done.push(consumed);
+            }
+            if transition
+                .header
+                .as_ref()
+                .is_some_and(|header| header.state.is_terminated())
+            {
+                for prefix in [outbox::JOB, outbox::TIMER] {
+                    batch
+                        .commit
+                        .done_prefix
+                        .push((id.clone(), prefix.to_string()));
+                }
+            }
+            batch.commit.transitions.push(transition);
+        }
+        for (id, effects) in &batch.effects {
+            let execution = shared.executor.execution(id);
+            let parent = shared.parents.get(id);
+            for effect in effects {
+                if let Some(row) = outbox::row_of(id, effect, parent) {
+                    batch.commit.put.push(row);
+                }
+                if let Effect::Log(log) = effect {
+                    batch
+                        .commit
+                        .logs
+                        .push(super::effects::engine_log(id, execution, log.clone()));
+                }
+            }
+        }
+        drop(shared);
+        batch.commit.logs.extend(self.pending_logs.take());
+        batch
+    }
+
+    /// Commits, trying again with a growing pause while the store refuses (a database restart
+    /// costs latency, not executions).
+    async fn commit(&self, commit: Commit) {
+        if commit.is_empty() {
+            return;
+        }
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match self.store.commit(commit.clone()).await {
+                Ok(()) => return,
+                Err(error) => {
+                    eprintln!("the store refused a commit, trying again in {pause:?}: {error}");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// After the commit: new versions to watchers and followers, first-commit waiters, Flow
+    /// triggers; ended executions leave memory beyond `keep_finished`.
+    fn publish(&self, batch: &Batch) -> Vec<Fired> {
+        let Ok(mut shared) = self.shared.lock() else {
+            return Vec::new();
+        };
+        let mut fired = Vec::new();
+        let now = jiff::Timestamp::now();
+        for execution in &batch.state_changes {
+            fired.extend(self.flow_triggers.evaluate(execution, &shared.plans, now));
+        }
+        for id in &batch.touched {
+            let Some(execution) = shared.executor.execution(id).cloned() else {
+                continue;
+            };
+            if let Some(watcher) = shared.watchers.get(id) {
+                watcher.send_replace(execution.clone());
+            }
+            shared.subscribers.notify(&execution);
+            for waiter in shared.uncommitted.remove(id).into_iter().flatten() {
+                let _ = waiter.send(());
+            }
+            if execution.state.is_terminated() {
+                self.finish(&mut shared, &execution);
+            }
+        }
+        fired
+    }
+
+    fn finish(&self, shared: &mut super::Shared, execution: &Execution) {
+        if self.keep_finished == usize::MAX {
+            return;
+        }
+        if !shared.finished.contains(&execution.id) {
+            shared.finished.push_back(execution.id.clone());
+        }
+        shared.executor.evict(&execution.id);
+        while shared.finished.len() > self.keep_finished {
+            if let Some(old) = shared.finished.pop_front()
+                && !shared.executor.holds(&old)
+            {
+                shared.watchers.remove(&old);
+            }
+        }
+    }
+}
+
+/// Outbox rows an event consumes: the timer that fired, the subflow end reported.
+fn consumed_by(id: &str, event: &Event) -> Vec<(String, String)> {
+    match event {
+        Event::Timer(kind) => vec![(id.to_string(), outbox::timer_key(kind))],
+        Event::SubflowEnded(ended) => {
+            vec![(ended.execution_id.clone(), outbox::ENDED.to_string())]
+        }
+        _ => Vec::new(),
+    }
+}
