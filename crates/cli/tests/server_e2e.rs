@@ -32,7 +32,7 @@ impl Server {
             .expect("a free port")
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
-            .args(["server", "local", "--port", &port.to_string()])
+            .args(["server", "local", "--memory", "--port", &port.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

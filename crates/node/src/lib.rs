@@ -1,8 +1,10 @@
 //! The composition root: the one place that decides which plugins and backends exist, and wires
 //! the roles together.
 
+pub mod backends;
 mod catalogue;
 pub mod conditions;
+pub mod config;
 mod expressions;
 pub mod flow_triggers;
 pub mod local;

@@ -1,4 +1,5 @@
-//! `peregrine server local`: every role in this process, with the REST API on 127.0.0.1.
+//! `peregrine server local|standalone`: every role in this process, with the REST API on
+//! 127.0.0.1.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -7,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
-use peregrine_node::server::{FolderEvent, LocalServerOptions, serve_local};
+use peregrine_node::backends::Backends;
+use peregrine_node::config::ServerConfig;
+use peregrine_node::server::{FolderEvent, LocalServerOptions, Reopened, serve_local};
 use tokio_util::sync::CancellationToken;
 
 /// How long in-flight requests may take to finish once a stop is asked.
@@ -15,47 +18,117 @@ const GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Subcommand)]
 pub enum ServerCommand {
-    /// Run every role (executor, worker, webserver) in this process, serving Kestra's REST API
-    /// on 127.0.0.1.
+    /// Run every role (executor, worker, webserver) in this process with zero configuration,
+    /// serving Kestra's REST API on 127.0.0.1.
     ///
-    /// State (flows, executions, logs) is kept in memory and lost when the server stops;
-    /// persistence on SQLite comes next. Stops gracefully on Ctrl-C or SIGTERM.
+    /// Flows, executions and logs are kept in an embedded SQLite database and files in a folder,
+    /// both under `--data` (./data); executions left running by a stopped or crashed server are
+    /// taken back at the next start. Stops gracefully on Ctrl-C or SIGTERM.
     Local {
         /// The port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// The folder of the database (peregrine.db) and of internal storage (storage/).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Keep everything in memory instead (lost when the server stops).
+        #[arg(long, conflicts_with = "data")]
+        memory: bool,
         /// A folder of flow files (.yml, .yaml; one flow each) to load at start and keep in
         /// step: the folder is polled every second, a changed file becomes a new revision, a
         /// removed file deletes its flow.
         #[arg(long, short = 'f')]
         flow_path: Option<PathBuf>,
     },
+    /// Run every role in this process on the backends a configuration file names (Kestra-like
+    /// keys: `kestra.repository.type`, `kestra.storage.type`, `datasources.sqlite.path`,
+    /// `micronaut.server.port`; see docs/configuration.md).
+    Standalone {
+        /// The configuration file (YAML).
+        #[arg(long, short = 'c')]
+        config: PathBuf,
+        /// The port to listen on, instead of the file's `micronaut.server.port`.
+        #[arg(long)]
+        port: Option<u16>,
+        /// A folder of flow files to load at start and keep in step.
+        #[arg(long, short = 'f')]
+        flow_path: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     match command {
-        ServerCommand::Local { port, flow_path } => local(port, flow_path),
+        ServerCommand::Local {
+            port,
+            data,
+            memory,
+            flow_path,
+        } => {
+            let backends = if memory {
+                Backends::memory()
+            } else {
+                let mut config = ServerConfig::default();
+                config.datasources.sqlite.path = data.join("peregrine.db");
+                config.kestra.storage.local.base_path = data.join("storage");
+                Backends::open(&config)?
+            };
+            serve("local", started, port, backends, flow_path)
+        }
+        ServerCommand::Standalone {
+            config,
+            port,
+            flow_path,
+        } => {
+            let config = ServerConfig::read(&config)?;
+            for key in config.ignored_keys() {
+                eprintln!("configuration: {key} is not used by Peregrine");
+            }
+            let backends = Backends::open(&config)?;
+            let port = port.unwrap_or(config.micronaut.server.port);
+            serve("standalone", started, port, backends, flow_path)
+        }
     }
 }
 
-fn local(port: u16, flow_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
+fn serve(
+    mode: &'static str,
+    started: Instant,
+    port: u16,
+    backends: Backends,
+    flow_path: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
+        let description = backends.description.clone();
         let options = LocalServerOptions {
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            backends,
             flow_path,
             report: Arc::new(print_folder_event),
         };
-        let ready = move |address: SocketAddr| {
+        let ready = move |address: SocketAddr, reopened: &Reopened| {
+            for refused in &reopened.refused {
+                eprintln!("stored flow not loaded: {refused}");
+            }
+            for skipped in &reopened.recovered.skipped {
+                eprintln!("not taken back: {skipped}");
+            }
+            let recovered = &reopened.recovered;
+            if recovered.executions > 0 {
+                eprintln!(
+                    "took back {} unfinished executions ({} task runs resubmitted, {} timers, {} subflows)",
+                    recovered.executions, recovered.jobs, recovered.timers, recovered.subflows
+                );
+            }
             println!(
-                "peregrine server local ready on http://{address} in {} ms \
-                 (state in memory: lost when the server stops)",
-                started.elapsed().as_millis()
+                "peregrine server {mode} ready on http://{address} in {} ms ({description}, {} flows)",
+                started.elapsed().as_millis(),
+                reopened.flows
             );
         };
         let mut server = tokio::spawn(serve_local(options, shutdown.clone(), ready));

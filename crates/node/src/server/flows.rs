@@ -1,7 +1,7 @@
-//! Flows with revisions in memory; saving a flow loads its new revision into the runtime, and
-//! deleting it unloads it.
+//! The flows the API serves: a stored repository (memory or SQLite) plus validation, with every
+//! new revision loaded into the runtime and deleted flows unloaded.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -11,80 +11,71 @@ use peregrine_ports::repository::{Error, FlowQuery, FlowRecord, FlowRepository};
 
 use crate::runtime::LocalRuntime;
 
-#[derive(Default)]
-struct Stored {
-    /// Every revision, oldest first.
-    revisions: Vec<FlowRecord>,
-    deleted: bool,
-    /// `disabled: true` in the latest revision: executions are refused.
-    disabled: bool,
-}
-
-/// Stored flows by (namespace, id), so listed in that order.
-type Flows = BTreeMap<(String, String), Stored>;
-
-/// The flow repository of `peregrine server local`.
-pub struct MemoryFlowRepository {
+/// Validates, stores and loads flows into the runtime.
+pub struct RuntimeFlows {
     registry: Arc<Registry>,
     runtime: LocalRuntime,
-    flows: Mutex<Flows>,
+    stored: Arc<dyn FlowRepository>,
+    /// Flows whose latest revision is `disabled: true`: executions are refused.
+    disabled: Mutex<HashSet<(String, String)>>,
 }
 
-impl MemoryFlowRepository {
-    pub fn new(registry: Arc<Registry>, runtime: LocalRuntime) -> Self {
+/// The name the command port knows these flows by.
+pub type MemoryFlowRepository = RuntimeFlows;
+
+impl RuntimeFlows {
+    pub fn new(
+        registry: Arc<Registry>,
+        runtime: LocalRuntime,
+        stored: Arc<dyn FlowRepository>,
+    ) -> Self {
         Self {
             registry,
             runtime,
-            flows: Mutex::new(BTreeMap::new()),
+            stored,
+            disabled: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Loads the latest revision of every stored flow into the runtime; returns how many, and
+    /// the flows that no longer validate (with why).
+    pub async fn load_stored(&self) -> Result<(usize, Vec<String>), Error> {
+        let mut loaded = 0;
+        let mut refused = Vec::new();
+        for record in self.stored.list(&FlowQuery::default()).await? {
+            match self.load(&record) {
+                Ok(()) => loaded += 1,
+                Err(error) => refused.push(format!("{}.{}: {error}", record.namespace, record.id)),
+            }
+        }
+        Ok((loaded, refused))
     }
 
     /// True when the latest revision of a stored, not deleted flow is disabled.
     pub fn is_disabled(&self, namespace: &str, id: &str) -> bool {
-        self.flows.lock().is_ok_and(|flows| {
-            flows
-                .get(&(namespace.to_string(), id.to_string()))
-                .is_some_and(|stored| !stored.deleted && stored.disabled)
-        })
+        self.disabled
+            .lock()
+            .is_ok_and(|disabled| disabled.contains(&key(namespace, id)))
     }
 
-    fn save_now(
-        &self,
-        namespace: &str,
-        id: &str,
-        source: String,
-        now: Timestamp,
-    ) -> Result<FlowRecord, Error> {
-        let flow = self.read(namespace, id, &source)?;
-        let mut flows = self.lock()?;
-        let stored = flows
-            .entry((namespace.to_string(), id.to_string()))
-            .or_default();
-        let latest = stored.revisions.last();
-        if let Some(latest) = latest.filter(|latest| !stored.deleted && latest.source == source) {
-            return Ok(latest.clone());
-        }
-        let revision = latest.map_or(1, |latest| latest.revision + 1);
+    fn load(&self, record: &FlowRecord) -> Result<(), Error> {
+        let flow = self.read(&record.namespace, &record.id, &record.source)?;
         let disabled = flow.disabled;
         let flow = Flow {
-            revision: Some(revision),
+            revision: Some(record.revision),
             ..flow
         };
         self.runtime
             .load(flow)
             .map_err(|error| Error::Invalid(error.to_string()))?;
-        let record = FlowRecord {
-            namespace: namespace.to_string(),
-            id: id.to_string(),
-            revision,
-            source,
-            updated: now,
-            deleted: false,
-        };
-        stored.revisions.push(record.clone());
-        stored.deleted = false;
-        stored.disabled = disabled;
-        Ok(record)
+        if let Ok(mut set) = self.disabled.lock() {
+            if disabled {
+                set.insert(key(&record.namespace, &record.id));
+            } else {
+                set.remove(&key(&record.namespace, &record.id));
+            }
+        }
+        Ok(())
     }
 
     /// The typed flow of a source, which must declare `namespace` and `id`.
@@ -105,27 +96,13 @@ impl MemoryFlowRepository {
         }
         Ok(flow)
     }
-
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Flows>, Error> {
-        self.flows
-            .lock()
-            .map_err(|_| Error::Backend("the flow store is poisoned".into()))
-    }
 }
 
 fn key(namespace: &str, id: &str) -> (String, String) {
     (namespace.to_string(), id.to_string())
 }
 
-/// `namespace` is `filter` or one of its children.
-pub(crate) fn in_namespace(namespace: &str, filter: &str) -> bool {
-    namespace == filter
-        || namespace
-            .strip_prefix(filter)
-            .is_some_and(|rest| rest.starts_with('.'))
-}
-
-impl FlowRepository for MemoryFlowRepository {
+impl FlowRepository for RuntimeFlows {
     fn save(
         &self,
         namespace: &str,
@@ -133,8 +110,14 @@ impl FlowRepository for MemoryFlowRepository {
         source: String,
         now: Timestamp,
     ) -> BoxFuture<'_, Result<FlowRecord, Error>> {
-        let result = self.save_now(namespace, id, source, now);
-        Box::pin(async move { result })
+        let (namespace, id) = (namespace.to_string(), id.to_string());
+        Box::pin(async move {
+            // Refuse an invalid flow before anything is stored.
+            self.read(&namespace, &id, &source)?;
+            let record = self.stored.save(&namespace, &id, source, now).await?;
+            self.load(&record)?;
+            Ok(record)
+        })
     }
 
     fn get(
@@ -143,20 +126,7 @@ impl FlowRepository for MemoryFlowRepository {
         id: &str,
         revision: Option<u32>,
     ) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>> {
-        let result = self.lock().map(|flows| {
-            let stored = flows
-                .get(&key(namespace, id))
-                .filter(|stored| !stored.deleted)?;
-            match revision {
-                None => stored.revisions.last().cloned(),
-                Some(revision) => stored
-                    .revisions
-                    .iter()
-                    .find(|record| record.revision == revision)
-                    .cloned(),
-            }
-        });
-        Box::pin(async move { result })
+        self.stored.get(namespace, id, revision)
     }
 
     fn revisions(
@@ -164,39 +134,11 @@ impl FlowRepository for MemoryFlowRepository {
         namespace: &str,
         id: &str,
     ) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
-        let result = self.lock().map(|flows| {
-            flows
-                .get(&key(namespace, id))
-                .map(|stored| stored.revisions.clone())
-                .unwrap_or_default()
-        });
-        Box::pin(async move { result })
+        self.stored.revisions(namespace, id)
     }
 
     fn list(&self, query: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
-        let text = query.text.as_deref().map(str::to_lowercase);
-        let result = self.lock().map(|flows| {
-            flows
-                .values()
-                .filter(|stored| !stored.deleted)
-                .filter_map(|stored| stored.revisions.last())
-                .filter(|record| {
-                    query
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|filter| in_namespace(&record.namespace, filter))
-                })
-                .filter(|record| {
-                    text.as_deref().is_none_or(|text| {
-                        record.id.to_lowercase().contains(text)
-                            || record.namespace.to_lowercase().contains(text)
-                            || record.source.to_lowercase().contains(text)
-                    })
-                })
-                .cloned()
-                .collect()
-        });
-        Box::pin(async move { result })
+        self.stored.list(query)
     }
 
     fn delete(
@@ -205,21 +147,16 @@ impl FlowRepository for MemoryFlowRepository {
         id: &str,
         now: Timestamp,
     ) -> BoxFuture<'_, Result<bool, Error>> {
-        let result = self.lock().map(|mut flows| {
-            let Some(stored) = flows
-                .get_mut(&key(namespace, id))
-                .filter(|stored| !stored.deleted)
-            else {
-                return false;
-            };
-            stored.deleted = true;
-            if let Some(latest) = stored.revisions.last_mut() {
-                latest.deleted = true;
-                latest.updated = now;
+        let (namespace, id) = (namespace.to_string(), id.to_string());
+        Box::pin(async move {
+            let deleted = self.stored.delete(&namespace, &id, now).await?;
+            if deleted {
+                self.runtime.unload(&namespace, &id);
+                if let Ok(mut set) = self.disabled.lock() {
+                    set.remove(&key(&namespace, &id));
+                }
             }
-            self.runtime.unload(namespace, id);
-            true
-        });
-        Box::pin(async move { result })
+            Ok(deleted)
+        })
     }
 }

@@ -1,9 +1,8 @@
-//! `peregrine server local`: every role in this process on in-memory state, with the REST API.
+//! `peregrine server local` and `standalone`: every role in this process, with the REST API.
 //!
-//! The ports the webserver serves are implemented over the [`LocalRuntime`]: flows with
-//! revisions in memory (a saved flow is loaded into the runtime), executions and logs read from
-//! the runtime, commands sent to it. Everything is lost when the process stops; persistence on
-//! SQLite comes next.
+//! The ports the webserver serves sit over the [`LocalRuntime`] and its backends (memory or
+//! SQLite): flows validated, stored and loaded into the runtime; executions and logs read from
+//! the store; commands sent to the runtime.
 
 mod commands;
 mod executions;
@@ -22,9 +21,10 @@ use tokio_util::sync::CancellationToken;
 pub use commands::RuntimeCommands;
 pub use executions::RuntimeExecutions;
 pub use flow_folder::{FLOW_FOLDER_POLL, FlowFolder, FolderEvent, FolderReport};
-pub use flows::MemoryFlowRepository;
+pub use flows::{MemoryFlowRepository, RuntimeFlows};
 pub use metrics::ExecutionMetrics;
 
+use crate::backends::Backends;
 use crate::runtime::LocalRuntime;
 
 /// The runtime and the in-memory ports over it.
@@ -32,7 +32,7 @@ use crate::runtime::LocalRuntime;
 pub struct LocalServices {
     pub registry: Arc<Registry>,
     pub runtime: LocalRuntime,
-    pub flows: Arc<MemoryFlowRepository>,
+    pub flows: Arc<RuntimeFlows>,
     pub executions: Arc<RuntimeExecutions>,
     pub logs: Arc<dyn peregrine_ports::repository::LogRepository>,
     pub commands: Arc<RuntimeCommands>,
@@ -46,13 +46,22 @@ impl std::fmt::Debug for LocalServices {
 }
 
 impl LocalServices {
-    /// Starts the runtime on the current tokio runtime, and the ports over it.
+    /// Starts the runtime on the current tokio runtime, and the ports over it, all in memory.
     pub fn start(registry: Arc<Registry>) -> Self {
-        let runtime = LocalRuntime::start(registry.clone());
+        Self::start_on(registry, &Backends::memory())
+    }
+
+    /// Starts on the given backends without reading back what they hold (see [`Self::open`]).
+    pub fn start_on(registry: Arc<Registry>, backends: &Backends) -> Self {
+        let runtime = LocalRuntime::start_with(registry.clone(), backends.runtime_options());
         let metrics = Arc::new(ExecutionMetrics::default());
         let observer = metrics.clone();
         runtime.on_change(Arc::new(move |execution| observer.observe(execution)));
-        let flows = Arc::new(MemoryFlowRepository::new(registry.clone(), runtime.clone()));
+        let flows = Arc::new(RuntimeFlows::new(
+            registry.clone(),
+            runtime.clone(),
+            backends.flows.clone(),
+        ));
         Self {
             registry,
             executions: Arc::new(RuntimeExecutions::new(runtime.clone())),
@@ -62,6 +71,23 @@ impl LocalServices {
             runtime,
             metrics,
         }
+    }
+
+    /// Starts on the given backends and takes back what they hold: the stored flows, then the
+    /// executions a previous process left unfinished and their pending work.
+    pub async fn open(
+        registry: Arc<Registry>,
+        backends: &Backends,
+    ) -> Result<(Self, Reopened), crate::runtime::RuntimeError> {
+        let services = Self::start_on(registry, backends);
+        let (flows, refused) = services.flows.load_stored().await?;
+        let recovered = services.runtime.recover().await?;
+        let reopened = Reopened {
+            flows,
+            refused,
+            recovered,
+        };
+        Ok((services, reopened))
     }
 
     /// The REST API over these ports.
@@ -80,10 +106,21 @@ impl LocalServices {
     }
 }
 
-/// Where to listen and which flows to load.
+/// What [`LocalServices::open`] read back from the backends.
+#[derive(Clone, Debug, Default)]
+pub struct Reopened {
+    /// Stored flows loaded.
+    pub flows: usize,
+    /// Stored flows that no longer load, with why.
+    pub refused: Vec<String>,
+    pub recovered: crate::runtime::Recovered,
+}
+
+/// Where to listen, what to run on and which flows to load.
 #[derive(Clone)]
 pub struct LocalServerOptions {
     pub address: SocketAddr,
+    pub backends: Backends,
     /// A folder of flow files loaded at start and watched.
     pub flow_path: Option<PathBuf>,
     /// Told what the flow folder sync did.
@@ -99,21 +136,24 @@ impl std::fmt::Debug for LocalServerOptions {
     }
 }
 
-/// Binds, loads the flow folder, calls `ready` with the bound address, then serves until
-/// `shutdown` is cancelled (open event streams end, in-flight requests are answered).
+/// Binds, reads back the backends, loads the flow folder, calls `ready` with the bound address
+/// and what was read back, then serves until `shutdown` is cancelled (open event streams end,
+/// in-flight requests are answered).
 pub async fn serve_local(
     options: LocalServerOptions,
     shutdown: CancellationToken,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr, &Reopened),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.address).await?;
-    let services = LocalServices::start(Arc::new(crate::catalogue()));
+    let (services, reopened) = LocalServices::open(Arc::new(crate::catalogue()), &options.backends)
+        .await
+        .map_err(std::io::Error::other)?;
     if let Some(path) = options.flow_path {
         let mut folder = FlowFolder::new(path, services.flows.clone(), options.report);
         folder.sync().await?;
         tokio::spawn(folder.watch(shutdown.clone()));
     }
-    ready(listener.local_addr()?);
+    ready(listener.local_addr()?, &reopened);
     services.webserver().run(listener, shutdown).await
 }
 

@@ -1,0 +1,122 @@
+//! The backends a server runs on, built from its configuration: the executor's store and the
+//! flows (memory or SQLite), internal storage (memory or local folder) and the KV store over it.
+
+use std::sync::Arc;
+
+use peregrine_ports::kv::StorageKv;
+use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage};
+use peregrine_ports::repository::FlowRepository;
+use peregrine_ports::storage::Storage;
+use peregrine_ports::store::ExecutionBackend;
+
+use crate::config::{ConfigError, Durability, RepositoryType, ServerConfig, StorageType};
+use crate::runtime::RuntimeOptions;
+
+/// How many ended executions a server keeps in memory (older ones are read from the store).
+const KEEP_FINISHED: usize = 1_000;
+
+#[derive(Clone)]
+pub struct Backends {
+    pub store: Arc<dyn ExecutionBackend>,
+    pub flows: Arc<dyn FlowRepository>,
+    pub storage: Arc<dyn Storage>,
+    /// Ended executions kept in memory; `usize::MAX` keeps every one (memory backends).
+    pub keep_finished: usize,
+    pub worker_slots: usize,
+    /// What the server says it runs on, for its ready line.
+    pub description: String,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backends")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backends {
+    /// Everything in memory: lost when the process stops.
+    pub fn memory() -> Self {
+        Self {
+            store: Arc::new(MemoryExecutions::new()),
+            flows: Arc::new(MemoryFlows::new()),
+            storage: Arc::new(MemoryStorage::new()),
+            keep_finished: usize::MAX,
+            worker_slots: 16,
+            description: "state in memory: lost when the server stops".into(),
+        }
+    }
+
+    /// Opens the backends a configuration names (creating folders and the database).
+    pub fn open(config: &ServerConfig) -> Result<Self, ConfigError> {
+        let (store, flows, keep_finished, state): (
+            Arc<dyn ExecutionBackend>,
+            Arc<dyn FlowRepository>,
+            usize,
+            String,
+        ) = match config.kestra.repository.kind {
+            RepositoryType::Memory => (
+                Arc::new(MemoryExecutions::new()),
+                Arc::new(MemoryFlows::new()),
+                usize::MAX,
+                "state in memory".into(),
+            ),
+            RepositoryType::Sqlite => {
+                let sqlite = &config.datasources.sqlite;
+                let durability = match sqlite.durability {
+                    Durability::Process => peregrine_store_sqlite::Durability::Process,
+                    Durability::Machine => peregrine_store_sqlite::Durability::Machine,
+                };
+                let store = peregrine_store_sqlite::SqliteStore::open(&sqlite.path, durability)
+                    .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+                let store = Arc::new(store);
+                (
+                    store.clone(),
+                    store,
+                    KEEP_FINISHED,
+                    format!("state in {}", sqlite.path.display()),
+                )
+            }
+        };
+        let (storage, where_files): (Arc<dyn Storage>, String) = match config.kestra.storage.kind {
+            StorageType::Memory => (Arc::new(MemoryStorage::new()), "files in memory".into()),
+            StorageType::Local => {
+                let base = &config.kestra.storage.local.base_path;
+                let options = peregrine_storage_local::LocalStorageOptions::new(base.clone());
+                let storage =
+                    peregrine_storage_local::LocalStorage::new(options).map_err(|error| {
+                        ConfigError::Invalid(format!(
+                            "kestra.storage.local.base-path {}: {error}",
+                            base.display()
+                        ))
+                    })?;
+                (Arc::new(storage), format!("files in {}", base.display()))
+            }
+        };
+        Ok(Self {
+            store,
+            flows,
+            storage,
+            keep_finished,
+            worker_slots: config.kestra.worker.threads.max(1),
+            description: format!("{state}, {where_files}"),
+        })
+    }
+
+    /// The runtime options over these backends (secrets and `envs` from the environment).
+    pub fn runtime_options(&self) -> RuntimeOptions {
+        let base = RuntimeOptions::from_env();
+        RuntimeOptions {
+            services: peregrine_plugin_api::TaskServices {
+                storage: self.storage.clone(),
+                kv: Arc::new(StorageKv::new(self.storage.clone())),
+                ..base.services
+            },
+            store: self.store.clone(),
+            keep_finished: self.keep_finished,
+            worker_slots: self.worker_slots,
+            ..base
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The server configuration file: Kestra's keys where Kestra has them (`kestra.repository.type`,
+//! `kestra.queue.type`, `kestra.storage.type`, `kestra.storage.local.base-path`,
+//! `micronaut.server.port`), plus `datasources.sqlite` for the embedded database. Every value
+//! has a default, so an empty file runs the embedded setup. Keys Peregrine does not use are
+//! reported, not refused (a Kestra file carries many); a bad value is an error naming the key
+//! and its line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use peregrine_model::yaml::{Node, load_document};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}:{line}: {key}: {message}")]
+    Value {
+        path: PathBuf,
+        line: u32,
+        key: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    pub kestra: KestraConfig,
+    pub datasources: Datasources,
+    pub micronaut: Micronaut,
+    #[serde(flatten)]
+    pub ignored: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct KestraConfig {
+    pub repository: Typed<RepositoryType>,
+    pub queue: Typed<RepositoryType>,
+    pub storage: StorageConfig,
+    pub worker: WorkerConfig,
+    #[serde(flatten)]
+    pub ignored: BTreeMap<String, Value>,
+}
+
+/// A section that only chooses a backend: `type: ...`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Typed<T: Default> {
+    #[serde(rename = "type")]
+    pub kind: T,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepositoryType {
+    /// The embedded database (Kestra's `h2` is read as this).
+    #[default]
+    #[serde(alias = "h2")]
+    Sqlite,
+    /// Nothing kept when the server stops.
+    Memory,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StorageConfig {
+    #[serde(rename = "type")]
+    pub kind: StorageType,
+    pub local: LocalStorageConfig,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            kind: StorageType::Local,
+            local: LocalStorageConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageType {
+    #[default]
+    Local,
+    Memory,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LocalStorageConfig {
+    pub base_path: PathBuf,
+}
+
+impl Default for LocalStorageConfig {
+    fn default() -> Self {
+        Self {
+            base_path: PathBuf::from("data/storage"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Task runs running at once.
+    pub threads: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self { threads: 16 }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Datasources {
+    pub sqlite: SqliteConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+    /// `process` (survives kill -9) or `machine` (survives a power loss; slower).
+    pub durability: Durability,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("data/peregrine.db"),
+            durability: Durability::Process,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    #[default]
+    Process,
+    Machine,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Micronaut {
+    pub server: MicronautServer,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MicronautServer {
+    pub port: u16,
+}
+
+impl Default for MicronautServer {
+    fn default() -> Self {
+        Self { port: 8080 }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a configuration file.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &source)
+    }
+
+    /// Reads a configuration from its text; `path` names it in errors.
+    pub fn parse(path: &Path, source: &str) -> Result<Self, ConfigError> {
+        let document = load_document(source).map_err(|error| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        let json = match document.root.to_json() {
+            Value::Null => Value::Object(Default::default()),
+            other => other,
+        };
+        let config: Self = serde_path_to_error::deserialize(json).map_err(|error| {
+            let key = error.path().to_string();
+            ConfigError::Value {
+                path: path.to_path_buf(),
+                line: line_of(&document.root, &key),
+                message: error.into_inner().to_string(),
+                key,
+            }
+        })?;
+        if config.kestra.queue.kind != config.kestra.repository.kind {
+            return Err(ConfigError::Invalid(format!(
+                "{}: kestra.queue.type ({:?}) must be the same as kestra.repository.type ({:?}) \
+                 in one process",
+                path.display(),
+                config.kestra.queue.kind,
+                config.kestra.repository.kind
+            )));
+        }
+        Ok(config)
+    }
+
+    /// Keys present in the file that Peregrine does not use (`kestra.url`, ...).
+    pub fn ignored_keys(&self) -> Vec<String> {
+        let root = self.ignored.keys().cloned();
+        let kestra = self
+            .kestra
+            .ignored
+            .keys()
+            .map(|key| format!("kestra.{key}"));
+        root.chain(kestra).collect()
+    }
+}
+
+/// The line of the deepest key of a dotted path that the document holds.
+fn line_of(root: &Node, key: &str) -> u32 {
+    let mut node = root;
+    let mut line = root.span.start.line;
+    for segment in key.split('.') {
+        let Some(entry) = node.entry(segment) else {
+            break;
+        };
+        line = entry.key_span.start.line;
+        node = &entry.value;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(source: &str) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::parse(Path::new("server.yml"), source)
+    }
+
+    #[test]
+    fn an_empty_file_runs_the_embedded_setup() {
+        let config = parse("").expect("valid");
+        assert_eq!(config.kestra.repository.kind, RepositoryType::Sqlite);
+        assert_eq!(config.kestra.storage.kind, StorageType::Local);
+        assert_eq!(
+            config.datasources.sqlite.path,
+            PathBuf::from("data/peregrine.db")
+        );
+        assert_eq!(config.micronaut.server.port, 8080);
+    }
+
+    #[test]
+    fn kestra_keys_are_read_and_unused_ones_reported() {
+        let config = parse(
+            "kestra:\n  url: http://x\n  repository:\n    type: h2\n  queue:\n    type: h2\n  storage:\n    type: local\n    local:\n      base-path: /tmp/s\nmicronaut:\n  server:\n    port: 9000\n",
+        )
+        .expect("valid");
+        assert_eq!(config.kestra.repository.kind, RepositoryType::Sqlite);
+        assert_eq!(
+            config.kestra.storage.local.base_path,
+            PathBuf::from("/tmp/s")
+        );
+        assert_eq!(config.micronaut.server.port, 9000);
+        assert_eq!(config.ignored_keys(), vec!["kestra.url"]);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key_and_its_line() {
+        let error = parse("kestra:\n  storage:\n    type: s3\n").expect_err("refused");
+        let text = error.to_string();
+        assert!(
+            text.starts_with("server.yml:3: kestra.storage.type: unknown variant `s3`"),
+            "{text}"
+        );
+        let error =
+            parse("datasources:\n  sqlite:\n    path: a\n    pool: 3\n").expect_err("refused");
+        assert!(error.to_string().contains("datasources.sqlite"), "{error}");
+    }
+
+    #[test]
+    fn queue_and_repository_must_match() {
+        let error = parse("kestra:\n  queue:\n    type: memory\n").expect_err("refused");
+        assert!(error.to_string().contains("kestra.queue.type"), "{error}");
+    }
+}
