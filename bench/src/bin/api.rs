@@ -1,4 +1,5 @@
-//! Through the REST API of a real `peregrine server local` process: latency from the start
+//! Through the REST API of a real `peregrine server local` process (on SQLite in a temporary
+//! folder, every transition committed): latency from the start
 //! request to the terminal state of a 3-step flow of Return tasks (`POST ...?wait=true`), one at
 //! a time. The baseline, measured in the same run against the same server, is `GET /health`.
 //!
@@ -39,9 +40,11 @@ fn main() {
     let binary =
         std::env::var("PEREGRINE_BIN").unwrap_or_else(|_| "target/release/peregrine".to_string());
     let port = 18_000 + (std::process::id() % 2000) as u16;
+    let data = std::env::temp_dir().join(format!("peregrine-api-bench-{}", std::process::id()));
     let started = Instant::now();
     let mut server = Command::new(&binary)
-        .args(["server", "local", "--port", &port.to_string()])
+        .args(["server", "local", "--port", &port.to_string(), "--data"])
+        .arg(&data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -93,6 +96,7 @@ fn main() {
         .unwrap_or(0);
     let _ = server.kill();
     let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&data);
     println!(
         "api: {runs} executions of a 3-step Return flow through POST /api/v1/executions?wait=true"
     );
