@@ -1,6 +1,7 @@
 //! The engine in one process on in-memory state (no persistence yet): latency of a 3-step flow
-//! of Return tasks started one at a time, sustained throughput with many at once, and a ForEach
-//! over 1,000 values. The baseline, measured in the same run, is a 1-step flow.
+//! of Return tasks started one at a time, sustained throughput with many at once, and ForEach
+//! over 100, 1,000 and 10,000 values (wall time, peak and current RSS). The baseline, measured in
+//! the same run, is a 1-step flow.
 //!
 //! `cargo run -p peregrine-bench --release --bin engine [-- RUNS]`
 
@@ -16,7 +17,15 @@ const ONE_STEP: &str = "id: one\nnamespace: bench\ntasks:\n  - id: a\n    type: 
 
 const THREE_STEPS: &str = "id: three\nnamespace: bench\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ execution.id }}\"\n  - id: b\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ outputs.a.value }}\"\n  - id: c\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ outputs.b.value }}\"\n";
 
-const FOR_EACH: &str = "id: loop\nnamespace: bench\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: \"{{ range(1, 1000) }}\"\n    concurrencyLimit: 0\n    tasks:\n      - id: a\n        type: io.kestra.plugin.core.debug.Return\n        format: \"{{ taskrun.value }}\"\n";
+/// ForEach sizes, each run once after the latency and throughput runs.
+const LOOP_SIZES: [u32; 3] = [100, 1_000, 10_000];
+
+/// A ForEach over `size` values, all at once, each running one Return task.
+fn for_each(size: u32) -> String {
+    format!(
+        "id: loop{size}\nnamespace: bench\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: \"{{{{ range(1, {size}) }}}}\"\n    concurrencyLimit: 0\n    tasks:\n      - id: a\n        type: io.kestra.plugin.core.debug.Return\n        format: \"{{{{ taskrun.value }}}}\"\n"
+    )
+}
 
 fn flow(registry: &peregrine_model::Registry, source: &str) -> peregrine_model::Flow {
     let report = Validator::new(registry).validate_one(source);
@@ -38,14 +47,12 @@ async fn run_one(runtime: &LocalRuntime, flow_id: &str) -> Duration {
     start.elapsed()
 }
 
-fn rss_kib() -> u64 {
+/// A memory figure of this process from /proc/self/status, in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
-            let line = status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))?
-                .to_string();
+            let line = status.lines().find(|line| line.starts_with(field))?;
             line.split_whitespace().nth(1)?.parse().ok()
         })
         .unwrap_or(0)
@@ -63,8 +70,11 @@ fn main() {
     runtime_threads.block_on(async {
         let registry = Arc::new(peregrine_node::catalogue());
         let runtime = LocalRuntime::start(registry.clone());
-        for source in [ONE_STEP, THREE_STEPS, FOR_EACH] {
+        for source in [ONE_STEP, THREE_STEPS] {
             runtime.load(flow(&registry, source)).expect("load");
+        }
+        for size in LOOP_SIZES {
+            runtime.load(flow(&registry, &for_each(size))).expect("load");
         }
         let sample = |samples: &mut Vec<Duration>| samples.sort();
         // Latency, one at a time, interleaved so drift hits both alike.
@@ -107,20 +117,27 @@ fn main() {
             total as f64 / elapsed.as_secs_f64(),
             3.0 * total as f64 / elapsed.as_secs_f64()
         );
-        let before = rss_kib();
-        let start = Instant::now();
-        let id = runtime.execute("bench", "loop", &Map::new()).expect("start");
-        let execution = runtime
-            .wait_for(&id, Duration::from_secs(600), |execution| execution.state.is_terminated())
-            .await
-            .expect("end");
-        println!(
-            "  ForEach over 1,000 values: {:?} with {} task runs in {:.2} s; RSS {} MiB before, {} MiB after",
-            execution.state.current,
-            execution.task_run_list.len(),
-            start.elapsed().as_secs_f64(),
-            before / 1024,
-            rss_kib() / 1024
-        );
+        for size in LOOP_SIZES {
+            let before = status_kib("VmRSS:");
+            let start = Instant::now();
+            let id = runtime
+                .execute("bench", &format!("loop{size}"), &Map::new())
+                .expect("start");
+            let execution = runtime
+                .wait_for(&id, Duration::from_secs(600), |execution| {
+                    execution.state.is_terminated()
+                })
+                .await
+                .expect("end");
+            println!(
+                "  ForEach over {size} values: {:?} with {} task runs in {:.3} s; RSS {} MiB before, {} MiB after, peak {} MiB",
+                execution.state.current,
+                execution.task_run_list.len(),
+                start.elapsed().as_secs_f64(),
+                before / 1024,
+                status_kib("VmRSS:") / 1024,
+                status_kib("VmHWM:") / 1024
+            );
+        }
     });
 }

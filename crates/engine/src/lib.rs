@@ -4,20 +4,28 @@
 //!
 //! - [`plan`]: a flow compiled for execution;
 //! - [`state`]: the execution with its indexes and the frames of running flowables;
-//! - [`process`]: the decision function;
+//! - [`process`]: the decision function (events here; containers settle in `settle`, task runs
+//!   start in `task_runs`, the execution ends in `ending`);
+//! - [`progress`]: how far each container has got, kept up to date by `tracker`;
 //! - [`frames`]: what each flowable decides when it starts;
-//! - [`variables`]: the expression context of a task run.
+//! - [`variables`]: the expression context of a task run, with only the [`history`] it reads.
 
 pub mod effects;
+mod ending;
 pub mod executor_tasks;
 pub mod expressions;
 pub mod frames;
+pub mod history;
 pub mod inputs;
 pub mod plan;
 pub mod process;
+pub mod progress;
 pub mod retry;
+mod settle;
 pub mod start;
 pub mod state;
+mod task_runs;
+mod tracker;
 pub mod variables;
 
 pub use effects::{Effect, Event, SubflowEnded, SubflowStart, TaskUpdate, TimerKind, WorkerJob};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::history::{History, history_of, variables_read_history};
 use peregrine_model::flow::Task;
 use peregrine_model::tasks::{
     AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachSpec, IfSpec,
@@ -96,28 +97,9 @@ const LABELS_TYPE: &str = "io.kestra.plugin.core.execution.Labels";
 pub struct TaskNode {
     pub task: Task,
     pub kind: NodeKind,
-    /// Whether the task's templates may read `outputs` or `tasks` (or the whole context): when
-    /// not, its jobs are sent without them, so a step costs the same in a 10,000-run execution.
-    pub reads_history: bool,
-}
-
-/// Words in a task's properties that mean its templates may read other task runs' results.
-const HISTORY_WORDS: [&str; 6] = [
-    "outputs",
-    "tasks",
-    "printContext",
-    "fetchContext",
-    "render",
-    "parent",
-];
-
-fn reads_history(task: &Task, flow_variables: bool) -> bool {
-    if flow_variables {
-        return true;
-    }
-    let text = serde_json::to_string(&task.properties).unwrap_or_default();
-    let run_if = task.common.run_if.as_ref().map(|_| true).unwrap_or(false);
-    run_if || HISTORY_WORDS.iter().any(|word| text.contains(word))
+    /// What of `outputs` and `tasks` the task's templates may read: its jobs carry only that,
+    /// so a step costs the same in a 10,000-run execution.
+    pub history: History,
 }
 
 /// A compiled flow, cheap to share between executions of the same revision.
@@ -140,14 +122,11 @@ pub struct PlanError {
 impl FlowPlan {
     /// Compiles a validated flow. `role_of` tells runnable from flowable types (the catalogue).
     pub fn new(flow: Arc<Flow>, role_of: &dyn Fn(&str) -> Role) -> Result<Self, PlanError> {
-        let variables_text = serde_json::to_string(&flow.variables).unwrap_or_default();
         let mut builder = Builder {
             nodes: Vec::new(),
             by_id: HashMap::new(),
             role_of,
-            variables_read_history: HISTORY_WORDS
-                .iter()
-                .any(|word| variables_text.contains(word)),
+            variables_read_history: variables_read_history(flow.variables.as_ref()),
         };
         let root = Lists {
             tasks: builder.list(&flow.tasks)?,
@@ -207,7 +186,7 @@ impl Builder<'_> {
         self.nodes.push(TaskNode {
             task: task.clone(),
             kind: NodeKind::Runnable,
-            reads_history: reads_history(task, self.variables_read_history),
+            history: history_of(task, self.variables_read_history),
         });
         self.by_id.insert(task.common.id.clone(), id);
         let kind = match (self.role_of)(&task.common.type_name) {

@@ -1,12 +1,15 @@
 //! An execution with the indexes the engine needs to decide in time independent of its size:
-//! task runs by id, and by (parent, task id, value, iteration).
+//! task runs by id, the progress of every container, the latest task run of each task id.
 
 use std::collections::HashMap;
 
+use indexmap::IndexMap;
 use peregrine_model::execution::{Execution, TaskRun};
 use serde::{Deserialize, Serialize};
 
-use crate::plan::NodeId;
+use crate::plan::{FlowPlan, NodeId};
+use crate::progress::{Progress, Slot};
+use crate::tracker::{Totals, Tracker};
 
 /// What a flowable task run decided when it started (the branch, the loop values), so later
 /// steps do not render again.
@@ -67,8 +70,6 @@ pub enum Strategy {
     Dag { limit: u32 },
 }
 
-type RunKey = (Option<String>, String, Option<String>, Option<u32>);
-
 /// The execution document plus indexes and frames. The engine is the only writer.
 #[derive(Clone, Debug)]
 pub struct ExecutionState {
@@ -77,7 +78,10 @@ pub struct ExecutionState {
     /// The flow's own frame (the root container).
     pub root: Frame,
     by_id: HashMap<String, usize>,
-    by_key: HashMap<RunKey, usize>,
+    /// The latest task run of each task id, in order of first appearance (the `tasks` variable).
+    latest: IndexMap<String, usize>,
+    /// How far each container has got (derived from the task runs, never stored).
+    tracker: Tracker,
     /// The `outputs` expression variable, kept up to date as task runs end.
     pub outputs: serde_json::Map<String, serde_json::Value>,
     /// The state the execution ends in once its running task runs are stopped (an SLA that
@@ -100,7 +104,8 @@ impl ExecutionState {
             frames,
             root,
             by_id: HashMap::new(),
-            by_key: HashMap::new(),
+            latest: IndexMap::new(),
+            tracker: Tracker::stale(),
             outputs: serde_json::Map::new(),
             ending_as: None,
             replay_at: None,
@@ -120,7 +125,7 @@ impl ExecutionState {
     fn index(&mut self, position: usize) {
         let run = &self.execution.task_run_list[position];
         self.by_id.insert(run.id.clone(), position);
-        self.by_key.insert(key_of(run), position);
+        self.latest.insert(run.task_id.clone(), position);
     }
 
     pub fn run(&self, id: &str) -> Option<&TaskRun> {
@@ -132,26 +137,57 @@ impl ExecutionState {
     pub(crate) fn run_mut(&mut self, id: &str) -> Option<&mut TaskRun> {
         let position = *self.by_id.get(id)?;
         self.dirty.push(position);
+        self.tracker.touched(position);
         self.execution.task_run_list.get_mut(position)
     }
 
-    /// The task run of `task_id` for `value` under `parent`, if created.
-    pub fn find(
-        &self,
-        parent: Option<&str>,
-        task_id: &str,
-        value: Option<&str>,
-        iteration: Option<u32>,
-    ) -> Option<&TaskRun> {
-        let key = (
-            parent.map(str::to_string),
-            task_id.to_string(),
-            value.map(str::to_string),
-            iteration,
+    /// The task run at `position` in the task run list.
+    pub fn run_at(&self, position: usize) -> Option<&TaskRun> {
+        self.execution.task_run_list.get(position)
+    }
+
+    /// The latest task run of each task id, in order of first appearance.
+    pub fn latest_runs(&self) -> impl Iterator<Item = &TaskRun> {
+        self.latest
+            .values()
+            .filter_map(|&position| self.execution.task_run_list.get(position))
+    }
+
+    /// The latest task run of `task_id`.
+    pub fn latest_run(&self, task_id: &str) -> Option<&TaskRun> {
+        let position = *self.latest.get(task_id)?;
+        self.execution.task_run_list.get(position)
+    }
+
+    /// Counts the task runs changed since the last call into the progress of their containers.
+    pub(crate) fn sync(&mut self, plan: &FlowPlan) {
+        self.tracker.sync(
+            plan,
+            &self.execution.task_run_list,
+            &self.frames,
+            &self.root,
         );
-        self.by_key
-            .get(&key)
-            .map(|&position| &self.execution.task_run_list[position])
+    }
+
+    /// The progress of a container (None: the flow itself), as of the last [`Self::sync`].
+    pub(crate) fn progress(&self, container: Option<&str>) -> Option<&Progress> {
+        self.tracker.progress(container)
+    }
+
+    pub(crate) fn progress_mut(&mut self, container: Option<&str>) -> Option<&mut Progress> {
+        self.tracker.progress_mut(container)
+    }
+
+    /// Execution-wide counters, as of the last [`Self::sync`].
+    pub(crate) fn totals(&self) -> Totals {
+        self.tracker.totals()
+    }
+
+    /// A LoopUntil starts its next iteration: its frame changed, its children start over.
+    pub(crate) fn restart_container(&mut self, id: &str) {
+        if let Some(frame) = self.frames.get(id) {
+            self.tracker.container_reset(id, frame);
+        }
     }
 
     /// Removes task runs (and the frames of removed flowables), then rebuilds the indexes and
@@ -163,7 +199,8 @@ impl ExecutionState {
             .retain(|run| !ids.contains(&run.id));
         self.frames.retain(|id, _| !ids.contains(id));
         self.by_id.clear();
-        self.by_key.clear();
+        self.latest.clear();
+        self.tracker.invalidate();
         self.outputs = serde_json::Map::new();
         self.dirty.clear();
         for position in 0..self.execution.task_run_list.len() {
@@ -184,6 +221,10 @@ impl ExecutionState {
 
     pub(crate) fn insert_frame(&mut self, id: String, frame: Frame) {
         self.dirty_frames.push(id.clone());
+        self.tracker.container_started(&id, &frame);
+        if let Some(position) = self.position(&id) {
+            self.tracker.touched(position);
+        }
         self.frames.insert(id, frame);
     }
 
@@ -202,11 +243,13 @@ impl ExecutionState {
         std::mem::take(&mut self.removed)
     }
 
-    pub(crate) fn push(&mut self, run: TaskRun) {
+    /// Adds a task run for `slot` of its container.
+    pub(crate) fn push(&mut self, run: TaskRun, slot: Option<Slot>) {
         self.execution.task_run_list.push(run);
         let position = self.execution.task_run_list.len() - 1;
         self.index(position);
         self.dirty.push(position);
+        self.tracker.added(position, slot);
     }
 
     /// Adds the outputs of the task run at `position` to [`Self::outputs`].
@@ -229,13 +272,4 @@ impl ExecutionState {
         dirty.dedup();
         dirty
     }
-}
-
-fn key_of(run: &TaskRun) -> RunKey {
-    (
-        run.parent_task_run_id.clone(),
-        run.task_id.clone(),
-        run.value.clone(),
-        run.iteration,
-    )
 }

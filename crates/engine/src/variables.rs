@@ -3,6 +3,7 @@
 use peregrine_model::execution::TaskRun;
 use serde_json::{Map, Value, json};
 
+use crate::history::{History, LoopKey};
 use crate::plan::FlowPlan;
 use crate::state::ExecutionState;
 
@@ -95,16 +96,17 @@ pub fn execution_variables(
     state: &ExecutionState,
     globals: &Globals,
 ) -> Map<String, Value> {
-    variables_with(plan, state, globals, true)
+    variables_with(plan, state, globals, &History::All, None)
 }
 
-/// The execution's context; without `history`, `outputs` and `tasks` are left empty (they cost
-/// O(task runs) to build).
+/// The execution's context, with only the part of `outputs` and `tasks` that `history` names
+/// (the whole of them costs O(task runs) to copy). `run` gives the loop values of narrowed reads.
 fn variables_with(
     plan: &FlowPlan,
     state: &ExecutionState,
     globals: &Globals,
-    history: bool,
+    history: &History,
+    run: Option<&TaskRun>,
 ) -> Map<String, Value> {
     let execution = &state.execution;
     let flow = &plan.flow;
@@ -126,12 +128,10 @@ fn variables_with(
         "inputs".into(),
         Value::Object(execution.inputs.clone().unwrap_or_default()),
     );
-    let outputs = if history {
-        state.outputs.clone()
-    } else {
-        Map::new()
-    };
-    variables.insert("outputs".into(), Value::Object(outputs));
+    variables.insert(
+        "outputs".into(),
+        Value::Object(outputs_read(state, history, run)),
+    );
     if let Some(vars) = &flow.variables {
         variables.insert("vars".into(), Value::Object(vars.clone()));
     }
@@ -150,17 +150,58 @@ fn variables_with(
     }
     variables.insert("envs".into(), globals.envs.clone());
     variables.insert("globals".into(), globals.globals.clone());
-    let tasks: Map<String, Value> = if history {
-        execution
-            .task_run_list
+    let task_state = |run: &TaskRun| (run.task_id.clone(), json!({ "state": run.state.current }));
+    let tasks: Map<String, Value> = match history {
+        History::Nothing => Map::new(),
+        History::Tasks(refs) => refs
             .iter()
-            .map(|run| (run.task_id.clone(), json!({ "state": run.state.current })))
-            .collect()
-    } else {
-        Map::new()
+            .filter_map(|task| state.latest_run(&task.task_id))
+            .map(task_state)
+            .collect(),
+        History::All => state.latest_runs().map(task_state).collect(),
     };
     variables.insert("tasks".into(), Value::Object(tasks));
     variables
+}
+
+/// The part of the `outputs` tree a task reads.
+fn outputs_read(
+    state: &ExecutionState,
+    history: &History,
+    run: Option<&TaskRun>,
+) -> Map<String, Value> {
+    let refs = match history {
+        History::Nothing => return Map::new(),
+        History::All => return state.outputs.clone(),
+        History::Tasks(refs) => refs,
+    };
+    let mut outputs = Map::new();
+    for task in refs {
+        let Some(tree) = state.outputs.get(&task.task_id) else {
+            continue;
+        };
+        let key = match (task.only, run) {
+            (Some(LoopKey::Own), Some(run)) => run.value.as_deref(),
+            (Some(LoopKey::Parent), Some(run)) => run
+                .parent_task_run_id
+                .as_deref()
+                .and_then(|parent| state.run(parent))
+                .and_then(|parent| parent.value.as_deref()),
+            _ => None,
+        };
+        let narrowed = match (key, tree) {
+            (Some(key), Value::Object(entries)) => {
+                let mut only = Map::new();
+                if let Some(entry) = entries.get(key) {
+                    only.insert(key.to_string(), entry.clone());
+                }
+                Value::Object(only)
+            }
+            _ => tree.clone(),
+        };
+        outputs.insert(task.task_id.clone(), narrowed);
+    }
+    outputs
 }
 
 /// The context of one task run: the execution's, plus `task`, `taskrun`, `parent` and `parents`.
@@ -171,10 +212,10 @@ pub fn task_variables(
     run: &TaskRun,
     type_name: &str,
 ) -> Value {
-    let reads_history = plan
+    let history = plan
         .find(&run.task_id)
-        .is_none_or(|node| plan.node(node).reads_history);
-    let mut variables = variables_with(plan, state, globals, reads_history);
+        .map_or(&History::All, |node| &plan.node(node).history);
+    let mut variables = variables_with(plan, state, globals, history, Some(run));
     variables.insert(
         "task".into(),
         json!({ "id": run.task_id, "type": type_name }),
