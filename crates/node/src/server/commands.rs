@@ -76,6 +76,8 @@ impl ExecutionCommands for RuntimeCommands {
                     RuntimeError::UnknownFlow(id) => Error::NotFound { what: "flow", id },
                     other => Error::Backend(other.to_string()),
                 })?;
+            // Answer once the execution is committed: what the caller is told exists does.
+            self.runtime.durable(&id).await;
             self.listed(&id)
         })
     }
