@@ -96,7 +96,8 @@ impl<T> ExecutionBackend for T where
 /// `unfinished` returns every execution whose last committed state is not terminal; `outbox`
 /// returns every row put and not yet done.
 pub trait ExecutionStore: Send + Sync {
-    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<(), Error>>;
+    /// Shared so a caller can try a refused commit again without copying it.
+    fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>>;
     fn load(&self, execution_id: &str) -> BoxFuture<'_, Result<Option<StoredExecution>, Error>>;
     fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>>;
     fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>>;

@@ -170,7 +170,7 @@ fn execution(connection: &Connection, id: &str) -> rusqlite::Result<Option<Execu
 }
 
 impl ExecutionStore for SqliteStore {
-    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<(), Error>> {
+    fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(
             self.writer
                 .write(move |connection| write_commit(connection, &commit)),

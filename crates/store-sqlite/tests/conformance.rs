@@ -57,10 +57,10 @@ async fn reopening_the_file_keeps_flows_and_executions() {
             payload: serde_json::json!({"attempt": 1}),
         };
         store
-            .commit(Commit {
+            .commit(std::sync::Arc::new(Commit {
                 put: vec![row],
                 ..Commit::default()
-            })
+            }))
             .await
             .expect("committed");
     }

@@ -52,8 +52,8 @@ impl LocalRuntime {
 
     async fn step(&self, messages: Vec<Message>) {
         self.restore_for(&messages).await;
-        let batch = self.apply(messages);
-        self.commit(batch.commit.clone()).await;
+        let mut batch = self.apply(messages);
+        self.commit(std::mem::take(&mut batch.commit)).await;
         let fired = self.publish(&batch);
         for (id, effects) in batch.effects {
             for effect in effects {
@@ -168,6 +168,7 @@ impl LocalRuntime {
         if commit.is_empty() {
             return;
         }
+        let commit = std::sync::Arc::new(commit);
         let mut pause = Duration::from_millis(10);
         loop {
             match self.store.commit(commit.clone()).await {

@@ -71,7 +71,10 @@ fn first(execution_id: &str, state: State, runs: &[(&str, State)]) -> Transition
 }
 
 async fn commit(store: &dyn Backend, commit: Commit) {
-    store.commit(commit).await.expect("commit succeeds");
+    store
+        .commit(std::sync::Arc::new(commit))
+        .await
+        .expect("commit succeeds");
 }
 
 pub async fn a_commit_is_read_back_whole(store: &dyn Backend) {

@@ -26,23 +26,23 @@ struct Stored {
 }
 
 impl Stored {
-    fn apply(&mut self, transition: Transition) {
-        if let Some(header) = transition.header {
-            self.header = Some(header);
+    fn apply(&mut self, transition: &Transition) {
+        if let Some(header) = &transition.header {
+            self.header = Some(header.clone());
         }
         for id in &transition.removed {
             self.runs.remove(id);
             self.frames.remove(id);
         }
-        for (position, run) in transition.task_runs {
-            self.runs.insert(run.id.clone(), (position, run));
+        for (position, run) in &transition.task_runs {
+            self.runs.insert(run.id.clone(), (*position, run.clone()));
         }
-        self.frames.extend(transition.frames);
+        self.frames.extend(transition.frames.iter().cloned());
         if transition.root.is_some() {
-            self.root = transition.root;
+            self.root.clone_from(&transition.root);
         }
         if transition.parent.is_some() {
-            self.parent = transition.parent;
+            self.parent.clone_from(&transition.parent);
         }
     }
 
@@ -92,36 +92,35 @@ impl MemoryExecutions {
             .map_err(|_| Error::Backend("the execution store is poisoned".into()))
     }
 
-    fn commit_now(&self, commit: Commit) -> Result<(), Error> {
+    fn commit_now(&self, commit: &Commit) -> Result<(), Error> {
         let mut inner = self.lock()?;
-        for transition in commit.transitions {
+        for transition in &commit.transitions {
             inner
                 .executions
                 .entry(transition.execution_id.clone())
                 .or_default()
                 .apply(transition);
         }
-        for (execution_id, key) in commit.done {
-            inner.outbox.remove(&(execution_id, key));
+        for (execution_id, key) in &commit.done {
+            inner.outbox.remove(&(execution_id.clone(), key.clone()));
         }
-        for (execution_id, prefix) in commit.done_prefix {
+        for (execution_id, prefix) in &commit.done_prefix {
             inner
                 .outbox
-                .retain(|(id, key), _| id != &execution_id || !key.starts_with(&prefix));
+                .retain(|(id, key), _| id != execution_id || !key.starts_with(prefix.as_str()));
         }
-        for row in commit.put {
-            inner
-                .outbox
-                .insert((row.execution_id, row.key), row.payload);
+        for row in &commit.put {
+            let key = (row.execution_id.clone(), row.key.clone());
+            inner.outbox.insert(key, row.payload.clone());
         }
-        inner.logs.extend(commit.logs);
+        inner.logs.extend(commit.logs.iter().cloned());
         Ok(())
     }
 }
 
 impl ExecutionStore for MemoryExecutions {
-    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<(), Error>> {
-        let result = self.commit_now(commit);
+    fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
+        let result = self.commit_now(&commit);
         Box::pin(async move { result })
     }
 
