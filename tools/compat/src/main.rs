@@ -30,7 +30,9 @@ struct Options {
     /// The corpus folder (holding expectations.yaml and flows/).
     #[arg(long, default_value = "../shared/compat/kestra")]
     corpus: PathBuf,
-    /// Where executions run: `memory` (in this process) is the one topology so far.
+    /// Where executions run: `memory` (every role in this process on in-memory state) or
+    /// `sqlite` (the standalone server's backends: every transition committed to an embedded
+    /// SQLite database, files in a local folder; a fresh one per flow).
     #[arg(long, default_value = "memory")]
     topology: String,
     /// Only flows whose file name contains this text.
@@ -59,8 +61,8 @@ fn main() -> ExitCode {
 
 fn run(options: Options) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        options.topology == "memory",
-        "topology '{}' is not available yet (memory is)",
+        matches!(options.topology.as_str(), "memory" | "sqlite"),
+        "topology '{}' is not available (memory and sqlite are)",
         options.topology
     );
     let entries = expectations::load(&options.corpus)?;
@@ -109,6 +111,7 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
         }
     }
     println!("\ncompat: {}/{total} pass", passed.len());
+    let _ = std::fs::remove_dir_all(sqlite_root());
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &options.baseline {
         if options.update_baseline {
@@ -161,7 +164,11 @@ fn run_entry(
         }
     }
     runtime.block_on(async {
-        let local = LocalRuntime::start_with(registry.clone(), test_environment());
+        let environment = match test_environment(&options.topology) {
+            Ok(environment) => environment,
+            Err(error) => return vec![format!("{error:#}")],
+        };
+        let local = LocalRuntime::start_with(registry.clone(), environment);
         for other in related {
             if let Err(error) = local.load(other) {
                 return vec![error.to_string()];
@@ -418,8 +425,9 @@ fn load_flow(
 }
 
 /// What Kestra's build gives its tests: `KESTRA_TEST*` variables, `SECRET_*` variables and the
-/// `kestra.variables.globals` of its test configuration.
-fn test_environment() -> RuntimeOptions {
+/// `kestra.variables.globals` of its test configuration; on the `sqlite` topology, a fresh
+/// database and storage folder under the system's temporary folder (removed when the run ends).
+fn test_environment(topology: &str) -> anyhow::Result<RuntimeOptions> {
     use base64::Engine;
     let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
     let long = "passwordveryveryveyrlong".repeat(5);
@@ -433,5 +441,31 @@ fn test_environment() -> RuntimeOptions {
     options.globals.envs = serde_json::json!({ "test1": "true", "test2": "Pass by env" });
     options.globals.globals =
         serde_json::json!({ "string": "string", "int": 1, "bool": true, "nested": { "int": 2 } });
-    options
+    if topology == "sqlite" {
+        let mut config = peregrine_node::config::ServerConfig::default();
+        let folder = sqlite_folder()?;
+        config.datasources.sqlite.path = folder.join("peregrine.db");
+        config.kestra.storage.local.base_path = folder.join("storage");
+        let backends = peregrine_node::backends::Backends::open(&config)?;
+        let durable = backends.runtime_options();
+        options.store = durable.store;
+        options.services.storage = durable.services.storage;
+        options.services.kv = durable.services.kv;
+        // Kestra's tests read every execution back: keep them listed.
+        options.keep_finished = usize::MAX;
+    }
+    Ok(options)
+}
+
+/// A new folder for one flow's database, under one folder per run of the runner.
+fn sqlite_folder() -> anyhow::Result<PathBuf> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let folder = sqlite_root().join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+    std::fs::create_dir_all(&folder)?;
+    Ok(folder)
+}
+
+fn sqlite_root() -> PathBuf {
+    std::env::temp_dir().join(format!("peregrine-compat-{}", std::process::id()))
 }
