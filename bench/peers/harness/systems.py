@@ -153,8 +153,15 @@ class Proc:
     def tail(self, n: int = 15) -> str:
         if not self.logfile or not self.logfile.exists():
             return ""
-        lines = self.logfile.read_text(errors="replace").splitlines()
-        return "\n".join(line for line in lines if not line.lstrip().startswith("at "))[-3000:]
+        lines = [line for line in self.logfile.read_text(errors="replace").splitlines()
+                 if not line.lstrip().startswith(("at ", "..."))]
+        # the first errors say why; the last lines say where it ended
+        errors = []
+        for line in lines:
+            if ("Exception" in line or "ERROR" in line or "Error:" in line) and line not in errors:
+                errors.append(line[:400])
+        head = "\n".join(errors[:6])
+        return (head + "\n...\n" if head else "") + "\n".join(line[:400] for line in lines[-n:])
 
 
 def loadgen(spec: dict, timeout: float) -> dict:

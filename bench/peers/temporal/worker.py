@@ -1,5 +1,7 @@
 """The benchmark workloads as Temporal workflows, in Temporal's idiom: each Kestra task is an
-activity run by this worker, each flow a workflow that calls them.
+activity run by this worker, each flow a workflow that calls them. Workflows run outside the
+Python SDK's sandbox (`sandboxed=False`), which re-imports modules for every workflow run and
+would make the worker, not the server, the bottleneck.
 
 Run: python worker.py HOST:PORT
 """
@@ -37,7 +39,7 @@ async def sleep100(i: int) -> int:
     return i
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class Seq:
     """N sequential trivial tasks (W1)."""
 
@@ -49,7 +51,7 @@ class Seq:
         return last
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class Benchmark01:
     """Kestra's benchmark 1: OutputValues, then Log of that output (W2)."""
 
@@ -60,7 +62,7 @@ class Benchmark01:
         return out
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class If5:
     """Kestra's benchmark 2: five If, each running one Log (the If is workflow code)."""
 
@@ -72,7 +74,7 @@ class If5:
         return "ok"
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class ForEach:
     """Kestra's benchmark 3: a ForEach over n values, all at once, one OutputValues each."""
 
@@ -84,7 +86,7 @@ class ForEach:
         return n
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class Slow10:
     """W5: ten steps of 100 ms each, so executions are in flight when the server is killed."""
 

@@ -59,7 +59,17 @@ public final class KestraServer {
 
     private static volatile boolean ready = false;
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable e) {
+            // a failed start must end the process (Kestra's threads would keep it alive)
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         long t0 = System.nanoTime();
         int port = Integer.parseInt(args[0]);
         Path data = Path.of(args[1]).toAbsolutePath();
@@ -120,6 +130,7 @@ public final class KestraServer {
         props.put("micronaut.caches.default.maximum-weight", 10485760);
 
         ApplicationContext ctx = ApplicationContext.builder().properties(props).deduceEnvironment(false).start();
+        Runtime.getRuntime().addShutdownHook(new Thread(ctx::close));
 
         if (flows.isDirectory()) {
             ctx.getBean(LocalFlowRepositoryLoader.class).load(TENANT, flows);
