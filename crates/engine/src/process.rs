@@ -74,7 +74,11 @@ impl Step<'_, '_> {
     fn apply(&mut self, event: Event) {
         match event {
             Event::Start => {
-                if self.state.execution.state.current == State::Created {
+                // A QUEUED execution starts once its flow's concurrency limit lets it.
+                if matches!(
+                    self.state.execution.state.current,
+                    State::Created | State::Queued
+                ) {
                     let now = self.now();
                     self.state.execution.state.set(State::Running, now);
                     self.work.push_back(Container::Root);

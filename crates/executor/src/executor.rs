@@ -170,6 +170,22 @@ impl Executor {
         })
     }
 
+    /// Moves an execution that has not started to `state`: QUEUED while its flow's concurrency
+    /// limit is reached, CANCELLED or FAILED when the limit refuses it. Returns false when the
+    /// execution is unknown or has started.
+    pub fn hold(&mut self, execution_id: &str, state: peregrine_model::state::State) -> bool {
+        use peregrine_model::state::State;
+        let Some(running) = self.executions.get_mut(execution_id) else {
+            return false;
+        };
+        let history = &mut running.state.execution.state;
+        if !matches!(history.current, State::Created | State::Queued) {
+            return false;
+        }
+        history.set(state, now_millis());
+        true
+    }
+
     pub fn execution(&self, execution_id: &str) -> Option<&Execution> {
         self.executions
             .get(execution_id)

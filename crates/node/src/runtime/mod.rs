@@ -6,6 +6,7 @@
 //! changed in one store commit (task runs, frames, outbox rows, log lines), and only then
 //! publishes the new versions and carries out the effects: durable before visible.
 
+mod concurrency;
 mod effects;
 mod logs;
 mod outbox;
@@ -54,14 +55,15 @@ pub enum RuntimeError {
 }
 
 /// What goes through the event loop.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "nearly every message is an event; boxing would allocate for each"
-)]
 pub(crate) enum Message {
     Event {
         id: String,
         event: Event,
+    },
+    /// A new execution its flow's concurrency limit holds back: QUEUED, CANCELLED or FAILED.
+    Hold {
+        id: String,
+        state: State,
     },
     /// Task log lines are waiting: commit them.
     Flush,
@@ -89,6 +91,8 @@ struct Shared {
     uncommitted: HashMap<String, Vec<oneshot::Sender<()>>>,
     /// Ended executions still listed, oldest first (at most `keep_finished`).
     finished: VecDeque<String>,
+    /// Flow concurrency limits.
+    limits: concurrency::Limits,
 }
 
 /// What the runtime is built with: task services, the `envs`/`globals` expression variables,
@@ -211,6 +215,7 @@ impl LocalRuntime {
             consumes: HashMap::new(),
             uncommitted: HashMap::new(),
             finished: VecDeque::new(),
+            limits: concurrency::Limits::default(),
         };
         let runtime = Self {
             registry,
@@ -349,8 +354,12 @@ impl LocalRuntime {
         let mut shared = self
             .shared
             .lock()
-            .map_err(|_| RuntimeError::UnknownFlow(key))?;
-        let id = shared.executor.create(plan, new, origin.parent.clone());
+            .map_err(|_| RuntimeError::UnknownFlow(key.clone()))?;
+        let flow_key = key;
+        let id = shared
+            .executor
+            .create(plan.clone(), new, origin.parent.clone());
+        let admission = shared.limits.admit(&flow_key, &plan, &id);
         if let Some(parent) = origin.parent {
             shared.parents.insert(id.clone(), parent);
         }
@@ -364,7 +373,16 @@ impl LocalRuntime {
             shared.watchers.insert(id.clone(), watcher);
         }
         drop(shared);
-        self.send(&id, Event::Start);
+        match admission {
+            concurrency::Admission::Start => self.send(&id, Event::Start),
+            concurrency::Admission::Hold(state) => {
+                let message = Message::Hold {
+                    id: id.clone(),
+                    state,
+                };
+                let _ = self.sender.send(message);
+            }
+        }
         Ok(id)
     }
 

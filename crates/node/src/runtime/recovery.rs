@@ -33,6 +33,17 @@ impl LocalRuntime {
                 Err(reason) => recovered.skipped.push(format!("execution {id}: {reason}")),
             }
         }
+        let ready = self
+            .shared
+            .lock()
+            .map(|mut shared| {
+                let shared = &mut *shared;
+                shared.limits.ready(&shared.plans)
+            })
+            .unwrap_or_default();
+        for id in ready {
+            self.send(&id, Event::Start);
+        }
         for row in self.store.outbox().await? {
             let pending = match outbox::read(&row) {
                 Ok(pending) => pending,
@@ -113,6 +124,9 @@ impl LocalRuntime {
         {
             shared.parents.insert(id.clone(), parent);
         }
+        shared
+            .limits
+            .restore(&key, &plan, &id, execution.state.current);
         let (watcher, _) = watch::channel(execution.clone());
         shared
             .executor

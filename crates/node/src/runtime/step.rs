@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use peregrine_engine::effects::{EngineLog, LogLevel};
 use peregrine_engine::{Effect, Event};
 use peregrine_model::execution::Execution;
 use peregrine_ports::store::Commit;
@@ -54,7 +55,10 @@ impl LocalRuntime {
         self.restore_for(&messages).await;
         let mut batch = self.apply(messages);
         self.commit(std::mem::take(&mut batch.commit)).await;
-        let fired = self.publish(&batch);
+        let (fired, freed) = self.publish(&batch);
+        for id in freed {
+            self.send(&id, Event::Start);
+        }
         for (id, effects) in batch.effects {
             for effect in effects {
                 self.carry_out(&id, effect);
@@ -94,8 +98,29 @@ impl LocalRuntime {
             return batch;
         };
         for message in messages {
-            let Message::Event { id, event } = message else {
-                continue;
+            let (id, event) = match message {
+                Message::Event { id, event } => (id, event),
+                Message::Hold { id, state } => {
+                    if shared.executor.hold(&id, state) {
+                        batch.touch(&id);
+                        if state.is_terminated() {
+                            let log = EngineLog {
+                                task_run_id: None,
+                                task_id: None,
+                                level: LogLevel::Warn,
+                                message: format!(
+                                    "the flow's concurrency limit is reached: the execution ends {}",
+                                    crate::server::state_name(state)
+                                ),
+                            };
+                            batch
+                                .effects
+                                .push((id, vec![Effect::Log(log), Effect::Ended(state)]));
+                        }
+                    }
+                    continue;
+                }
+                Message::Flush => continue,
             };
             let before = shared.executor.execution(&id).map(|e| e.state.current);
             let consumed = consumed_by(&id, &event);
@@ -184,11 +209,13 @@ impl LocalRuntime {
 
     /// After the commit: new versions to watchers and followers, first-commit waiters, Flow
     /// triggers; ended executions leave memory beyond `keep_finished`.
-    fn publish(&self, batch: &Batch) -> Vec<Fired> {
+    /// Returns the Flow triggers fired and the queued executions whose turn has come.
+    fn publish(&self, batch: &Batch) -> (Vec<Fired>, Vec<String>) {
         let Ok(mut shared) = self.shared.lock() else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut fired = Vec::new();
+        let mut freed = Vec::new();
         let now = jiff::Timestamp::now();
         for execution in &batch.state_changes {
             fired.extend(self.flow_triggers.evaluate(execution, &shared.plans, now));
@@ -205,10 +232,13 @@ impl LocalRuntime {
                 let _ = waiter.send(());
             }
             if execution.state.is_terminated() {
+                let key = super::uid(&execution.namespace, &execution.flow_id);
+                let plan = shared.plans.get(&key).cloned();
+                freed.extend(shared.limits.release(&key, plan.as_deref(), id));
                 self.finish(&mut shared, &execution);
             }
         }
-        fired
+        (fired, freed)
     }
 
     fn finish(&self, shared: &mut super::Shared, execution: &Execution) {
