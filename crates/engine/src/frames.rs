@@ -31,6 +31,7 @@ pub fn root_frame(lists: &Lists) -> Frame {
         allow_failure: false,
         looping: None,
         shared_directory: None,
+        batch: None,
     }
 }
 
@@ -111,6 +112,7 @@ pub(crate) fn build(
         allow_failure,
         looping: None,
         shared_directory: None,
+        batch: None,
     };
     let built = |frame: Frame| Built {
         frame,
@@ -197,6 +199,7 @@ pub(crate) fn build(
                 allow_failure: false,
                 looping: None,
                 shared_directory: None,
+                batch: None,
             };
             built(frame)
         }
@@ -223,6 +226,7 @@ pub(crate) fn build(
                 allow_failure: false,
                 looping: None,
                 shared_directory: None,
+                batch: None,
             };
             built(frame)
         }
@@ -309,8 +313,8 @@ pub(crate) fn build(
                 pause: None,
             }
         }
-        Flowable::Subflow(_) => {
-            return Err("Subflow is not supported by this engine yet".to_string());
+        Flowable::Subflow(_) | Flowable::SubflowPerBatch(_) => {
+            return Err("a subflow task has no children to run".to_string());
         }
         Flowable::Unsupported(name) => {
             return Err(format!("{name} is not supported by this engine yet"));

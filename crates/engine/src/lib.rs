@@ -14,6 +14,7 @@ pub mod effects;
 mod ending;
 pub mod executor_tasks;
 pub mod expressions;
+pub mod for_each_item;
 pub mod frames;
 pub mod history;
 pub mod inputs;

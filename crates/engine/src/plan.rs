@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::history::{History, history_of, variables_read_history};
 use peregrine_model::flow::Task;
 use peregrine_model::tasks::{
-    AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachSpec, IfSpec,
-    LoopUntilSpec, ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
+    AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachItemSpec, ForEachSpec,
+    IfSpec, LoopUntilSpec, ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
     WorkingDirectorySpec,
 };
 use peregrine_model::{Flow, Property, Role};
@@ -78,6 +78,8 @@ pub enum Flowable {
         lists: Lists,
     },
     Subflow(Box<SubflowSpec>),
+    /// ForEachItem's `<id>_items` step: one subflow per batch file of the `<id>_split` step.
+    SubflowPerBatch(Box<ForEachItemSpec>),
     /// A flowable type the engine cannot run yet.
     Unsupported(&'static str),
 }
@@ -88,6 +90,8 @@ pub enum NodeKind {
     Flowable(Flowable),
     /// `execution.Labels`: changes the execution itself, so the executor runs it.
     Labels,
+    /// ForEachItem's `<id>_merge` step: a worker task given the outputs of the subflows.
+    MergeBatchOutputs,
 }
 
 /// The task type the executor runs itself because it changes the execution.
@@ -198,6 +202,18 @@ impl Builder<'_> {
         Ok(id)
     }
 
+    /// Adds a step a flowable expands into (not written in the flow), with its kind.
+    fn add_step(&mut self, task: Task, kind: NodeKind) -> NodeId {
+        let id = self.nodes.len();
+        self.by_id.insert(task.common.id.clone(), id);
+        self.nodes.push(TaskNode {
+            history: history_of(&task, self.variables_read_history),
+            task,
+            kind,
+        });
+        id
+    }
+
     fn flowable(&mut self, task: &Task) -> Result<Flowable, PlanError> {
         let error = |error: serde_json::Error| PlanError {
             task_id: task.common.id.clone(),
@@ -301,6 +317,22 @@ impl Builder<'_> {
                 }
             }
             "Subflow" | "Flow" => Flowable::Subflow(Box::new(task.spec().map_err(error)?)),
+            "ForEachItem" => {
+                let spec: ForEachItemSpec = task.spec().map_err(error)?;
+                let tasks = crate::for_each_item::steps(task, &spec)
+                    .map_err(error)?
+                    .into_iter()
+                    .map(|(step, kind)| self.add_step(step, kind))
+                    .collect();
+                Flowable::Sequential {
+                    lists: Lists {
+                        tasks,
+                        errors: self.list(&spec.errors)?,
+                        finally: Vec::new(),
+                    },
+                    allow_failure: false,
+                }
+            }
             "WorkingDirectory" => {
                 let spec: WorkingDirectorySpec = task.spec().map_err(error)?;
                 let lists = self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?;
@@ -318,8 +350,6 @@ impl Builder<'_> {
                 }
             }
             _ => Flowable::Unsupported(match short {
-                "ForEachItem" => "ForEachItem",
-                "LoopUntil" | "WaitFor" => "LoopUntil",
                 "Template" => "Template",
                 _ => "this flowable type",
             }),

@@ -28,6 +28,34 @@ pub struct Frame {
     /// Set for LoopUntil: the loop's progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub looping: Option<Looping>,
+    /// Set on the record of one subflow a ForEachItem started, kept apart from the containers
+    /// under `<task run id>/<subflow execution id>` so each end is written on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchRecord>,
+}
+
+/// One subflow a ForEachItem started: its batch, and once it has ended, its state and outputs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    /// The batch number, from 1.
+    pub iteration: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<peregrine_model::state::State>,
+    /// The subflow's flow outputs, when it has some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Frame {
+    /// The record of a subflow started by the task run `owner`.
+    pub fn batch_key(owner: &str, execution_id: &str) -> String {
+        format!("{owner}/{execution_id}")
+    }
+
+    /// A frame of a container (not a subflow record).
+    pub fn is_container(&self) -> bool {
+        self.batch.is_none()
+    }
 }
 
 /// One child to run: a task, and the loop value it runs for.
@@ -221,11 +249,20 @@ impl ExecutionState {
 
     pub(crate) fn insert_frame(&mut self, id: String, frame: Frame) {
         self.dirty_frames.push(id.clone());
-        self.tracker.container_started(&id, &frame);
+        if frame.is_container() {
+            self.tracker.container_started(&id, &frame);
+        }
         if let Some(position) = self.position(&id) {
             self.tracker.touched(position);
         }
         self.frames.insert(id, frame);
+    }
+
+    /// Removes a subflow record; the store deletes it with the removed task runs.
+    pub(crate) fn remove_frame(&mut self, id: &str) {
+        if self.frames.remove(id).is_some() {
+            self.removed.push(id.to_string());
+        }
     }
 
     /// Frames added or changed since the last call to this method (ids deduplicated; a frame

@@ -62,15 +62,10 @@ impl Step<'_, '_> {
             }
         }
         match &node.kind {
-            NodeKind::Runnable => {
-                let working_directory = self.shared_directory(&run);
-                let variables = self.with_worker_task_run(variables, working_directory.as_ref());
-                self.effects.push(Effect::RunTask(Box::new(WorkerJob {
-                    task_run: run,
-                    task: node.task.clone(),
-                    variables,
-                    working_directory,
-                })));
+            NodeKind::Runnable => self.send_job(run, node.task.clone(), variables),
+            NodeKind::MergeBatchOutputs => {
+                let task = self.merge_task(&run, &node.task);
+                self.send_job(run, task, variables);
             }
             NodeKind::Labels => {
                 match executor_tasks::apply_labels(
@@ -85,6 +80,9 @@ impl Step<'_, '_> {
             }
             NodeKind::Flowable(Flowable::Subflow(spec)) => {
                 self.start_subflow(id, spec, &run, &variables)
+            }
+            NodeKind::Flowable(Flowable::SubflowPerBatch(spec)) => {
+                self.start_batches(id, spec, &run, &variables)
             }
             NodeKind::Flowable(flowable) => {
                 match frames::build(
@@ -165,14 +163,28 @@ impl Step<'_, '_> {
             &run,
             &task.common.type_name,
         );
-        if let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind {
-            return self.start_subflow(id, spec, &run, &variables);
+        match &self.plan.node(node).kind {
+            NodeKind::Flowable(Flowable::Subflow(spec)) => {
+                self.start_subflow(id, spec, &run, &variables)
+            }
+            NodeKind::Flowable(Flowable::SubflowPerBatch(spec)) => {
+                self.start_batches(id, spec, &run, &variables)
+            }
+            NodeKind::MergeBatchOutputs => {
+                let task = self.merge_task(&run, task);
+                self.send_job(run, task, variables);
+            }
+            _ => self.send_job(run, task.clone(), variables),
         }
+    }
+
+    /// Sends a runnable task run to a worker.
+    fn send_job(&mut self, run: TaskRun, task: peregrine_model::flow::Task, variables: Value) {
         let working_directory = self.shared_directory(&run);
         let variables = self.with_worker_task_run(variables, working_directory.as_ref());
         self.effects.push(Effect::RunTask(Box::new(WorkerJob {
             task_run: run,
-            task: task.clone(),
+            task,
             variables,
             working_directory,
         })));
@@ -264,8 +276,12 @@ impl Step<'_, '_> {
         let Some(node) = self.plan.find(&run.task_id) else {
             return;
         };
-        let NodeKind::Flowable(Flowable::Subflow(spec)) = &self.plan.node(node).kind else {
-            return;
+        let spec = match &self.plan.node(node).kind {
+            NodeKind::Flowable(Flowable::Subflow(spec)) => spec,
+            NodeKind::Flowable(Flowable::SubflowPerBatch(spec)) => {
+                return self.batch_ended(&run, spec, &ended);
+            }
+            _ => return,
         };
         let variables = task_variables(
             self.plan,

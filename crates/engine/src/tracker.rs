@@ -187,6 +187,7 @@ impl Tracker {
             root: Progress::new(root),
             containers: frames
                 .iter()
+                .filter(|(_, frame)| frame.is_container())
                 .map(|(id, frame)| (id.clone(), Progress::new(frame)))
                 .collect(),
             slots: vec![None; runs.len()],

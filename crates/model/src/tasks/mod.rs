@@ -13,7 +13,7 @@ pub use dag::{DagSpec, DagTask};
 pub use each::{EachParallelSpec, EachSequentialSpec, ForEachSpec};
 pub use pause::{CheckFrequency, LoopUntilSpec, PauseSpec};
 pub use sequence::{AllowFailureSpec, ParallelSpec, SequentialSpec, TemplateSpec};
-pub use subflow::{ForEachItemBatch, ForEachItemSpec, SubflowSpec};
+pub use subflow::{ForEachItemBatch, ForEachItemSpec, SubflowSpec, for_each_item_steps};
 pub use working_directory::{WorkingDirectoryCache, WorkingDirectorySpec};
 
 use crate::registry::Registry;

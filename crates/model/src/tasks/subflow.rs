@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::flowable;
 use crate::check::CheckContext;
 use crate::diagnostic::Code;
-use crate::flow::Labels;
+use crate::flow::{Labels, Task};
 use crate::property::{Property, is_expression};
 use crate::yaml::Node;
 
@@ -57,6 +57,20 @@ pub struct ForEachItemBatch {
     pub separator: Option<Property<String>>,
 }
 
+/// The steps a ForEachItem runs as (Kestra's type names), and what passes between them.
+pub mod for_each_item_steps {
+    /// The worker task cutting the items file into batch files.
+    pub const SPLIT_TYPE: &str = "io.kestra.plugin.core.flow.ForEachItem$ForEachItemSplit";
+    /// The step the executor runs: one subflow per batch.
+    pub const SUBFLOWS_TYPE: &str = "io.kestra.plugin.core.flow.ForEachItem$ForEachItemExecutable";
+    /// The worker task joining the subflows' outputs into one file.
+    pub const MERGE_TYPE: &str = "io.kestra.plugin.core.flow.ForEachItem$ForEachItemMergeOutputs";
+    /// The split step's output listing the batch files' URIs (besides Kestra's `splits` file).
+    pub const BATCHES_OUTPUT: &str = "uris";
+    /// The merge step's property carrying the subflows' outputs, in batch order.
+    pub const MERGE_INPUT: &str = "outputs";
+}
+
 /// Starts one subflow execution per batch of lines of a file.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -83,8 +97,30 @@ pub struct ForEachItemSpec {
     pub schedule_date: Option<Property<String>>,
     #[serde(default)]
     pub restart_behavior: Option<String>,
+    /// Tasks run when a batch step fails.
+    #[serde(default)]
+    pub errors: Vec<Task>,
 }
 flowable!(ForEachItemSpec, "ForEachItem"; check = check_recursion);
+
+impl ForEachItemSpec {
+    /// The subflow each batch starts, as a Subflow task would start it.
+    pub fn subflow(&self) -> SubflowSpec {
+        SubflowSpec {
+            namespace: self.namespace.clone(),
+            flow_id: self.flow_id.clone(),
+            revision: self.revision.clone(),
+            inputs: self.inputs.clone(),
+            labels: self.labels.clone(),
+            wait: self.wait,
+            transmit_failed: self.transmit_failed,
+            inherit_labels: self.inherit_labels,
+            outputs: None,
+            schedule_date: self.schedule_date.clone(),
+            restart_behavior: self.restart_behavior.clone(),
+        }
+    }
+}
 
 /// A subflow naming its own flow (literally) would start itself forever.
 fn check_recursion(context: &mut CheckContext<'_>) {
