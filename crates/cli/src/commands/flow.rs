@@ -20,6 +20,9 @@ pub enum FlowCommand {
     },
     /// Print the JSON Schema of a flow, for editors (task properties branch on `type`).
     Schema,
+    /// Deploy flows to a running server.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
     /// Run one execution of a flow in this process, on throw-away state, and print it.
     ///
     /// Exit 0 when it ends in SUCCESS or WARNING, 1 in another state, 2 when the flow or the
@@ -41,8 +44,31 @@ pub enum FlowCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum NamespaceCommand {
+    /// Create or update every flow of a folder (.yml, .yaml, recursively) in a namespace, in
+    /// one all-or-nothing request; the namespace's other flows are deleted unless --no-delete.
+    /// Exit 1 when the server refuses (each problem is printed with its line).
+    Update {
+        namespace: String,
+        folder: PathBuf,
+        /// The server's base URL.
+        #[arg(long, default_value = "http://localhost:8080")]
+        server: String,
+        /// Keep the namespace's flows that are not in the folder.
+        #[arg(long)]
+        no_delete: bool,
+    },
+}
+
 pub fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
     match command {
+        FlowCommand::Namespace(NamespaceCommand::Update {
+            namespace,
+            folder,
+            server,
+            no_delete,
+        }) => super::namespace::update(&namespace, &folder, &server, !no_delete),
         FlowCommand::Validate { paths } => validate(&paths),
         FlowCommand::Test {
             file,

@@ -2,6 +2,7 @@
 
 mod flow;
 mod flow_test;
+mod namespace;
 mod server;
 
 use std::process::ExitCode;
