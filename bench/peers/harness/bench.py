@@ -86,15 +86,27 @@ class RssSampler:
 
 
 # ---------------------------------------------------------------------------------------------
+def smoke(system, timeout: float = 120) -> float:
+    """One 1-task execution right after start; a system that cannot run it is reported broken."""
+    r = system.seq("seq1", 1, 0, timeout=timeout)
+    if r.get("ok", 0) != 1:
+        raise InstallError(
+            f"a 1-task execution did not succeed within {timeout:.0f} s: {'; '.join(r.get('error_samples', []))}\n"
+            f"{system.logs()[-2500:]}"
+        )
+    return r["latencies_ms"][0]
+
+
 def w1(system, quick: bool, slow: bool) -> dict:
-    count, warmup = (20, 5) if quick else (100, 10)
+    count, warmup = (20, 5) if quick else (30, 5)
     if slow:
         count, warmup = (5, 1) if quick else (10, 2)
     system.start()
     out = {"method": system.method, "samples": count, "warmup": warmup, "flows": {}}
     try:
+        smoke(system)
         # a warm-up of the whole path first (a JVM needs it), then `warmup` runs per flow
-        warm = 15 if quick else 30
+        warm = 10 if quick else 30
         log(f"{system.name} W1: warm-up {warm} s of seq3 at 5/s")
         system.rate("seq3", 1 if slow else 5, warm, timeout=300)
         for n in flows.SEQ_SIZES:
@@ -118,8 +130,8 @@ def saturated(s: dict, rate: float, duration: float) -> str | None:
 
 
 def ladder(system, flow: str, quick: bool, slow: bool, sampler: RssSampler | None) -> dict:
-    duration = 5 if quick else 20
-    warm = 20 if quick else 60
+    duration = 5 if quick else 10
+    warm = 10 if quick else 30
     log(f"{system.name} {flow}: warm-up {warm} s at 2/s")
     system.rate(flow, 1 if slow else 2, warm, timeout=120)
     steps = []
@@ -150,6 +162,7 @@ def ladder(system, flow: str, quick: bool, slow: bool, sampler: RssSampler | Non
 def w2(system, quick: bool, slow: bool) -> dict:
     system.start()
     try:
+        smoke(system)
         with RssSampler(system) as sampler:
             out = ladder(system, "benchmark01", quick, slow, sampler)
         out["peak_rss_kb"] = sampler.peak
@@ -162,7 +175,8 @@ def w3(system, quick: bool, slow: bool) -> dict:
     out = {"method": system.method}
     system.start()
     try:
-        count, warmup = (10, 3) if quick else (30, 5)
+        smoke(system)
+        count, warmup = (10, 3) if quick else (20, 5)
         if slow:
             count, warmup = 3, 1
         log(f"{system.name} W3 5xIf: {count} runs one at a time")
@@ -170,17 +184,23 @@ def w3(system, quick: bool, slow: bool) -> dict:
         out["if5_rates"] = ladder(system, "benchmark02", quick, slow, None)
     finally:
         system.stop()
-    timeout = 120 if quick else 600
+    timeout = 60 if quick else 120
     out["foreach_timeout_s"] = timeout
     out["foreach"] = {}
     system.start()
     try:
+        previous = None
         for n in flows.FOREACH_SIZES:
-            runs = {100: 3, 1000: 2, 10000: 1}[n] if not quick else 1
+            runs = {100: 2, 1000: 1, 10000: 1}[n] if not quick else 1
+            if previous is not None and previous * n / (n // 10) > timeout * 1000:
+                out["foreach"][str(n)] = {"skipped": f"{n // 10:,} values took {previous / 1000:.1f} s, so "
+                                          f"{n:,} would take more than the {timeout} s timeout"}
+                break
             log(f"{system.name} W3 ForEach {n}: {runs} run(s), timeout {timeout} s")
             r = system.seq(f"foreach{n}", runs, 0, timeout=timeout, arg=n)
             s = summarize(r)
             out["foreach"][str(n)] = s
+            previous = s["min_ms"]
             if s["ok"] == 0:
                 s["note"] = f"no run finished within {timeout} s"
                 break
@@ -196,10 +216,9 @@ def w4(system, quick: bool, slow: bool) -> dict:
         out["ready_s"] = ready
         time.sleep(5)
         out["idle_rss_kb"] = system.rss_kb()
-        # a first execution after start, one at a time
-        r = system.seq("seq1", 1, 0, timeout=300)
-        out["first_execution_ms"] = summarize(r)["median_ms"]
-        rate, duration = 20, 10 if quick else 30
+        # a first execution after start
+        out["first_execution_ms"] = smoke(system)
+        rate, duration = 20, 10 if quick else 20
         if slow:
             rate = 2
         with RssSampler(system) as sampler:
@@ -215,10 +234,11 @@ def w5(system, quick: bool, slow: bool) -> dict:
     rate, count = 50, 150
     if slow:
         rate, count = 5, 15
-    timeout = 120 if quick else 300
+    timeout = 90 if quick else 180
     system.start()
     out = {"flow": "slow10 (ten 100 ms Sleep tasks)", "rate": rate, "count": count}
     try:
+        smoke(system)
         log(f"{system.name} W5: {count} starts at {rate}/s, then kill -9")
         ids = system.start_many_nowait("slow10", rate, count)
         before = system.states(ids)
@@ -348,7 +368,11 @@ def main() -> int:
             results["unavailable"][name] = f"install: {e}"
             continue
         slow = name in ("airflow", "prefect")
+        broken = None
         for w in workloads:
+            if broken:
+                results["workloads"][w][name] = {"error": f"not run: {broken}"}
+                continue
             log(f"== {name} {w}")
             try:
                 results["workloads"][w][name] = WORKLOADS[w](system, args.quick, slow)
@@ -357,6 +381,8 @@ def main() -> int:
                 log(f"{name} {w} failed: {msg}\n{traceback.format_exc()}")
                 logs = system.logs()
                 results["workloads"][w][name] = {"error": msg, "log_tail": logs[-2000:]}
+                if isinstance(e, InstallError):
+                    broken = f"it could not start or run a 1-task execution in {w} (see there)"
                 try:
                     system.stop()
                 except Exception:  # noqa: BLE001

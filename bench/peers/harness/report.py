@@ -367,6 +367,8 @@ def render(res: dict, out_dir: Path) -> str:
                 f = d.get("foreach", {}).get(n)
                 if not f:
                     cells.append("not run" if d.get("foreach") else "–")
+                elif "skipped" in f:
+                    cells.append(f"skipped ({f['skipped']})")
                 elif f["ok"] == 0:
                     cells.append(f"> {d.get('foreach_timeout_s')} s")
                 else:

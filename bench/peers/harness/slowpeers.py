@@ -71,7 +71,8 @@ class Airflow(System):
             AIRFLOW__CORE__DAGS_FOLDER=str(PEERS / "airflow"),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+            # SQLite's default 5 s busy timeout makes the scheduler die with "database is locked"
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db?timeout=60",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
             AIRFLOW__API__HOST="127.0.0.1",

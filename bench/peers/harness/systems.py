@@ -313,7 +313,8 @@ class Peregrine(KestraApi):
 
     def version(self) -> str:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        return f"git {rev.stdout.strip()} (release build)"
+        built = time.strftime("%Y-%m-%d %H:%M", time.gmtime(self.binary.stat().st_mtime))
+        return f"release build of {built} UTC (repository at {rev.stdout.strip()})"
 
     def size(self) -> dict:
         return {"bytes": self.binary.stat().st_size, "what": "the `peregrine` binary (static Rust, no runtime)"}
