@@ -472,18 +472,26 @@ impl LocalRuntime {
             .map(|shared| {
                 shared
                     .watchers
-                    .values()
-                    .map(|watcher| watcher.borrow().clone())
+                    .iter()
+                    .map(|(id, watcher)| match shared.executor.execution(id) {
+                        Some(execution) => execution.clone(),
+                        None => watcher.borrow().clone(),
+                    })
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    /// The latest committed version of an execution this runtime still lists.
+    /// The latest version of an execution this runtime still lists.
     pub fn listed(&self, execution_id: &str) -> Option<Execution> {
         let shared = self.shared.lock().ok()?;
-        let execution = shared.watchers.get(execution_id)?.borrow().clone();
-        Some(execution)
+        if !shared.watchers.contains_key(execution_id) {
+            return None;
+        }
+        match shared.executor.execution(execution_id) {
+            Some(execution) => Some(execution.clone()),
+            None => Some(shared.watchers.get(execution_id)?.borrow().clone()),
+        }
     }
 
     /// Stops listing an execution (a deleted one). Returns false when it was not listed.

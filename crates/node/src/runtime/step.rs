@@ -221,21 +221,29 @@ impl LocalRuntime {
             fired.extend(self.flow_triggers.evaluate(execution, &shared.plans, now));
         }
         for id in &batch.touched {
-            let Some(execution) = shared.executor.execution(id).cloned() else {
+            let shared = &mut *shared;
+            let Some(execution) = shared.executor.execution(id) else {
                 continue;
             };
+            // A copy of a large execution per step would make steps cost its size: watchers
+            // get one when someone waits on them, when the state moves, and at the end.
+            let ended = execution.state.is_terminated();
             if let Some(watcher) = shared.watchers.get(id) {
-                watcher.send_replace(execution.clone());
+                let moved = watcher.borrow().state.current != execution.state.current;
+                if moved || ended || watcher.receiver_count() > 0 {
+                    watcher.send_replace(execution.clone());
+                }
             }
-            shared.subscribers.notify(&execution);
+            shared.subscribers.notify(execution);
             for waiter in shared.uncommitted.remove(id).into_iter().flatten() {
                 let _ = waiter.send(());
             }
-            if execution.state.is_terminated() {
+            if ended {
+                let execution = execution.clone();
                 let key = super::uid(&execution.namespace, &execution.flow_id);
                 let plan = shared.plans.get(&key).cloned();
                 freed.extend(shared.limits.release(&key, plan.as_deref(), id));
-                self.finish(&mut shared, &execution);
+                self.finish(shared, &execution);
             }
         }
         (fired, freed)

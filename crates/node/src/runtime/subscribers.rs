@@ -60,7 +60,11 @@ impl LocalRuntime {
         execution_id: &str,
     ) -> Option<(Execution, broadcast::Receiver<Execution>)> {
         let mut shared = self.shared.lock().ok()?;
-        let current = shared.watchers.get(execution_id)?.borrow().clone();
+        let watched = shared.watchers.get(execution_id)?.borrow().clone();
+        let current = match shared.executor.execution(execution_id) {
+            Some(execution) => execution.clone(),
+            None => watched,
+        };
         let receiver = if current.state.is_terminated() {
             broadcast::channel(1).1
         } else {
