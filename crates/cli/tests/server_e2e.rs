@@ -99,11 +99,23 @@ fn json(response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
 
 /// A multipart/form-data body with one text part per input.
 fn form(fields: &[(&str, &str)]) -> (String, String) {
+    let parts: Vec<(&str, Option<&str>, &str)> = fields
+        .iter()
+        .map(|(name, value)| (*name, None, *value))
+        .collect();
+    form_with_files(&parts)
+}
+
+/// A multipart/form-data body: `(name, file name, content)` parts, file parts when named.
+fn form_with_files(parts: &[(&str, Option<&str>, &str)]) -> (String, String) {
     let boundary = "peregrine-e2e-boundary";
     let mut body = String::new();
-    for (name, value) in fields {
+    for (name, file_name, value) in parts {
+        let file = file_name
+            .map(|file_name| format!("; filename=\"{file_name}\"\r\nContent-Type: text/plain"))
+            .unwrap_or_default();
         body.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n{value}\r\n"
         ));
     }
     body.push_str(&format!("--{boundary}--\r\n"));
@@ -502,6 +514,159 @@ fn flows_have_revisions_and_namespaces_update_in_bulk() {
             &agent,
             "GET",
             &server.url(&format!("/api/v1/executions/{killed}"))
+        ),
+        404
+    );
+    assert!(server.stop().success());
+}
+
+/// Waits for `/health` to answer.
+fn wait_healthy(server: &Server, agent: &ureq::Agent) {
+    let started = Instant::now();
+    while agent.get(server.url("/health")).call().is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no /health");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+const UPLOAD: &str = "id: upload
+namespace: company.team
+inputs:
+  - id: file
+    type: FILE
+tasks:
+  - id: show
+    type: io.kestra.plugin.core.log.Log
+    message: \"read: {{ read(inputs.file) }}\"
+";
+
+#[test]
+#[ignore = "needs LocalServices to build its RuntimeCommands with_options(&runtime options), so \
+            that files reach the runtime's internal storage"]
+fn a_file_part_is_stored_for_its_file_input_and_read_by_a_task() {
+    let server = Server::start();
+    let agent = agent();
+    wait_healthy(&server, &agent);
+    assert_eq!(
+        yaml(&agent, "POST", &server.url("/api/v1/flows"), UPLOAD).0,
+        200
+    );
+
+    let (content_type, body) = form_with_files(&[("file", Some("data.txt"), "uploaded text")]);
+    let (status, execution) = json(
+        agent
+            .post(server.url("/api/v1/executions/company.team/upload?wait=true"))
+            .header("Content-Type", &content_type)
+            .send(&body)
+            .expect("start"),
+    );
+    assert_eq!(status, 200, "{execution}");
+    let id = execution["id"].as_str().unwrap_or_default();
+    assert_eq!(
+        execution["inputs"]["file"],
+        format!("kestra:///company/team/upload/executions/{id}/inputs/file/data.txt")
+    );
+    assert_eq!(execution["state"]["current"], "SUCCESS", "{execution}");
+    let (_, logs) = json(
+        agent
+            .get(server.url(&format!("/api/v1/logs/{id}")))
+            .call()
+            .expect("logs"),
+    );
+    let read = logs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|line| line["message"] == "read: uploaded text");
+    assert!(read, "{logs}");
+
+    // Text for a FILE input must be a kestra:/// or nsfile:// URI.
+    let (content_type, body) = form(&[("file", "/etc/passwd")]);
+    let (status, error) = json(
+        agent
+            .post(server.url("/api/v1/executions/company.team/upload"))
+            .header("Content-Type", &content_type)
+            .send(&body)
+            .expect("start"),
+    );
+    assert_eq!(status, 422, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("Invalid input for `file`")),
+        "{error}"
+    );
+    assert!(server.stop().success());
+}
+
+const HOOK: &str = "id: hook
+namespace: company.team
+labels:
+  team: data
+tasks:
+  - id: show
+    type: io.kestra.plugin.core.log.Log
+    message: \"body a: {{ trigger.body.a ?? 'none' }}\"
+triggers:
+  - id: webhook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: \"{{ flow.id }}-key\"
+  - id: waiting
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: wait-key
+    wait: true
+";
+
+#[test]
+fn a_webhook_call_starts_an_execution_of_its_flow() {
+    let server = Server::start();
+    let agent = agent();
+    wait_healthy(&server, &agent);
+    assert_eq!(
+        yaml(&agent, "POST", &server.url("/api/v1/flows"), HOOK).0,
+        200
+    );
+    let base = server.url("/api/v1/executions/webhook/company.team/hook");
+
+    let (status, execution) = json(
+        agent
+            .post(format!("{base}/hook-key?name=john&age=12&age=13"))
+            .header("Content-Type", "application/json")
+            .send(r#"{"a": 1, "b": true}"#)
+            .expect("webhook"),
+    );
+    assert_eq!(status, 200, "{execution}");
+    let variables = &execution["trigger"]["variables"];
+    assert_eq!(variables["body"], serde_json::json!({"a": 1, "b": true}));
+    assert_eq!(
+        variables["parameters"]["age"],
+        serde_json::json!(["12", "13"])
+    );
+    assert_eq!(
+        variables["headers"]["content-type"],
+        serde_json::json!(["application/json"])
+    );
+    assert_eq!(
+        execution["labels"][0],
+        serde_json::json!({"key": "team", "value": "data"})
+    );
+
+    let (status, ended) = json(
+        agent
+            .get(format!("{base}/wait-key"))
+            .call()
+            .expect("webhook"),
+    );
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["state"]["current"], "SUCCESS", "{ended}");
+    assert_eq!(ended["trigger"]["variables"]["body"], Value::Null);
+
+    assert_eq!(call(&agent, "PUT", &format!("{base}/wrong-key")), 404);
+    assert_eq!(
+        call(
+            &agent,
+            "POST",
+            &server.url("/api/v1/executions/webhook/company.team/nope/hook-key")
         ),
         404
     );

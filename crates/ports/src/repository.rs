@@ -179,6 +179,47 @@ pub struct StartRequest {
     pub inputs: Map<String, Value>,
     pub labels: Vec<Label>,
     pub revision: Option<u32>,
+    /// Files for FILE inputs: stored in internal storage under the new execution, each input
+    /// then holds its file's `kestra:///` URI.
+    pub files: Vec<InputFile>,
+}
+
+/// A file sent for a FILE input.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputFile {
+    /// The input it is for.
+    pub input: String,
+    /// The name it is stored under; empty when the client did not give one.
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A call of a flow's Webhook trigger: `/api/v1/executions/webhook/{namespace}/{flowId}/{key}`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WebhookCall {
+    pub namespace: String,
+    pub flow_id: String,
+    /// The key in the URL, compared with each Webhook trigger's rendered `key`.
+    pub key: String,
+    /// The request body as sent; `None` when there is none.
+    pub body: Option<String>,
+    /// Header names (lower case) and query parameters, each with every value given.
+    pub headers: Vec<(String, String)>,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// What a webhook call did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookOutcome {
+    /// An execution was created; the trigger asks to answer once it has ended (`wait`), with
+    /// the flow outputs only (`return_outputs`).
+    Started {
+        execution: Box<Execution>,
+        wait: bool,
+        return_outputs: bool,
+    },
+    /// The trigger's conditions do not hold for this call: nothing was started.
+    Skipped,
 }
 
 /// A stream of successive versions of an execution, ending after a terminal one.
@@ -188,12 +229,40 @@ pub type ExecutionUpdates = tokio::sync::mpsc::Receiver<Execution>;
 /// (the execution is created, the kill is recorded); its effects follow asynchronously.
 pub trait ExecutionCommands: Send + Sync {
     fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<Execution, Error>>;
+    /// Starts an execution through the flow's Webhook trigger whose rendered key is the call's:
+    /// [`Error::NotFound`] when no flow or trigger matches, [`Error::Conflict`] when the flow
+    /// or the trigger is disabled. Backends without webhooks answer not found.
+    fn webhook(&self, call: WebhookCall) -> BoxFuture<'_, Result<WebhookOutcome, Error>> {
+        Box::pin(async move {
+            Err(Error::NotFound {
+                what: "webhook",
+                id: format!("{}.{}/{}", call.namespace, call.flow_id, call.key),
+            })
+        })
+    }
     fn kill(&self, execution_id: &str) -> BoxFuture<'_, Result<(), Error>>;
     fn resume(
         &self,
         execution_id: &str,
         inputs: Option<Map<String, Value>>,
     ) -> BoxFuture<'_, Result<(), Error>>;
+    /// Resumes with files for FILE `onResume` inputs, stored under the execution like the files
+    /// of a start. Backends that take no files refuse them.
+    fn resume_with_files(
+        &self,
+        execution_id: &str,
+        inputs: Option<Map<String, Value>>,
+        files: Vec<InputFile>,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        if files.is_empty() {
+            return self.resume(execution_id, inputs);
+        }
+        Box::pin(async move {
+            Err(Error::Invalid(
+                "files cannot be sent when resuming an execution here".into(),
+            ))
+        })
+    }
     /// The current version now, then every change until the execution ends.
     fn follow(&self, execution_id: &str) -> BoxFuture<'_, Result<ExecutionUpdates, Error>>;
 }

@@ -2,8 +2,7 @@
 //! follow one over server-sent events, kill, resume, delete.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{delete, get, post};
@@ -12,17 +11,18 @@ use peregrine_model::execution::Execution;
 use peregrine_model::flow::Label;
 use peregrine_model::state::State as ExecutionState;
 use peregrine_ports::repository::{ExecutionQuery, StartRequest};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::form::read_form;
 use crate::params::Params;
 use crate::routes::{Endpoint, QueryParam, Reply, Route};
 use crate::sse;
 use crate::state::AppState;
 
-const TAG: &str = "Executions";
-/// The largest request body read when it is not a multipart form (a form-less start).
-const SMALL_BODY: usize = 64 * 1024;
+pub(crate) const TAG: &str = "Executions";
+/// The largest form accepted: files are moved whole, up to internal storage's object limit.
+const LARGEST_FORM: usize = peregrine_ports::storage::MAX_OBJECT_BYTES as usize;
 
 const CREATE_QUERY: &[QueryParam] = &[
     QueryParam::new("labels", "string", "A label as key:value").repeated(),
@@ -63,10 +63,11 @@ pub(crate) fn routes() -> Vec<Route> {
                     Method::POST,
                     "/api/v1/executions/{namespace}/{id}",
                     "createExecution",
-                    "Start an execution of a flow; each form part is an input",
+                    "Start an execution of a flow; each form part is an input, file parts are \
+                     stored for FILE inputs",
                 )
             },
-            handler: post(create),
+            handler: post(create).layer(DefaultBodyLimit::max(LARGEST_FORM)),
         },
         Route {
             endpoint: Endpoint {
@@ -141,7 +142,7 @@ pub(crate) fn routes() -> Vec<Route> {
                     "Resume a paused execution; form parts are the Pause task's onResume inputs",
                 )
             },
-            handler: post(resume),
+            handler: post(resume).layer(DefaultBodyLimit::max(LARGEST_FORM)),
         },
     ]
 }
@@ -168,32 +169,44 @@ async fn create(
             })
         })
         .transpose()?;
-    let inputs = form_inputs(&state, request).await?.unwrap_or_default();
-    let commands = &state.options.commands;
+    let form = read_form(&state, request).await?.unwrap_or_default();
     let request = StartRequest {
         namespace,
         flow_id,
-        inputs,
+        inputs: form.inputs,
         labels,
         revision,
+        files: form.files,
     };
-    let mut execution = commands.start(request).await?;
-    if wait && !execution.state.is_terminated() {
-        let mut updates = commands.follow(&execution.id).await?;
-        loop {
-            let next = tokio::select! {
-                next = updates.recv() => next,
-                () = state.stopping().cancelled() => None,
-            };
-            let Some(next) = next else { break };
-            let ended = next.state.is_terminated();
-            execution = next;
-            if ended {
-                break;
-            }
-        }
+    let mut execution = state.options.commands.start(request).await?;
+    if wait {
+        execution = until_ended(&state, execution).await?;
     }
     Ok(Json(with_url(&execution)))
+}
+
+/// The execution once it has ended (or as it is when the server stops).
+pub(crate) async fn until_ended(
+    state: &AppState,
+    mut execution: Execution,
+) -> Result<Execution, ApiError> {
+    if execution.state.is_terminated() {
+        return Ok(execution);
+    }
+    let mut updates = state.options.commands.follow(&execution.id).await?;
+    loop {
+        let next = tokio::select! {
+            next = updates.recv() => next,
+            () = state.stopping().cancelled() => None,
+        };
+        let Some(next) = next else { break };
+        let ended = next.state.is_terminated();
+        execution = next;
+        if ended {
+            break;
+        }
+    }
+    Ok(execution)
 }
 
 async fn get_execution(
@@ -265,62 +278,16 @@ async fn resume(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<StatusCode, ApiError> {
-    let inputs = form_inputs(&state, request).await?;
-    state.options.commands.resume(&id, inputs).await?;
+    let (inputs, files) = match read_form(&state, request).await? {
+        Some(form) => (Some(form.inputs), form.files),
+        None => (None, Vec::new()),
+    };
+    state
+        .options
+        .commands
+        .resume_with_files(&id, inputs, files)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The inputs of a multipart form, one per part (a repeated name gives a list); `None` without
-/// a body. File parts are refused until uploads reach internal storage.
-async fn form_inputs(
-    state: &AppState,
-    request: Request,
-) -> Result<Option<Map<String, Value>>, ApiError> {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !content_type.starts_with("multipart/form-data") {
-        let body = axum::body::to_bytes(request.into_body(), SMALL_BODY)
-            .await
-            .map_err(|error| ApiError::invalid(format!("cannot read the request body: {error}")))?;
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "inputs must be sent as multipart/form-data, not '{content_type}'"
-        )));
-    }
-    let mut form = Multipart::from_request(request, state)
-        .await
-        .map_err(|error| ApiError::invalid(error.body_text()))?;
-    let mut inputs = Map::new();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|error| ApiError::invalid(error.body_text()))?
-    {
-        let name = field.name().unwrap_or_default().to_string();
-        if let Some(file) = field.file_name() {
-            return Err(ApiError::invalid(format!(
-                "input '{name}': file inputs ('{file}') are not supported yet"
-            )));
-        }
-        let text = field
-            .text()
-            .await
-            .map_err(|error| ApiError::invalid(error.body_text()))?;
-        match inputs.get_mut(&name) {
-            Some(Value::Array(values)) => values.push(Value::String(text)),
-            Some(first) => *first = json!([first.take(), text]),
-            None => {
-                inputs.insert(name, Value::String(text));
-            }
-        }
-    }
-    Ok(Some(inputs))
 }
 
 /// `key:value`; `system.` labels are Kestra's own, except `system.correlationId`.

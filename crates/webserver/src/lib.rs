@@ -6,6 +6,7 @@
 //! of each port error is decided here and nowhere else ([`error`]).
 //!
 //! - [`flows`], [`executions`], [`logs`]: one file per API resource, each with its route table;
+//!   [`webhook`]: the Webhook trigger's endpoint; [`form`]: multipart inputs and files;
 //! - [`health`]: `/health` and `/metrics` (Prometheus text);
 //! - [`openapi`]: the OpenAPI document, generated from the same route tables as the router;
 //! - [`routes`]: the route tables' types, the router, the JSON 404 fallback;
@@ -16,6 +17,7 @@ mod documents;
 mod error;
 mod executions;
 mod flows;
+mod form;
 mod health;
 mod logs;
 mod openapi;
@@ -23,6 +25,7 @@ mod params;
 mod routes;
 mod sse;
 mod state;
+mod webhook;
 
 use std::sync::Arc;
 

@@ -19,6 +19,11 @@ impl Params {
         )
     }
 
+    /// Every pair as given, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The first value of `name`; an empty value counts as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -94,6 +94,7 @@ pub(crate) struct Route {
 pub(crate) fn all() -> Vec<Route> {
     let mut routes = crate::flows::routes();
     routes.extend(crate::executions::routes());
+    routes.extend(crate::webhook::routes());
     routes.extend(crate::logs::routes());
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());

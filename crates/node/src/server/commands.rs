@@ -1,20 +1,34 @@
-//! Execution commands carried out by the runtime: start (inputs typed against the flow), kill,
-//! resume, follow.
+//! Execution commands carried out by the runtime: start (inputs typed against the flow, files
+//! stored for FILE inputs), webhook calls, kill, resume (with the Pause task's `onResume` inputs
+//! typed), follow.
+
+mod files;
+mod flow_cache;
+#[cfg(test)]
+mod tests;
+mod webhook;
 
 use std::sync::Arc;
 
-use peregrine_engine::Event;
+use peregrine_engine::variables::Globals;
+use peregrine_engine::{Event, NewExecution};
 use peregrine_model::execution::Execution;
+use peregrine_model::flow::Input;
 use peregrine_model::state::State;
+use peregrine_model::tasks::PauseSpec;
 use peregrine_ports::future::BoxFuture;
 use peregrine_ports::repository::{
-    Error, ExecutionCommands, ExecutionUpdates, FlowRepository, StartRequest,
+    Error, ExecutionCommands, ExecutionUpdates, FlowRecord, FlowRepository, InputFile,
+    StartRequest, WebhookCall, WebhookOutcome,
 };
+use peregrine_ports::storage::{Storage, StorageContext};
 use serde_json::{Map, Value};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::runtime::{LocalRuntime, RuntimeError};
+use crate::expressions::RuntimeExpressions;
+use crate::runtime::{LocalRuntime, RuntimeError, RuntimeOptions};
 use crate::server::flows::MemoryFlowRepository;
+use flow_cache::{CachedFlow, FlowCache};
 
 /// How many versions a follower's channel holds before the forwarding task waits for it.
 const FOLLOW_CHANNEL: usize = 16;
@@ -22,11 +36,37 @@ const FOLLOW_CHANNEL: usize = 16;
 pub struct RuntimeCommands {
     runtime: LocalRuntime,
     flows: Arc<MemoryFlowRepository>,
+    /// The internal storage the runtime's tasks read: where sent files go. Without it, files
+    /// are refused.
+    storage: Option<Arc<dyn Storage>>,
+    /// Renders webhook keys, conditions, inputs and labels (secrets included).
+    expressions: RuntimeExpressions,
+    globals: Globals,
+    compiled: FlowCache,
 }
 
 impl RuntimeCommands {
+    /// Commands on `runtime`; secrets and `envs` come from the environment, as the runtime's
+    /// do by default. Call [`Self::with_options`] with the runtime's options to take files.
     pub fn new(runtime: LocalRuntime, flows: Arc<MemoryFlowRepository>) -> Self {
-        Self { runtime, flows }
+        let defaults = RuntimeOptions::from_env();
+        Self {
+            runtime,
+            flows,
+            storage: None,
+            expressions: RuntimeExpressions::new(defaults.services),
+            globals: defaults.globals,
+            compiled: FlowCache::default(),
+        }
+    }
+
+    /// Uses the services and configuration values the runtime was started with: files are
+    /// stored in its internal storage, expressions see its secrets, `envs` and `globals`.
+    pub fn with_options(mut self, options: &RuntimeOptions) -> Self {
+        self.storage = Some(options.services.storage.clone());
+        self.expressions = RuntimeExpressions::new(options.services.clone());
+        self.globals = options.globals.clone();
+        self
     }
 
     fn listed(&self, execution_id: &str) -> Result<Execution, Error> {
@@ -37,49 +77,206 @@ impl RuntimeCommands {
                 id: execution_id.to_string(),
             })
     }
+
+    /// The latest revision of a flow that is not deleted.
+    async fn latest(&self, namespace: &str, flow_id: &str) -> Result<FlowRecord, Error> {
+        self.flows
+            .get(namespace, flow_id, None)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "flow",
+                id: format!("{namespace}.{flow_id}"),
+            })
+    }
+
+    fn storage(&self) -> Result<&dyn Storage, Error> {
+        self.storage.as_deref().ok_or_else(|| {
+            Error::Invalid("files cannot be stored: this server has no internal storage".into())
+        })
+    }
+
+    /// Creates the execution, removing its stored files if it cannot be.
+    async fn create(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        inputs: &Map<String, Value>,
+        new: NewExecution,
+        stored: &[peregrine_ports::storage::StoragePath],
+    ) -> Result<Execution, Error> {
+        match self.runtime.create(namespace, flow_id, inputs, new) {
+            Ok(id) => {
+                // Answer once the execution is committed: what the caller is told exists does.
+                self.runtime.durable(&id).await;
+                self.listed(&id)
+            }
+            Err(error) => {
+                if let Some(storage) = self.storage.as_deref() {
+                    files::discard(storage, stored).await;
+                }
+                Err(match error {
+                    RuntimeError::Inputs(_) => Error::Invalid(error.to_string()),
+                    RuntimeError::UnknownFlow(id) => Error::NotFound { what: "flow", id },
+                    other => Error::Backend(other.to_string()),
+                })
+            }
+        }
+    }
+
+    /// The `onResume` inputs of the execution's first paused task, when it is a Pause task
+    /// that declares some.
+    async fn on_resume_inputs(&self, execution: &Execution) -> Result<Option<Vec<Input>>, Error> {
+        let Some(paused) = execution
+            .task_run_list
+            .iter()
+            .find(|run| run.state.current == State::Paused)
+        else {
+            return Ok(None);
+        };
+        let record = self
+            .flows
+            .get(
+                &execution.namespace,
+                &execution.flow_id,
+                Some(execution.flow_revision),
+            )
+            .await?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let compiled = self.compiled.get(&record)?;
+        let declared = compiled
+            .plan
+            .find(&paused.task_id)
+            .and_then(|node| compiled.plan.node(node).task.spec::<PauseSpec>().ok())
+            .map(|pause| pause.on_resume)
+            .filter(|declared| !declared.is_empty());
+        Ok(declared)
+    }
+
+    async fn start_now(&self, request: StartRequest) -> Result<Execution, Error> {
+        let StartRequest {
+            namespace,
+            flow_id,
+            mut inputs,
+            labels,
+            revision,
+            files,
+        } = request;
+        let record = self.latest(&namespace, &flow_id).await?;
+        if let Some(revision) = revision.filter(|revision| *revision != record.revision) {
+            return Err(Error::Invalid(format!(
+                "revision {revision} cannot run: only the latest revision ({}) of a flow runs for now",
+                record.revision
+            )));
+        }
+        if self.flows.is_disabled(&namespace, &flow_id) {
+            return Err(Error::Conflict(format!(
+                "flow {namespace}.{flow_id} is disabled"
+            )));
+        }
+        let new = NewExecution {
+            id: peregrine_executor::new_id(),
+            labels,
+            ..NewExecution::default()
+        };
+        let mut stored = files::Stored::default();
+        if !files.is_empty() {
+            let compiled = self.compiled.get(&record)?;
+            let context = StorageContext::new(&namespace, &flow_id, &new.id);
+            stored =
+                files::store(self.storage()?, &context, &compiled.plan.flow.inputs, files).await?;
+            inputs.extend(std::mem::take(&mut stored.inputs));
+        }
+        self.create(&namespace, &flow_id, &inputs, new, &stored.paths)
+            .await
+    }
+
+    async fn webhook_now(&self, call: WebhookCall) -> Result<WebhookOutcome, Error> {
+        let record = self.latest(&call.namespace, &call.flow_id).await?;
+        let compiled: Arc<CachedFlow> = self.compiled.get(&record)?;
+        let flow = &compiled.plan.flow;
+        if flow.disabled {
+            return Err(Error::Conflict(format!(
+                "flow {}.{} is disabled",
+                flow.namespace, flow.id
+            )));
+        }
+        let context = webhook::Context {
+            expressions: &self.expressions,
+            globals: &self.globals,
+        };
+        let Some(matched) = webhook::resolve(&compiled, call, &context)? else {
+            return Ok(WebhookOutcome::Skipped);
+        };
+        let execution = self
+            .create(&flow.namespace, &flow.id, &matched.inputs, matched.new, &[])
+            .await?;
+        Ok(WebhookOutcome::Started {
+            execution: Box::new(execution),
+            wait: matched.wait,
+            return_outputs: matched.return_outputs,
+        })
+    }
+
+    async fn resume_now(
+        &self,
+        execution_id: &str,
+        inputs: Option<Map<String, Value>>,
+        files: Vec<InputFile>,
+    ) -> Result<(), Error> {
+        let execution = self.listed(execution_id)?;
+        if execution.state.current != State::Paused {
+            return Err(Error::Conflict(format!(
+                "execution '{execution_id}' is not paused ({})",
+                super::state_name(execution.state.current)
+            )));
+        }
+        // As Kestra does, values only reach a Pause task that asks for some, typed against its
+        // `onResume` inputs, as its `onResume` output.
+        let Some(declared) = self.on_resume_inputs(&execution).await? else {
+            self.runtime
+                .send(execution_id, Event::Resume { inputs: None });
+            return Ok(());
+        };
+        let mut given = inputs.unwrap_or_default();
+        let mut stored = files::Stored::default();
+        if !files.is_empty() {
+            let context =
+                StorageContext::new(&execution.namespace, &execution.flow_id, &execution.id);
+            stored = files::store(self.storage()?, &context, &declared, files).await?;
+            given.extend(std::mem::take(&mut stored.inputs));
+        }
+        match peregrine_engine::inputs::typed_values(&declared, &given) {
+            Ok(typed) => {
+                let mut outputs = Map::new();
+                outputs.insert("onResume".into(), Value::Object(typed));
+                self.runtime.send(
+                    execution_id,
+                    Event::Resume {
+                        inputs: Some(outputs),
+                    },
+                );
+                Ok(())
+            }
+            Err(errors) => {
+                if let Some(storage) = self.storage.as_deref() {
+                    files::discard(storage, &stored.paths).await;
+                }
+                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                Err(Error::Invalid(errors.join("\n")))
+            }
+        }
+    }
 }
 
 impl ExecutionCommands for RuntimeCommands {
     fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<Execution, Error>> {
-        Box::pin(async move {
-            let StartRequest {
-                namespace,
-                flow_id,
-                inputs,
-                labels,
-                revision,
-            } = request;
-            let record = self
-                .flows
-                .get(&namespace, &flow_id, None)
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    what: "flow",
-                    id: format!("{namespace}.{flow_id}"),
-                })?;
-            if let Some(revision) = revision.filter(|revision| *revision != record.revision) {
-                return Err(Error::Invalid(format!(
-                    "revision {revision} cannot run: only the latest revision ({}) of a flow runs for now",
-                    record.revision
-                )));
-            }
-            if self.flows.is_disabled(&namespace, &flow_id) {
-                return Err(Error::Conflict(format!(
-                    "flow {namespace}.{flow_id} is disabled"
-                )));
-            }
-            let id = self
-                .runtime
-                .execute_with_labels(&namespace, &flow_id, &inputs, labels)
-                .map_err(|error| match error {
-                    RuntimeError::Inputs(_) => Error::Invalid(error.to_string()),
-                    RuntimeError::UnknownFlow(id) => Error::NotFound { what: "flow", id },
-                    other => Error::Backend(other.to_string()),
-                })?;
-            // Answer once the execution is committed: what the caller is told exists does.
-            self.runtime.durable(&id).await;
-            self.listed(&id)
-        })
+        Box::pin(self.start_now(request))
+    }
+
+    fn webhook(&self, call: WebhookCall) -> BoxFuture<'_, Result<WebhookOutcome, Error>> {
+        Box::pin(self.webhook_now(call))
     }
 
     fn kill(&self, execution_id: &str) -> BoxFuture<'_, Result<(), Error>> {
@@ -101,17 +298,17 @@ impl ExecutionCommands for RuntimeCommands {
         execution_id: &str,
         inputs: Option<Map<String, Value>>,
     ) -> BoxFuture<'_, Result<(), Error>> {
-        let result = self.listed(execution_id).and_then(|execution| {
-            if execution.state.current != State::Paused {
-                return Err(Error::Conflict(format!(
-                    "execution '{execution_id}' is not paused ({})",
-                    super::state_name(execution.state.current)
-                )));
-            }
-            self.runtime.send(execution_id, Event::Resume { inputs });
-            Ok(())
-        });
-        Box::pin(async move { result })
+        self.resume_with_files(execution_id, inputs, Vec::new())
+    }
+
+    fn resume_with_files(
+        &self,
+        execution_id: &str,
+        inputs: Option<Map<String, Value>>,
+        files: Vec<InputFile>,
+    ) -> BoxFuture<'_, Result<(), Error>> {
+        let execution_id = execution_id.to_string();
+        Box::pin(async move { self.resume_now(&execution_id, inputs, files).await })
     }
 
     fn follow(&self, execution_id: &str) -> BoxFuture<'_, Result<ExecutionUpdates, Error>> {
