@@ -1,10 +1,30 @@
 //! Compares a finished execution with what Kestra's tests assert about it.
 
+use peregrine_model::Flow;
 use peregrine_model::execution::{Execution, TaskRun};
 use serde_json::{Map, Value};
 
+use crate::inputs_check;
+use crate::stored_files::Files;
+
+/// What checks read besides the execution.
+pub struct Context<'a> {
+    /// Every execution of the run (children, retries, triggered ones).
+    pub all: &'a [Execution],
+    /// The internal-storage files the execution refers to.
+    pub files: &'a Files,
+    /// The flow run, and the inputs the case gave it (test-time values made).
+    pub flow: &'a Flow,
+    pub given: &'a Map<String, Value>,
+}
+
 /// Every mismatch, as a readable line; empty when all checked facts hold.
-pub fn check(expect: &Map<String, Value>, execution: &Execution, all: &[Execution]) -> Vec<String> {
+pub fn check(
+    expect: &Map<String, Value>,
+    execution: &Execution,
+    context: &Context<'_>,
+) -> Vec<String> {
+    let all = context.all;
     let mut problems = Vec::new();
     for (key, expected) in expect {
         if expected.is_null() {
@@ -40,7 +60,7 @@ pub fn check(expect: &Map<String, Value>, execution: &Execution, all: &[Executio
                 problems.into_iter().next()
             }),
             "outputs" => check_map(expected, &mut problems, |key, expected| {
-                check_output(execution, key, expected)
+                check_output(execution, key, expected, context.files)
             }),
             "task_order" => check_map(expected, &mut problems, |key, expected| {
                 let actual = find_run(execution, key).map(|run| run.task_id.clone());
@@ -70,10 +90,16 @@ pub fn check(expect: &Map<String, Value>, execution: &Execution, all: &[Executio
                     .count();
                 count("failed task runs", actual, expected, &mut problems);
             }
-            "labels_include" | "labels_exactly" => {
+            "labels" | "labels_include" | "labels_exactly" => {
                 check_labels(execution, key == "labels_exactly", expected, &mut problems)
             }
-            "child" => check_child(execution, all, expected, &mut problems),
+            "child" => check_child(execution, context, expected, &mut problems),
+            "typed_inputs" => problems.extend(inputs_check::check_typed(expected, execution)),
+            "input_errors" => problems.extend(inputs_check::check_errors(
+                expected,
+                context.flow,
+                context.given,
+            )),
             "terminal_executions" => {
                 let mut wanted: Vec<String> = expected
                     .as_array()
@@ -203,11 +229,7 @@ fn find_run_and_path<'a>(
     key: &str,
 ) -> Option<(&'a TaskRun, Vec<String>)> {
     let (head, rest) = split_head(key);
-    let path: Vec<String> = if rest.is_empty() {
-        Vec::new()
-    } else {
-        rest.split('.').map(str::to_string).collect()
-    };
+    let path = segments(rest);
     if let Some(index) = head
         .strip_prefix("taskRunList[")
         .and_then(|rest| rest.strip_suffix(']'))
@@ -244,6 +266,37 @@ fn find_run_and_path<'a>(
 
 fn find_run<'a>(execution: &'a Execution, key: &str) -> Option<&'a TaskRun> {
     find_run_and_path(execution, key).map(|(run, _)| run)
+}
+
+/// The keys of a path: `a.b['c.d'][0]` gives `a`, `b`, `c.d`, `0`.
+fn segments(path: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut current = String::new();
+    let mut characters = path.chars().peekable();
+    let flush = |current: &mut String, keys: &mut Vec<String>| {
+        if !current.is_empty() {
+            keys.push(std::mem::take(current));
+        }
+    };
+    while let Some(character) = characters.next() {
+        match character {
+            '.' => flush(&mut current, &mut keys),
+            '[' => {
+                flush(&mut current, &mut keys);
+                let mut inside = String::new();
+                for next in characters.by_ref() {
+                    if next == ']' {
+                        break;
+                    }
+                    inside.push(next);
+                }
+                keys.push(inside.trim_matches(|c| c == '\'' || c == '"').to_string());
+            }
+            other => current.push(other),
+        }
+    }
+    flush(&mut current, &mut keys);
+    keys
 }
 
 /// The part before the first `.` that is outside brackets, and the rest.
@@ -302,16 +355,21 @@ fn check_task_state(execution: &Execution, key: &str, expected: &Value) -> Optio
     })
 }
 
-fn check_output(execution: &Execution, key: &str, expected: &Value) -> Option<String> {
+fn check_output(
+    execution: &Execution,
+    key: &str,
+    expected: &Value,
+    files: &Files,
+) -> Option<String> {
     let actual = if let Some(rest) = key.strip_prefix("execution.outputs") {
         execution
             .outputs
             .clone()
-            .and_then(|outputs| walk(&Value::Object(outputs), rest.trim_start_matches('.')))
+            .and_then(|outputs| walk(&Value::Object(outputs), &segments(rest)))
     } else if let Some(rest) = key.strip_prefix("execution.inputs") {
         walk(
             &Value::Object(execution.inputs.clone().unwrap_or_default()),
-            rest.trim_start_matches('.'),
+            &segments(rest),
         )
     } else {
         let Some((run, path)) = find_run_and_path(execution, key) else {
@@ -324,17 +382,14 @@ fn check_output(execution: &Execution, key: &str, expected: &Value) -> Option<St
         {
             return match_outputs(key, outputs.as_ref(), matcher);
         }
-        outputs.and_then(|outputs| walk(&outputs, &path.join(".")))
+        outputs.and_then(|outputs| walk(&outputs, &path))
     };
-    match_value(key, actual.as_ref(), expected)
+    match_value(key, actual.as_ref(), expected, files)
 }
 
-fn walk(value: &Value, path: &str) -> Option<Value> {
+fn walk(value: &Value, path: &[String]) -> Option<Value> {
     let mut current = value.clone();
-    if path.is_empty() {
-        return Some(current);
-    }
-    for part in path.split('.') {
+    for part in path {
         current = match current {
             Value::Object(mut map) => map.remove(part)?,
             Value::Array(items) => items.get(part.parse::<usize>().ok()?)?.clone(),
@@ -374,7 +429,12 @@ fn match_outputs(
     None
 }
 
-fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<String> {
+fn match_value(
+    key: &str,
+    actual: Option<&Value>,
+    expected: &Value,
+    files: &Files,
+) -> Option<String> {
     if let Some(placeholder) = expected
         .as_str()
         .filter(|text| text.starts_with('<') && text.ends_with('>'))
@@ -388,22 +448,7 @@ fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<St
         .filter(|text| text.contains('<') && text.contains('>'))
     {
         // Text with values made at test time inside: `<...>` stands for any text.
-        let mut regex = String::from("^(?s:");
-        for (index, part) in pattern.split('<').enumerate() {
-            let literal = if index == 0 {
-                part
-            } else {
-                part.split_once('>').map_or(part, |(_, rest)| rest)
-            };
-            if index > 0 {
-                regex.push_str(".+");
-            }
-            regex.push_str(&regex::escape(literal));
-        }
-        regex.push_str(")$");
-        let matched = actual.is_some_and(|actual| {
-            regex::Regex::new(&regex).is_ok_and(|regex| regex.is_match(&text(actual)))
-        });
+        let matched = actual.is_some_and(|actual| placeholder_match(pattern, &text(actual)));
         return (!matched).then(|| {
             format!(
                 "{key}: expected {pattern}, got {}",
@@ -449,6 +494,14 @@ fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<St
                         .abs()
                         <= seconds
                 }),
+            "file_content" => file_text(actual, files).as_deref() == Some(&*text(argument)),
+            "single_file_content" => {
+                let single = actual
+                    .and_then(Value::as_object)
+                    .filter(|map| map.len() == 1)
+                    .and_then(|map| map.values().next());
+                file_text(single, files).as_deref() == Some(&*text(argument))
+            }
             "has_key" => actual
                 .and_then(Value::as_object)
                 .is_some_and(|map| map.contains_key(&text(argument))),
@@ -476,6 +529,30 @@ fn match_value(key: &str, actual: Option<&Value>, expected: &Value) -> Option<St
         }
     }
     None
+}
+
+/// `a<x>b` matches any text that starts with `a` and ends with `b`, with text in between.
+pub fn placeholder_match(pattern: &str, text: &str) -> bool {
+    let mut regex = String::from("^(?s:");
+    for (index, part) in pattern.split('<').enumerate() {
+        let literal = if index == 0 {
+            part
+        } else {
+            part.split_once('>').map_or(part, |(_, rest)| rest)
+        };
+        if index > 0 {
+            regex.push_str(".+");
+        }
+        regex.push_str(&regex::escape(literal));
+    }
+    regex.push_str(")$");
+    regex::Regex::new(&regex).is_ok_and(|regex| regex.is_match(text))
+}
+
+/// The text of the internal-storage file a value points to.
+fn file_text(uri: Option<&Value>, files: &Files) -> Option<String> {
+    let bytes = files.get(uri?.as_str()?)?;
+    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 fn check_labels(
@@ -525,10 +602,11 @@ fn check_labels(
 /// `child`: the subflow execution this execution started (its trigger names this execution).
 fn check_child(
     execution: &Execution,
-    all: &[Execution],
+    context: &Context<'_>,
     expected: &Value,
     problems: &mut Vec<String>,
 ) {
+    let all = context.all;
     let started_by_this = |child: &&Execution| {
         child
             .trigger
@@ -564,7 +642,7 @@ fn check_child(
             rules.insert(key.to_string(), value.clone());
         }
     }
-    for problem in check(&rules, child, all) {
+    for problem in check(&rules, child, context) {
         problems.push(format!("child: {problem}"));
     }
     if let Some(size) = expected.get("labels_size").and_then(Value::as_u64)

@@ -14,7 +14,25 @@ pub struct Case {
     pub raw_inputs: bool,
     /// Labels the test gives the execution when it creates it (read from the notes).
     pub labels: Vec<(String, String)>,
+    /// The inputs are set by a parent execution (ForEachItem, Subflow), not by the test.
+    pub from_parent: bool,
     pub expect: Map<String, Value>,
+}
+
+impl Case {
+    /// The case's notes, empty when there are none.
+    pub fn notes(&self) -> &str {
+        self.expect
+            .get("notes")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// What the case checks holds only on a backend other than the in-memory one (the JDBC
+    /// queue's message limit).
+    pub fn other_backend_only(&self) -> bool {
+        self.notes().starts_with("JDBC backend only")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +41,8 @@ pub struct Entry {
     pub namespace: String,
     pub id: String,
     pub related: Vec<String>,
+    /// What the scenario needs beyond a plain engine, in words.
+    pub requires: Vec<String>,
     pub cases: Vec<Case>,
 }
 
@@ -69,6 +89,7 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
                             .and_then(Value::as_str)
                             .unwrap_or_default(),
                     ),
+                    from_parent: mode.as_deref() == Some("from-parent"),
                     inputs: case["inputs"].as_object().cloned().unwrap_or_default(),
                     action: case["action"].as_str().map(str::to_string),
                     expect: expect.clone(),
@@ -94,6 +115,7 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
             namespace: entry["namespace"].as_str().unwrap_or_default().to_string(),
             id: entry["id"].as_str().unwrap_or_default().to_string(),
             related: strings(&entry["related_flows"]),
+            requires: strings(&entry["requires"]),
             cases,
         });
     }

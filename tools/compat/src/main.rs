@@ -6,6 +6,11 @@
 
 mod checks;
 mod expectations;
+mod inputs_check;
+mod scenario;
+mod seeds;
+mod stored_files;
+mod test_time;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,14 +20,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use peregrine_engine::Event;
 use peregrine_model::Validator;
-use peregrine_model::execution::Execution;
-use peregrine_model::state::State;
 use peregrine_node::runtime::{LocalRuntime, RuntimeOptions};
-use serde_json::{Map, Value};
 
-use expectations::{Case, Entry};
+use expectations::Entry;
+use scenario::Scenario;
 
 #[derive(Debug, Parser)]
 #[command(about = "Run Kestra's test flows and compare with Kestra's assertions")]
@@ -91,12 +93,12 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
             continue;
         }
         total += 1;
-        let mut problems = run_entry(&options, &registry, &runtime, entry);
+        let mut problems = run_entry(&options, &registry, &runtime, entry, &entries);
         let mut note = "";
         if !problems.is_empty() && expected_to_pass.contains(entry.file.as_str()) {
             // Several of Kestra's flows depend on timing (Kestra retries those tests too): a flow
             // that passed before gets one more run before it counts as a regression.
-            problems = run_entry(&options, &registry, &runtime, entry);
+            problems = run_entry(&options, &registry, &runtime, entry, &entries);
             note = "passed on a second run";
         }
         if problems.is_empty() {
@@ -144,10 +146,11 @@ fn run_entry(
     registry: &Arc<peregrine_model::Registry>,
     runtime: &tokio::runtime::Runtime,
     entry: &Entry,
+    entries: &[Entry],
 ) -> Vec<String> {
     let valids = options.corpus.join("flows/valids");
     let flow = match load_flow(registry, &valids.join(&entry.file)) {
-        Ok(flow) => flow,
+        Ok(flow) => Arc::new(flow),
         Err(error) => return vec![format!("{error:#}")],
     };
     // Listener flows are started by their Flow trigger in Kestra's tests, not directly.
@@ -168,216 +171,30 @@ fn run_entry(
             Ok(environment) => environment,
             Err(error) => return vec![format!("{error:#}")],
         };
+        let storage = environment.services.storage.clone();
+        let kv = environment.services.kv.clone();
         let local = LocalRuntime::start_with(registry.clone(), environment);
         for other in related {
             if let Err(error) = local.load(other) {
                 return vec![error.to_string()];
             }
         }
-        if let Err(error) = local.load(flow) {
+        if let Err(error) = local.load(flow.as_ref().clone()) {
             return vec![error.to_string()];
         }
-        let mut problems = Vec::new();
-        let mut previous: Option<String> = None;
-        for (index, case) in entry.cases.iter().enumerate() {
-            let label = if index == 0 {
-                String::new()
-            } else {
-                format!("case {index}: ")
-            };
-            match run_case(options, &local, entry, case, previous.as_deref(), listener).await {
-                Ok((id, execution)) => {
-                    previous = Some(id);
-                    let all = local.executions();
-                    problems.extend(
-                        checks::check(&case.expect, &execution, &all)
-                            .into_iter()
-                            .map(|problem| format!("{label}{problem}")),
-                    );
-                }
-                Err(problem) => problems.push(format!("{label}{problem}")),
-            }
-        }
-        problems
+        let scenario = Scenario {
+            entry,
+            entries,
+            flow,
+            registry,
+            local,
+            storage,
+            kv,
+            timeout: Duration::from_secs(options.timeout),
+            listener,
+        };
+        scenario.run().await
     })
-}
-
-/// Runs one case: a new execution, or a follow-up action on the previous one. Returns the
-/// execution once it has settled (ended, or paused when the case expects PAUSED).
-async fn run_case(
-    options: &Options,
-    local: &LocalRuntime,
-    entry: &Entry,
-    case: &Case,
-    previous: Option<&str>,
-    listener: bool,
-) -> Result<(String, Execution), String> {
-    let timeout = Duration::from_secs(options.timeout);
-    let expects_paused = case.expect.get("state").and_then(Value::as_str) == Some("PAUSED");
-    let action = case.action.as_deref().unwrap_or_default();
-    if (listener || case.expect.contains_key("trigger_variables"))
-        && action.is_empty()
-        && case.inputs.is_empty()
-    {
-        return run_triggered(local, entry, timeout).await;
-    }
-    // A restart keeps the id: wait for the new attempt, not the old end.
-    let mut attempt = 0;
-    if action == "restart" {
-        let id = previous.ok_or("no previous execution to restart")?;
-        let before = local
-            .wait_for(id, timeout, |execution| execution.state.is_terminated())
-            .await
-            .map_err(|error| error.to_string())?;
-        attempt = before.metadata.attempt_number;
-        local.send(id, Event::Restart);
-    }
-    let settled = move |execution: &Execution| {
-        let ended = execution.state.is_terminated()
-            || expects_paused && execution.state.current == State::Paused;
-        ended && execution.metadata.attempt_number > attempt
-    };
-    let id = if action.starts_with("resume") || action.starts_with("mark task run") {
-        if action.contains('<') {
-            return Err(format!(
-                "follow-up action with values made at test time not supported yet: {action}"
-            ));
-        }
-        let id = previous
-            .ok_or("no previous execution to act on")?
-            .to_string();
-        local
-            .wait_for(&id, timeout, |execution| {
-                execution.state.current == State::Paused
-            })
-            .await
-            .map_err(|error| error.to_string())?;
-        local.send(&id, Event::Resume { inputs: None });
-        id
-    } else if action == "restart" {
-        previous
-            .ok_or("no previous execution to restart")?
-            .to_string()
-    } else if action.starts_with("kill") {
-        let id = start(local, entry, case)?;
-        local
-            .wait_for(&id, timeout, |execution| {
-                execution
-                    .task_run_list
-                    .iter()
-                    .any(|run| run.state.current == State::Running)
-            })
-            .await
-            .map_err(|error| error.to_string())?;
-        local.send(&id, Event::Kill);
-        id
-    } else if action.is_empty() {
-        start(local, entry, case)?
-    } else {
-        return Err(format!("follow-up action not supported yet: {action}"));
-    };
-    let execution = local
-        .wait_for(&id, timeout, settled)
-        .await
-        .map_err(|error| error.to_string())?;
-    if let Some(expected) = case
-        .expect
-        .get("terminal_executions")
-        .and_then(Value::as_array)
-    {
-        // Retries as new executions: wait for the whole chain to end.
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            let of_flow: Vec<Execution> = local
-                .executions()
-                .into_iter()
-                .filter(|other| other.namespace == entry.namespace && other.flow_id == entry.id)
-                .collect();
-            let all_ended = of_flow.iter().all(|other| other.state.is_terminated());
-            if all_ended && of_flow.len() >= expected.len() || std::time::Instant::now() > deadline
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    Ok((id, execution))
-}
-
-/// A flow started by its Flow trigger, as Kestra's test does: run the related (source) flows, then
-/// take the execution of this flow they triggered, once it has ended.
-async fn run_triggered(
-    local: &LocalRuntime,
-    entry: &Entry,
-    timeout: Duration,
-) -> Result<(String, Execution), String> {
-    for uid in &entry.related {
-        let uid = uid.split_whitespace().next().unwrap_or(uid);
-        let (namespace, flow_id) = uid.split_once('/').unwrap_or(("", uid));
-        let id = local
-            .execute_unchecked(namespace, flow_id, Map::new())
-            .map_err(|error| error.to_string())?;
-        local
-            .wait_for(&id, timeout, |execution| execution.state.is_terminated())
-            .await
-            .map_err(|error| error.to_string())?;
-    }
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let triggered: Vec<Execution> = local
-            .executions()
-            .into_iter()
-            .filter(|execution| {
-                execution.namespace == entry.namespace && execution.flow_id == entry.id
-            })
-            .collect();
-        if !triggered.is_empty()
-            && triggered
-                .iter()
-                .all(|execution| execution.state.is_terminated())
-        {
-            let last = triggered
-                .into_iter()
-                .max_by_key(|execution| execution.state.start_date);
-            if let Some(execution) = last {
-                return Ok((execution.id.clone(), execution));
-            }
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(format!(
-                "no execution of {} was triggered and ended in time",
-                entry.id
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn start(local: &LocalRuntime, entry: &Entry, case: &Case) -> Result<String, String> {
-    if case
-        .inputs
-        .values()
-        .any(|value| value.as_str().is_some_and(|text| text.starts_with('<')))
-    {
-        return Err("inputs made at test time (files, ids) are not supported yet".to_string());
-    }
-    let inputs: Map<String, Value> = case.inputs.clone();
-    let labels = case
-        .labels
-        .iter()
-        .map(|(key, value)| peregrine_model::flow::Label {
-            key: key.clone(),
-            value: value.clone(),
-        })
-        .collect();
-    let started = local.execute_labelled(
-        &entry.namespace,
-        &entry.id,
-        inputs,
-        labels,
-        !case.raw_inputs,
-    );
-    started.map_err(|error| error.to_string())
 }
 
 /// A related flow, named `namespace/id`, found among the corpus's valid flows.
