@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::logs::{LogEntry, LogLevel, LogSink};
+use crate::runners::Runners;
 use crate::services::{NamespaceKv, TaskServices, TaskStorage};
 
 /// Why a task did not produce outputs.
@@ -61,6 +62,7 @@ pub struct RunContext {
     logs: Arc<dyn LogSink>,
     services: TaskServices,
     working_dir: Option<std::path::PathBuf>,
+    runners: Option<Arc<Runners>>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -91,6 +93,7 @@ impl RunContext {
             logs,
             services,
             working_dir: None,
+            runners: None,
         }
     }
 
@@ -98,6 +101,18 @@ impl RunContext {
     pub fn with_working_dir(mut self, path: std::path::PathBuf) -> Self {
         self.working_dir = Some(path);
         self
+    }
+
+    /// Gives the task the runnable types of its worker, for tasks that run another task
+    /// (`templating.TemplatedTask`).
+    pub fn with_runners(mut self, runners: Arc<Runners>) -> Self {
+        self.runners = Some(runners);
+        self
+    }
+
+    /// The runnable types of the worker running this task, when it handed them over.
+    pub fn runners(&self) -> Option<&Runners> {
+        self.runners.as_deref()
     }
 
     /// The folder shared with the other tasks of the enclosing WorkingDirectory, if any.
@@ -142,6 +157,29 @@ impl RunContext {
     pub fn render(&self, template: &str) -> Result<String, TaskError> {
         self.expressions
             .render_string(template, &self.variables)
+            .map_err(|message| TaskError::Render {
+                template: template.to_string(),
+                message,
+            })
+    }
+
+    /// Renders a template to text with `extra` variables over the execution's (a task's own
+    /// variables, such as `count` for `execution.Count`).
+    pub fn render_with(
+        &self,
+        template: &str,
+        extra: &Map<String, Value>,
+    ) -> Result<String, TaskError> {
+        let mut variables = self.variables.clone();
+        if let Value::Object(map) = &mut variables {
+            map.extend(
+                extra
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone())),
+            );
+        }
+        self.expressions
+            .render_string(template, &variables)
             .map_err(|message| TaskError::Render {
                 template: template.to_string(),
                 message,

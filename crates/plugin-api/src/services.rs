@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use peregrine_model::log::LogEntry;
 use peregrine_ports::future::BoxFuture;
 use peregrine_ports::kv::{KvEntry, KvPut, KvRecord, KvStore, StorageKv};
-use peregrine_ports::memory::MemoryStorage;
-use peregrine_ports::repository::{self, LogQuery, LogRepository};
+use peregrine_ports::memory::{MemoryExecutions, MemoryStorage};
+use peregrine_ports::repository::{self, ExecutionRepository, LogQuery, LogRepository};
 use peregrine_ports::secrets::{EnvSecrets, Secrets};
 use peregrine_ports::storage::{Storage, StorageContext, StoragePath};
 
@@ -24,6 +24,9 @@ pub struct TaskServices {
     /// The execution logs, for tasks that read them (`log.Fetch`). The runtime that runs the
     /// tasks sets it to the store its log lines go to.
     pub logs: Arc<dyn LogRepository>,
+    /// The stored executions, for tasks that read them (`execution.Count`). The runtime that
+    /// runs the tasks sets it to its execution store.
+    pub executions: Arc<dyn ExecutionRepository>,
 }
 
 impl std::fmt::Debug for TaskServices {
@@ -33,7 +36,8 @@ impl std::fmt::Debug for TaskServices {
 }
 
 impl TaskServices {
-    /// Fresh in-memory storage, a key-value store inside it, and no secrets.
+    /// Fresh in-memory storage, a key-value store inside it, no secrets, and empty logs and
+    /// executions.
     pub fn in_memory() -> Self {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
         Self {
@@ -41,6 +45,7 @@ impl TaskServices {
             storage,
             secrets: Arc::new(EnvSecrets::default()),
             logs: Arc::new(MemoryLogRepository::default()),
+            executions: Arc::new(MemoryExecutions::new()),
         }
     }
 }

@@ -70,6 +70,16 @@ pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
         state::StateDeleteSpec::TYPE,
         from_spec::<state::StateDeleteSpec>,
     );
+    runners.add(http::RequestSpec::TYPE, from_spec::<http::RequestSpec>);
+    runners.add(http::DownloadSpec::TYPE, from_spec::<http::DownloadSpec>);
+    runners.add(
+        templating::TemplatedTaskSpec::TYPE,
+        from_spec::<templating::TemplatedTaskSpec>,
+    );
+    runners.add(
+        execution::CountSpec::TYPE,
+        from_spec::<execution::CountSpec>,
+    );
 }
 
 /// Adds every core runnable task (and the HTTP polling trigger) to the catalogue.

@@ -23,3 +23,29 @@ runnable!(
     "http.Request",
     "io.kestra.plugin.fs.http.Request"
 );
+
+impl peregrine_plugin_api::RunnableTask for RequestSpec {
+    fn run<'a>(
+        &'a self,
+        context: &'a peregrine_plugin_api::RunContext,
+    ) -> peregrine_plugin_api::BoxFuture<
+        'a,
+        Result<peregrine_plugin_api::TaskOutput, peregrine_plugin_api::TaskError>,
+    > {
+        Box::pin(async move {
+            let exchange =
+                super::call::send(context, &self.request, self.allow_failed.as_ref()).await?;
+            let answer = exchange.answer;
+            let mut outputs = serde_json::Map::new();
+            outputs.insert("uri".into(), exchange.uri.into());
+            outputs.insert("code".into(), answer.code.into());
+            outputs.insert("headers".into(), answer.headers.into());
+            // `encryptBody` is not applied: the body is always given as text.
+            if answer.has_body {
+                let body = String::from_utf8_lossy(&answer.body).into_owned();
+                outputs.insert("body".into(), body.into());
+            }
+            Ok(peregrine_plugin_api::TaskOutput::success(outputs))
+        })
+    }
+}

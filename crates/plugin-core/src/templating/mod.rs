@@ -1,5 +1,6 @@
 //! `io.kestra.plugin.core.templating`: tasks defined by a template.
 
+mod definition;
 mod templated_task;
 
 pub use templated_task::TemplatedTaskSpec;
