@@ -133,7 +133,9 @@ fn step_outputs(iterations: Map<String, Value>, batches: usize) -> Map<String, V
 
 impl Step<'_, '_> {
     /// A step of the same ForEachItem as `run` (its split or subflows step).
-    fn sibling(&self, run: &TaskRun, index: usize) -> Option<&TaskRun> {
+    fn sibling(&mut self, run: &TaskRun, index: usize) -> Option<&TaskRun> {
+        // The progress may be stale here (a restart removed task runs just before).
+        self.state.sync(self.plan);
         let position = self
             .state
             .progress(run.parent_task_run_id.as_deref())?
@@ -324,10 +326,13 @@ impl Step<'_, '_> {
     }
 
     /// The merge step's task, given the outputs of the subflows in batch order.
-    pub(crate) fn merge_task(&self, run: &TaskRun, task: &Task) -> Task {
+    pub(crate) fn merge_task(&mut self, run: &TaskRun, task: &Task) -> Task {
         let mut outputs: Vec<(u32, Value)> = Vec::new();
-        if let Some(subflows) = self.sibling(run, SUBFLOWS_STEP) {
-            let prefix = Frame::batch_key(&subflows.id, "");
+        let subflows = self
+            .sibling(run, SUBFLOWS_STEP)
+            .map(|subflows| subflows.id.clone());
+        if let Some(subflows) = subflows {
+            let prefix = Frame::batch_key(&subflows, "");
             for (key, frame) in &self.state.frames {
                 if !key.starts_with(&prefix) {
                     continue;

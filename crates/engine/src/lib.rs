@@ -4,17 +4,18 @@
 //!
 //! - [`plan`]: a flow compiled for execution;
 //! - [`state`]: the execution with its indexes and the frames of running flowables;
-//! - [`process`]: the decision function (events here; containers settle in `settle`, task runs
+//! - [`process`](mod@process): the decision function (events here; containers settle in `settle`, task runs
 //!   start in `task_runs`, the execution ends in `ending`);
 //! - [`progress`]: how far each container has got, kept up to date by `tracker`;
 //! - [`frames`]: what each flowable decides when it starts;
+//! - `for_each_item`: ForEachItem's steps (split, one subflow per batch, merge);
 //! - [`variables`]: the expression context of a task run, with only the [`history`] it reads.
 
 pub mod effects;
 mod ending;
 pub mod executor_tasks;
 pub mod expressions;
-pub mod for_each_item;
+mod for_each_item;
 pub mod frames;
 pub mod history;
 pub mod inputs;

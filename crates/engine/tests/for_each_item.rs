@@ -179,3 +179,57 @@ fn without_waiting_the_step_ends_once_the_subflows_are_started() {
     let merge = harness.jobs.pop_front().expect("the merge job");
     assert_eq!(merge.task.properties["outputs"], json!([]));
 }
+
+#[test]
+fn a_restart_starts_the_subflows_again() {
+    let mut harness = Harness::new(flow(true));
+    let first = split_into_three(&mut harness);
+    for (start, state) in first
+        .iter()
+        .zip([State::Success, State::Failed, State::Success])
+    {
+        harness.send(ended(start, state, "old"));
+    }
+    assert_eq!(harness.execution_state(), State::Failed);
+    harness.send(Event::Restart);
+    let again: Vec<SubflowStart> = harness
+        .effects
+        .drain(..)
+        .filter_map(|effect| match effect {
+            Effect::StartSubflow(start) => Some(*start),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again.len(), 3);
+    assert!(again.iter().all(|start| {
+        first
+            .iter()
+            .all(|old| old.execution_id != start.execution_id)
+    }));
+    // An end of an earlier subflow no longer counts.
+    harness.send(ended(&first[1], State::Failed, "old"));
+    for start in &again {
+        harness.send(ended(start, State::Success, "new"));
+    }
+    let merge = harness.jobs.pop_front().expect("the merge job");
+    assert_eq!(
+        merge.task.properties["outputs"],
+        json!([{ "value": "new" }, { "value": "new" }, { "value": "new" }])
+    );
+    harness.answer(&merge, State::Success, None);
+    assert_eq!(harness.execution_state(), State::Success);
+}
+
+#[test]
+fn a_kill_waits_for_the_subflows_to_end() {
+    let mut harness = Harness::new(flow(true));
+    let starts = split_into_three(&mut harness);
+    harness.send(Event::Kill);
+    assert!(harness.effects.contains(&Effect::KillTasks));
+    assert_eq!(harness.execution_state(), State::Killing);
+    for start in &starts {
+        harness.send(ended(start, State::Killed, "x"));
+    }
+    assert_eq!(harness.task_state("each_items", None), Some(State::Killed));
+    assert_eq!(harness.execution_state(), State::Killed);
+}
