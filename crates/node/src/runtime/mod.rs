@@ -93,7 +93,15 @@ struct Shared {
     finished: VecDeque<String>,
     /// Flow concurrency limits.
     limits: concurrency::Limits,
+    /// Who waits for an execution to satisfy a condition (see `LocalRuntime::wait_for`).
+    waiters: HashMap<String, Vec<Waiter>>,
 }
+
+/// A condition on an execution.
+type Condition = Arc<dyn Fn(&Execution) -> bool + Send + Sync>;
+
+/// A condition, and where to send the first version that satisfies it.
+type Waiter = (Condition, oneshot::Sender<Execution>);
 
 /// What the runtime is built with: task services, the `envs`/`globals` expression variables,
 /// the executor's store, and how many ended executions stay in memory.
@@ -216,6 +224,7 @@ impl LocalRuntime {
             uncommitted: HashMap::new(),
             finished: VecDeque::new(),
             limits: concurrency::Limits::default(),
+            waiters: HashMap::new(),
         };
         let runtime = Self {
             registry,
@@ -419,39 +428,58 @@ impl LocalRuntime {
         }
     }
 
-    /// Waits until the execution satisfies `done`, or `timeout`.
+    /// Waits until the execution satisfies `done`, or `timeout`. `done` is checked against each
+    /// new version inside the runtime, so waiting costs no copy of the execution until it holds.
     pub async fn wait_for(
         &self,
         execution_id: &str,
         timeout: Duration,
-        done: impl Fn(&Execution) -> bool,
+        done: impl Fn(&Execution) -> bool + Send + Sync + 'static,
     ) -> Result<Execution, RuntimeError> {
-        let receiver = self.shared.lock().ok().and_then(|shared| {
-            shared
-                .watchers
-                .get(execution_id)
-                .map(watch::Sender::subscribe)
-        });
-        let Some(mut receiver) = receiver else {
-            // No longer listed: the store has its last version.
-            let stored = peregrine_ports::repository::ExecutionRepository::get(
-                self.store.as_ref(),
-                execution_id,
-            )
-            .await?;
-            return match stored {
-                Some(execution) if done(&execution) => Ok(execution),
-                Some(execution) => Err(RuntimeError::Timeout {
-                    id: execution_id.to_string(),
-                    timeout,
-                    state: execution.state.current,
-                }),
-                None => Err(RuntimeError::UnknownExecution(execution_id.to_string())),
+        let done: Condition = Arc::new(done);
+        let waiting = self.shared.lock().ok().and_then(|mut shared| {
+            let satisfied = match shared.executor.execution(execution_id) {
+                Some(execution) => done(execution).then(|| execution.clone()),
+                None => {
+                    let watched = shared.watchers.get(execution_id)?.borrow();
+                    done(&watched).then(|| watched.clone())
+                }
             };
+            if let Some(satisfied) = satisfied {
+                return Some(Err(satisfied));
+            }
+            let (sender, receiver) = oneshot::channel();
+            let waiter: Waiter = (done.clone(), sender);
+            shared
+                .waiters
+                .entry(execution_id.to_string())
+                .or_default()
+                .push(waiter);
+            Some(Ok(receiver))
+        });
+        let receiver = match waiting {
+            Some(Ok(receiver)) => receiver,
+            Some(Err(satisfied)) => return Ok(satisfied),
+            None => {
+                // No longer listed: the store has its last version.
+                let stored = peregrine_ports::repository::ExecutionRepository::get(
+                    self.store.as_ref(),
+                    execution_id,
+                )
+                .await?;
+                return match stored {
+                    Some(execution) if done(&execution) => Ok(execution),
+                    Some(execution) => Err(RuntimeError::Timeout {
+                        id: execution_id.to_string(),
+                        timeout,
+                        state: execution.state.current,
+                    }),
+                    None => Err(RuntimeError::UnknownExecution(execution_id.to_string())),
+                };
+            }
         };
-        let wait = receiver.wait_for(|execution| done(execution));
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(Ok(execution)) => Ok(execution.clone()),
+        match tokio::time::timeout(timeout, receiver).await {
+            Ok(Ok(execution)) => Ok(execution),
             _ => {
                 let state = self
                     .execution(execution_id)

@@ -226,12 +226,26 @@ impl LocalRuntime {
                 continue;
             };
             // A copy of a large execution per step would make steps cost its size: watchers
-            // get one when someone waits on them, when the state moves, and at the end.
+            // get one when the state moves and at the end; waiters when their condition holds.
             let ended = execution.state.is_terminated();
             if let Some(watcher) = shared.watchers.get(id) {
                 let moved = watcher.borrow().state.current != execution.state.current;
-                if moved || ended || watcher.receiver_count() > 0 {
+                if moved || ended {
                     watcher.send_replace(execution.clone());
+                }
+            }
+            if let Some(waiters) = shared.waiters.get_mut(id) {
+                let mut index = 0;
+                while index < waiters.len() {
+                    if waiters[index].1.is_closed() || waiters[index].0(execution) {
+                        let (_, sender) = waiters.swap_remove(index);
+                        let _ = sender.send(execution.clone());
+                    } else {
+                        index += 1;
+                    }
+                }
+                if waiters.is_empty() {
+                    shared.waiters.remove(id);
                 }
             }
             shared.subscribers.notify(execution);
@@ -257,6 +271,7 @@ impl LocalRuntime {
             shared.finished.push_back(execution.id.clone());
         }
         shared.executor.evict(&execution.id);
+        shared.waiters.remove(&execution.id);
         while shared.finished.len() > self.keep_finished {
             if let Some(old) = shared.finished.pop_front()
                 && !shared.executor.holds(&old)
