@@ -541,8 +541,6 @@ tasks:
 ";
 
 #[test]
-#[ignore = "needs LocalServices to build its RuntimeCommands with_options(&runtime options), so \
-            that files reach the runtime's internal storage"]
 fn a_file_part_is_stored_for_its_file_input_and_read_by_a_task() {
     let server = Server::start();
     let agent = agent();

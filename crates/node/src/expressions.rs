@@ -112,15 +112,15 @@ impl ServicesHost {
         }
     }
 
-    /// `kv(key, namespace?, errorOnMissing?)`: the live value; a missing key is an error unless
-    /// `errorOnMissing=false`, then null (Kestra's default since 0.22).
+    /// `kv(key, namespace?, errorOnMissing?)`: the live value; a missing key is null, or an
+    /// error with `errorOnMissing=true` (what Kestra's own tests assert).
     fn kv(&self, args: &Args, variables: &dyn Variables) -> Result<Value, Error> {
         let key = required(args, "kv", "key")?;
         let namespace = match args.get_str("namespace", 1) {
             Some(namespace) => namespace,
             None => flow_namespace(variables)?,
         };
-        let error_on_missing = args.get("errorOnMissing", 2) != Some(&Value::Bool(false));
+        let error_on_missing = args.get("errorOnMissing", 2) == Some(&Value::Bool(true));
         let record = block_on(self.services.kv.get(namespace, key, Timestamp::now()))?
             .map_err(|error| Error::host(error.to_string()))?;
         match record {
@@ -349,7 +349,8 @@ mod tests {
             render(&expressions, "{{ kv('missing', errorOnMissing=false) }}"),
             Ok(Value::Null)
         );
-        assert!(render(&expressions, "{{ kv('missing') }}").is_err());
+        assert_eq!(render(&expressions, "{{ kv('missing') }}"), Ok(Value::Null));
+        assert!(render(&expressions, "{{ kv('missing', errorOnMissing=true) }}").is_err());
         let task_file = "kestra:///company/team/my-flow/executions/exec1/tasks/t/run1/out.txt";
         assert_eq!(
             render(&expressions, &format!("{{{{ read('{task_file}') }}}}")),

@@ -168,7 +168,8 @@ impl Worker {
             self.expressions.clone(),
             self.logs.clone(),
             self.services.clone(),
-        );
+        )
+        .with_runners(self.runners.clone());
         if let Some(shared) = shared {
             match prepare_shared_directory(shared).await {
                 Ok(path) => context = context.with_working_dir(path),

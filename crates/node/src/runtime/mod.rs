@@ -197,6 +197,7 @@ impl LocalRuntime {
         // Tasks read execution logs (log.Fetch) from the store the lines go to.
         let services = peregrine_plugin_api::TaskServices {
             logs: store.clone(),
+            executions: store.clone(),
             ..services
         };
         let flow_triggers = Arc::new(crate::flow_triggers::FlowTriggers::new(

@@ -53,7 +53,8 @@ impl LocalServices {
 
     /// Starts on the given backends without reading back what they hold (see [`Self::open`]).
     pub fn start_on(registry: Arc<Registry>, backends: &Backends) -> Self {
-        let runtime = LocalRuntime::start_with(registry.clone(), backends.runtime_options());
+        let options = backends.runtime_options();
+        let runtime = LocalRuntime::start_with(registry.clone(), options.clone());
         let metrics = Arc::new(ExecutionMetrics::default());
         let observer = metrics.clone();
         runtime.on_change(Arc::new(move |execution| observer.observe(execution)));
@@ -66,7 +67,9 @@ impl LocalServices {
             registry,
             executions: Arc::new(RuntimeExecutions::new(runtime.clone())),
             logs: runtime.store(),
-            commands: Arc::new(RuntimeCommands::new(runtime.clone(), flows.clone())),
+            commands: Arc::new(
+                RuntimeCommands::new(runtime.clone(), flows.clone()).with_options(&options),
+            ),
             flows,
             runtime,
             metrics,
