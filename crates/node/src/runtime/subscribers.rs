@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use peregrine_model::execution::Execution;
+use std::time::{Duration, Instant};
+
+use peregrine_model::state::State;
 use tokio::sync::broadcast;
 
 use super::LocalRuntime;
@@ -16,9 +19,33 @@ pub type ExecutionHook = Arc<dyn Fn(&Execution) + Send + Sync>;
 /// How many versions a follower may fall behind before it skips to newer ones.
 const FOLLOW_BUFFER: usize = 256;
 
+/// Above this many task runs, followers get a new version at most every `FOLLOW_PERIOD` (and
+/// at once when the execution's state moves or it ends), so following a big execution does not
+/// copy it at every step.
+const FOLLOW_LARGE: usize = 200;
+const FOLLOW_PERIOD: Duration = Duration::from_millis(100);
+
+struct Follower {
+    sender: broadcast::Sender<Execution>,
+    /// When the last version was sent, and its state.
+    sent: Option<(Instant, State)>,
+}
+
+impl Follower {
+    fn due(&self, execution: &Execution) -> bool {
+        let Some((at, state)) = self.sent else {
+            return true;
+        };
+        execution.task_run_list.len() <= FOLLOW_LARGE
+            || execution.state.is_terminated()
+            || execution.state.current != state
+            || at.elapsed() >= FOLLOW_PERIOD
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Subscribers {
-    followers: HashMap<String, broadcast::Sender<Execution>>,
+    followers: HashMap<String, Follower>,
     hooks: Vec<ExecutionHook>,
 }
 
@@ -29,11 +56,13 @@ impl Subscribers {
         for hook in &self.hooks {
             hook(execution);
         }
-        if let Some(sender) = self.followers.get(&execution.id) {
-            if sender.receiver_count() > 0 {
-                let _ = sender.send(execution.clone());
+        let ended = execution.state.is_terminated();
+        if let Some(follower) = self.followers.get_mut(&execution.id) {
+            if follower.sender.receiver_count() > 0 && follower.due(execution) {
+                let _ = follower.sender.send(execution.clone());
+                follower.sent = Some((Instant::now(), execution.state.current));
             }
-            if execution.state.is_terminated() || sender.receiver_count() == 0 {
+            if ended || follower.sender.receiver_count() == 0 {
                 self.followers.remove(&execution.id);
             }
         }
@@ -72,7 +101,11 @@ impl LocalRuntime {
                 .subscribers
                 .followers
                 .entry(execution_id.to_string())
-                .or_insert_with(|| broadcast::channel(FOLLOW_BUFFER).0)
+                .or_insert_with(|| Follower {
+                    sender: broadcast::channel(FOLLOW_BUFFER).0,
+                    sent: None,
+                })
+                .sender
                 .subscribe()
         };
         Some((current, receiver))
