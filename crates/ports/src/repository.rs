@@ -241,6 +241,16 @@ pub trait ExecutionCommands: Send + Sync {
         })
     }
     fn kill(&self, execution_id: &str) -> BoxFuture<'_, Result<(), Error>>;
+    /// Runs an ended, unsuccessful execution again from its failed task runs, keeping its id.
+    /// Answers the execution once the restart is committed.
+    fn restart(&self, execution_id: &str) -> BoxFuture<'_, Result<Execution, Error>> {
+        let id = execution_id.to_string();
+        Box::pin(async move {
+            Err(Error::Invalid(format!(
+                "execution '{id}' cannot be restarted here"
+            )))
+        })
+    }
     fn resume(
         &self,
         execution_id: &str,

@@ -132,6 +132,19 @@ pub(crate) fn routes() -> Vec<Route> {
         },
         Route {
             endpoint: Endpoint {
+                reply: Reply::json("Execution"),
+                errors: &[404, 409],
+                ..endpoint(
+                    Method::POST,
+                    "/api/v1/executions/{executionId}/restart",
+                    "restartExecution",
+                    "Run an ended execution again from its failed task runs, keeping its id",
+                )
+            },
+            handler: post(restart),
+        },
+        Route {
+            endpoint: Endpoint {
                 body: Some("multipart/form-data"),
                 reply: Reply::empty(204),
                 errors: &[404, 409, 415, 422],
@@ -271,6 +284,14 @@ async fn kill(
 ) -> Result<StatusCode, ApiError> {
     state.options.commands.kill(&id).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+async fn restart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let execution = state.options.commands.restart(&id).await?;
+    Ok(Json(serde_json::to_value(execution).unwrap_or_default()))
 }
 
 async fn resume(

@@ -301,6 +301,42 @@ impl ExecutionCommands for RuntimeCommands {
         self.resume_with_files(execution_id, inputs, Vec::new())
     }
 
+    /// Kestra restarts FAILED, KILLED, CANCELLED and WARNING executions (not SUCCESS nor one
+    /// still running).
+    fn restart(&self, execution_id: &str) -> BoxFuture<'_, Result<Execution, Error>> {
+        let id = execution_id.to_string();
+        Box::pin(async move {
+            let store = self.runtime.store();
+            let execution = match self.runtime.listed(&id) {
+                Some(execution) => execution,
+                None => store.get(&id).await?.ok_or_else(|| Error::NotFound {
+                    what: "execution",
+                    id: id.clone(),
+                })?,
+            };
+            let state = execution.state.current;
+            if !execution.state.is_terminated() || state == peregrine_model::state::State::Success {
+                return Err(Error::Conflict(format!(
+                    "execution '{id}' is {}: only an ended execution that did not succeed can be restarted",
+                    super::state_name(state)
+                )));
+            }
+            self.runtime.send(&id, Event::Restart);
+            // An execution no longer in memory is read back by the runtime first: until then
+            // the wait sees the stored, unchanged version and gives up at once; ask again.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let moved = move |execution: &Execution| execution.state.current != state;
+                match self.runtime.wait_for(&id, left, moved).await {
+                    Ok(restarted) => return Ok(restarted),
+                    Err(error) if left.is_zero() => return Err(Error::Backend(error.to_string())),
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                }
+            }
+        })
+    }
+
     fn resume_with_files(
         &self,
         execution_id: &str,

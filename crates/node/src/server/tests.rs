@@ -420,3 +420,103 @@ async fn a_flow_folder_is_kept_in_step() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+const FAILING: &str = "id: failing
+namespace: company.team
+tasks:
+  - id: ok
+    type: io.kestra.plugin.core.debug.Return
+    format: done
+  - id: boom
+    type: io.kestra.plugin.core.execution.Fail
+";
+
+#[tokio::test]
+async fn an_ended_failed_execution_is_restarted_from_its_failed_task() {
+    let services = services();
+    services
+        .flows
+        .save("company.team", "failing", FAILING.into(), now())
+        .await
+        .expect("saved");
+    let execution = services
+        .commands
+        .start(start("failing", json!({})))
+        .await
+        .expect("started");
+    let failed = services
+        .runtime
+        .wait_for(&execution.id, Duration::from_secs(5), |execution| {
+            execution.state.is_terminated()
+        })
+        .await
+        .expect("ended");
+    assert_eq!(failed.state.current, State::Failed);
+    let restarted = services
+        .commands
+        .restart(&failed.id)
+        .await
+        .expect("restarted");
+    assert_ne!(restarted.state.current, State::Failed);
+    let again = services
+        .runtime
+        .wait_for(&failed.id, Duration::from_secs(5), |execution| {
+            execution.state.is_terminated()
+        })
+        .await
+        .expect("ended again");
+    let states: Vec<State> = again
+        .state
+        .histories
+        .iter()
+        .map(|entry| entry.state)
+        .collect();
+    assert!(states.contains(&State::Restarted), "{states:?}");
+    assert_eq!(again.state.current, State::Failed);
+    let boom = again
+        .task_run_list
+        .iter()
+        .find(|run| run.task_id == "boom")
+        .expect("boom ran");
+    assert_eq!(
+        boom.attempts.len(),
+        2,
+        "the failed task runs again as a new attempt"
+    );
+    let ok = again
+        .task_run_list
+        .iter()
+        .find(|run| run.task_id == "ok")
+        .expect("ok ran");
+    assert_eq!(
+        ok.attempts.len(),
+        1,
+        "a task that succeeded is not run again"
+    );
+    // A successful or running execution cannot be restarted.
+    services
+        .flows
+        .save("company.team", "hello", HELLO.into(), now())
+        .await
+        .expect("saved");
+    let hello = services
+        .commands
+        .start(start("hello", json!({"who": "x"})))
+        .await
+        .expect("started");
+    services
+        .runtime
+        .wait_for(&hello.id, Duration::from_secs(5), |execution| {
+            execution.state.is_terminated()
+        })
+        .await
+        .expect("ended");
+    assert!(matches!(
+        services.commands.restart(&hello.id).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        services.commands.restart("missing").await,
+        Err(Error::NotFound { .. })
+    ));
+}
