@@ -2,12 +2,12 @@
 //! then started again on the same data folder: every execution reaches a terminal state, none
 //! is lost, no task run is reported twice and each parent started exactly one child.
 
+mod common;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{Server, agent};
 
 use serde_json::Value;
 
@@ -57,62 +57,6 @@ tasks:
     format: '{{ outputs.sub.executionId }}'
 ";
 
-/// The server process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
-            .args(["server", "local", "--port", &port.to_string(), "--data"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the peregrine binary starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("a ready line");
-        assert!(line.contains("ready"), "{line}");
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent()
-}
-
 fn read_json(response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.into_body().read_to_string().expect("a text body");
@@ -157,7 +101,7 @@ fn terminal(execution: &Value) -> bool {
 fn a_killed_server_finishes_every_execution_after_a_restart() {
     let data = tempfile::tempdir().expect("a data folder");
     let agent = agent();
-    let server = Server::start(data.path());
+    let server = Server::start(&["--data".as_ref(), data.path().as_os_str()]);
     post_flow(&agent, &server, CHILD);
     post_flow(&agent, &server, PARENT);
     let boundary = "crash-test";
@@ -183,7 +127,7 @@ fn a_killed_server_finishes_every_execution_after_a_restart() {
     server.kill();
     assert!(running > 0, "the kill must land while executions run");
 
-    let server = Server::start(data.path());
+    let server = Server::start(&["--data".as_ref(), data.path().as_os_str()]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let (parents, children) = loop {
         let parents = executions(&agent, &server, "parent");

@@ -1,44 +1,11 @@
 //! `peregrine flow namespace update` against a real server: a folder deployed in one request,
 //! flows absent from the folder deleted, an invalid folder refused whole with its line.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
 
-struct Server {
-    child: Child,
-    base: String,
-}
+use std::process::Command;
 
-impl Server {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
-            .args(["server", "local", "--memory", "--port", &port.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("ready");
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Server, agent};
 
 fn flow(id: &str) -> String {
     format!(
@@ -57,11 +24,7 @@ fn update(server: &Server, folder: &std::path::Path, extra: &[&str]) -> std::pro
 }
 
 fn flow_ids(server: &Server) -> Vec<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .new_agent();
-    let text = agent
+    let text = agent()
         .get(format!("{}/api/v1/flows/company.team", server.base))
         .call()
         .expect("listed")
@@ -81,7 +44,7 @@ fn flow_ids(server: &Server) -> Vec<String> {
 
 #[test]
 fn a_folder_is_deployed_and_absent_flows_deleted() {
-    let server = Server::start();
+    let server = Server::start(&["--memory".as_ref()]);
     let folder = tempfile::tempdir().expect("folder");
     std::fs::create_dir(folder.path().join("nested")).expect("nested");
     std::fs::write(folder.path().join("a.yml"), flow("a")).expect("a");
