@@ -107,8 +107,8 @@ def w1(system, quick: bool, slow: bool) -> dict:
         smoke(system)
         # a warm-up of the whole path first (a JVM needs it), then `warmup` runs per flow
         warm = 10 if quick else 30
-        log(f"{system.name} W1: warm-up {warm} s of seq3 at 5/s")
-        system.rate("seq3", 1 if slow else 5, warm, timeout=300)
+        log(f"{system.name} W1: warm-up {warm} s of seq3 at 2/s")
+        system.rate("seq3", 1 if slow else 2, warm, timeout=300)
         for n in flows.SEQ_SIZES:
             log(f"{system.name} W1 seq{n}: {count} runs")
             r = system.seq(f"seq{n}", count, warmup, timeout=300)
@@ -327,13 +327,27 @@ def make_system(name: str, workdir: Path):
     raise SystemExit(f"unknown peer {name}; known: {', '.join(ALL_PEERS)}")
 
 
+def write_reports(results: dict, no_docs: bool) -> None:
+    (RESULTS / "report.md").write_text(report.render(results, RESULTS))
+    if not no_docs:
+        md = report.render(results, RESULTS, img_prefix="../bench/peers/results/")
+        report.update_docs(REPO / "docs" / "benchmarks.md", md)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(prog="scripts/bench-peers", description=__doc__)
     ap.add_argument("--workloads", default=",".join(ALL_WORKLOADS), help="e.g. W1,W4")
     ap.add_argument("--peers", default=",".join(ALL_PEERS), help="e.g. kestra,temporal (Peregrine always runs)")
     ap.add_argument("--quick", action="store_true", help="fewer samples and shorter steps")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite the section of docs/benchmarks.md")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite the report and the docs section from results/results.json, run nothing")
     args = ap.parse_args()
+
+    if args.render_only:
+        results = json.loads((RESULTS / "results.json").read_text())
+        write_reports(results, args.no_docs)
+        return 0
 
     workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     for w in workloads:
@@ -387,6 +401,9 @@ def main() -> int:
                     system.stop()
                 except Exception:  # noqa: BLE001
                     pass
+            # keep what is measured so far: a long run cut short still leaves its figures
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "results.json").write_text(json.dumps(results, indent=1) + "\n")
         info["method"] = system.method
         if system.notes:
             info["notes"] = system.notes
@@ -394,10 +411,7 @@ def main() -> int:
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    md = report.render(results, RESULTS)
-    (RESULTS / "report.md").write_text(md)
-    if not args.no_docs:
-        report.update_docs(REPO / "docs" / "benchmarks.md", md)
+    write_reports(results, args.no_docs)
     log(f"wrote {RESULTS / 'results.json'}, {RESULTS / 'report.md'}")
     return 0
 

@@ -74,6 +74,8 @@ def wait_until(fn, timeout: float, interval: float = 0.005) -> bool:
         try:
             if fn():
                 return True
+        except InstallError:
+            raise
         except Exception:
             pass
         time.sleep(interval)
