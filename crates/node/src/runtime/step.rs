@@ -1,6 +1,7 @@
 //! The event loop: take every waiting message, apply them, commit what changed in one store
 //! commit, then publish and carry out the effects.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use peregrine_engine::effects::{EngineLog, LogLevel};
@@ -22,6 +23,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 struct Batch {
     /// Executions touched, in the order first touched.
     touched: Vec<String>,
+    /// The same ids, to tell a new one at once (a batch holds up to `MAX_BATCH` messages).
+    seen: HashSet<String>,
     effects: Vec<(String, Vec<Effect>)>,
     /// Every version in which an execution's state changed, in order, for Flow triggers.
     state_changes: Vec<Execution>,
@@ -30,7 +33,7 @@ struct Batch {
 
 impl Batch {
     fn touch(&mut self, id: &str) {
-        if !self.touched.iter().any(|touched| touched == id) {
+        if self.seen.insert(id.to_string()) {
             self.touched.push(id.to_string());
         }
     }
