@@ -13,7 +13,7 @@ use crate::config::{ConfigError, Durability, RepositoryType, ServerConfig, Stora
 use crate::runtime::RuntimeOptions;
 
 /// How many ended executions a server keeps in memory (older ones are read from the store).
-const KEEP_FINISHED: usize = 1_000;
+pub const KEEP_FINISHED: usize = 1_000;
 
 #[derive(Clone)]
 pub struct Backends {

@@ -8,13 +8,14 @@
 
 mod concurrency;
 mod effects;
+mod finished;
 mod logs;
 mod outbox;
 mod recovery;
 mod step;
 mod subscribers;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,8 +90,8 @@ struct Shared {
     consumes: HashMap<String, (String, String)>,
     /// Executions created but not committed yet, with who waits for their first commit.
     uncommitted: HashMap<String, Vec<oneshot::Sender<()>>>,
-    /// Ended executions still listed, oldest first (at most `keep_finished`).
-    finished: VecDeque<String>,
+    /// Ended executions still listed (at most `keep_finished`, within a task-run budget).
+    finished: finished::Finished,
     /// Flow concurrency limits.
     limits: concurrency::Limits,
     /// Who waits for an execution to satisfy a condition (see `LocalRuntime::wait_for`).
@@ -223,7 +224,7 @@ impl LocalRuntime {
             subscribers: subscribers::Subscribers::default(),
             consumes: HashMap::new(),
             uncommitted: HashMap::new(),
-            finished: VecDeque::new(),
+            finished: finished::Finished::new(keep_finished, finished::MAX_TASK_RUNS),
             limits: concurrency::Limits::default(),
             waiters: HashMap::new(),
         };
@@ -529,7 +530,7 @@ impl LocalRuntime {
             return false;
         };
         shared.subscribers.forget(execution_id);
-        shared.finished.retain(|id| id != execution_id);
+        shared.finished.remove(execution_id);
         let held = shared
             .executor
             .execution(execution_id)

@@ -270,15 +270,13 @@ impl LocalRuntime {
         if self.keep_finished == usize::MAX {
             return;
         }
-        if !shared.finished.contains(&execution.id) {
-            shared.finished.push_back(execution.id.clone());
-        }
+        let out = shared
+            .finished
+            .keep(&execution.id, execution.task_run_list.len());
         shared.executor.evict(&execution.id);
         shared.waiters.remove(&execution.id);
-        while shared.finished.len() > self.keep_finished {
-            if let Some(old) = shared.finished.pop_front()
-                && !shared.executor.holds(&old)
-            {
+        for old in out {
+            if !shared.executor.holds(&old) {
                 shared.watchers.remove(&old);
             }
         }
