@@ -110,8 +110,8 @@ pub struct Registry {
     by_name: HashMap<Kind, HashMap<String, usize>>,
     common: HashMap<Kind, Value>,
     flow: Value,
-    /// Builds schemas while types are registered; behind a mutex only to keep the registry
-    /// `Sync` (registration needs `&mut self` anyway).
+    /// Builds schemas while types are registered (its definitions are moved out after each);
+    /// behind a mutex only to keep the registry `Sync` (registration needs `&mut self` anyway).
     generator: std::sync::Mutex<SchemaGenerator>,
     /// The definitions the registered schemas refer to, copied out of the generator.
     definitions: Map<String, Value>,
@@ -179,10 +179,10 @@ impl Registry {
         let schema = match self.generator.get_mut() {
             Ok(generator) => {
                 let schema = generator.subschema_for::<T>();
-                for (name, definition) in generator.definitions() {
-                    if !self.definitions.contains_key(name) {
-                        self.definitions.insert(name.clone(), definition.clone());
-                    }
+                // Moved out rather than copied, so each definition is held once: the generator
+                // makes a definition again when a later type refers to it.
+                for (name, definition) in generator.take_definitions(false) {
+                    self.definitions.entry(name).or_insert(definition);
                 }
                 schema
             }
