@@ -14,6 +14,7 @@
 pub mod effects;
 mod ending;
 pub mod executor_tasks;
+mod exit;
 pub mod expressions;
 mod for_each_item;
 pub mod frames;

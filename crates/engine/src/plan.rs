@@ -90,12 +90,15 @@ pub enum NodeKind {
     Flowable(Flowable),
     /// `execution.Labels`: changes the execution itself, so the executor runs it.
     Labels,
+    /// `execution.Exit`: ends the execution, so the executor runs it.
+    Exit,
     /// ForEachItem's `<id>_merge` step: a worker task given the outputs of the subflows.
     MergeBatchOutputs,
 }
 
-/// The task type the executor runs itself because it changes the execution.
+/// The task types the executor runs itself because they change the execution.
 const LABELS_TYPE: &str = "io.kestra.plugin.core.execution.Labels";
+const EXIT_TYPE: &str = "io.kestra.plugin.core.execution.Exit";
 
 #[derive(Clone, Debug)]
 pub struct TaskNode {
@@ -195,6 +198,7 @@ impl Builder<'_> {
         self.by_id.insert(task.common.id.clone(), id);
         let kind = match (self.role_of)(&task.common.type_name) {
             _ if task.common.type_name == LABELS_TYPE => NodeKind::Labels,
+            _ if task.common.type_name == EXIT_TYPE => NodeKind::Exit,
             Role::Flowable => NodeKind::Flowable(self.flowable(task)?),
             Role::Runnable | Role::None => NodeKind::Runnable,
         };

@@ -271,8 +271,10 @@ impl Step<'_, '_> {
         let Some(run) = self.state.run(id) else {
             return;
         };
+        let execution = self.state.execution.state.current;
         if run.state.current != State::Retrying
-            || self.state.execution.state.current == State::Killing
+            || execution == State::Killing
+            || execution.is_terminated()
         {
             return;
         }

@@ -29,6 +29,10 @@ impl Step<'_, '_> {
     }
 
     fn resolve(&mut self, container: &Container) {
+        // An ended execution (an Exit ended it while other task runs still ran) starts nothing.
+        if self.state.execution.state.is_terminated() {
+            return;
+        }
         let parent = match container {
             Container::Root => {
                 if !matches!(
@@ -76,6 +80,10 @@ impl Step<'_, '_> {
             let nexts = self.nexts(parent, list, strategy);
             for (index, item) in nexts {
                 self.create_run(&item, parent, Slot { list, index });
+                // An Exit may have ended the execution: nothing more starts or ends here.
+                if self.state.execution.state.is_terminated() {
+                    return;
+                }
             }
             self.state.sync(self.plan);
         }

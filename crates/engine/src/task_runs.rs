@@ -78,6 +78,7 @@ impl Step<'_, '_> {
                     Err(message) => self.fail_run(id, &message),
                 }
             }
+            NodeKind::Exit => self.run_exit(id, &node.task, &variables),
             NodeKind::Flowable(Flowable::Subflow(spec)) => {
                 self.start_subflow(id, spec, &run, &variables)
             }
@@ -164,6 +165,7 @@ impl Step<'_, '_> {
             &task.common.type_name,
         );
         match &self.plan.node(node).kind {
+            NodeKind::Exit => self.run_exit(id, task, &variables),
             NodeKind::Flowable(Flowable::Subflow(spec)) => {
                 self.start_subflow(id, spec, &run, &variables)
             }

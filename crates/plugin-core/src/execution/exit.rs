@@ -14,6 +14,7 @@ pub enum ExitState {
     Warning,
     Killed,
     Failed,
+    #[serde(alias = "CANCELLED")]
     Canceled,
 }
 
