@@ -14,6 +14,7 @@ use peregrine_ports::secrets::{EnvSecrets, Secrets};
 use peregrine_ports::storage::{Storage, StorageContext, StoragePath};
 
 use crate::context::TaskError;
+use crate::control::{ExecutionControl, NoExecutionControl};
 
 /// The shared services of a worker, handed to every task it runs.
 #[derive(Clone)]
@@ -27,6 +28,9 @@ pub struct TaskServices {
     /// The stored executions, for tasks that read them (`execution.Count`). The runtime that
     /// runs the tasks sets it to its execution store.
     pub executions: Arc<dyn ExecutionRepository>,
+    /// Commands on executions (`execution.Resume`). The runtime that runs the tasks sets it to
+    /// its executor; by default every command is refused.
+    pub control: Arc<dyn ExecutionControl>,
 }
 
 impl std::fmt::Debug for TaskServices {
@@ -36,8 +40,8 @@ impl std::fmt::Debug for TaskServices {
 }
 
 impl TaskServices {
-    /// Fresh in-memory storage, a key-value store inside it, no secrets, and empty logs and
-    /// executions.
+    /// Fresh in-memory storage, a key-value store inside it, no secrets, empty logs and
+    /// executions, and no control over executions.
     pub fn in_memory() -> Self {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
         Self {
@@ -46,6 +50,7 @@ impl TaskServices {
             secrets: Arc::new(EnvSecrets::default()),
             logs: Arc::new(MemoryLogRepository::default()),
             executions: Arc::new(MemoryExecutions::new()),
+            control: Arc::new(NoExecutionControl),
         }
     }
 }

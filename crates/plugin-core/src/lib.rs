@@ -80,6 +80,10 @@ pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
         execution::CountSpec::TYPE,
         from_spec::<execution::CountSpec>,
     );
+    runners.add(
+        execution::ResumeSpec::TYPE,
+        from_spec::<execution::ResumeSpec>,
+    );
 }
 
 /// Adds every core runnable task (and the HTTP polling trigger) to the catalogue.

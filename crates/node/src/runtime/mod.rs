@@ -7,6 +7,7 @@
 //! publishes the new versions and carries out the effects: durable before visible.
 
 mod concurrency;
+mod control;
 mod effects;
 mod finished;
 mod logs;
@@ -195,10 +196,24 @@ impl LocalRuntime {
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let (sender, receiver) = mpsc::unbounded_channel();
         let pending_logs = Arc::new(logs::PendingLogs::new(sender.clone()));
-        // Tasks read execution logs (log.Fetch) from the store the lines go to.
+        let shared = Arc::new(Mutex::new(Shared {
+            executor: Executor::new(expressions.clone(), globals.clone()),
+            plans: HashMap::new(),
+            watchers: HashMap::new(),
+            parents: HashMap::new(),
+            subscribers: subscribers::Subscribers::default(),
+            consumes: HashMap::new(),
+            uncommitted: HashMap::new(),
+            finished: finished::Finished::new(keep_finished, finished::MAX_TASK_RUNS),
+            limits: concurrency::Limits::default(),
+            waiters: HashMap::new(),
+        }));
+        // Tasks read execution logs (log.Fetch) from the store the lines go to, and act on
+        // executions (execution.Resume) through this runtime's executor.
         let services = peregrine_plugin_api::TaskServices {
             logs: store.clone(),
             executions: store.clone(),
+            control: Arc::new(control::RuntimeControl::new(shared.clone(), sender.clone())),
             ..services
         };
         let flow_triggers = Arc::new(crate::flow_triggers::FlowTriggers::new(
@@ -216,21 +231,9 @@ impl LocalRuntime {
             pending_logs.clone(),
             services,
         );
-        let shared = Shared {
-            executor: Executor::new(expressions, globals),
-            plans: HashMap::new(),
-            watchers: HashMap::new(),
-            parents: HashMap::new(),
-            subscribers: subscribers::Subscribers::default(),
-            consumes: HashMap::new(),
-            uncommitted: HashMap::new(),
-            finished: finished::Finished::new(keep_finished, finished::MAX_TASK_RUNS),
-            limits: concurrency::Limits::default(),
-            waiters: HashMap::new(),
-        };
         let runtime = Self {
             registry,
-            shared: Arc::new(Mutex::new(shared)),
+            shared,
             sender,
             worker,
             store,

@@ -1,0 +1,98 @@
+//! The runtime's answer to tasks that act on executions (`execution.Resume`): checks made against
+//! the executor's executions, then the event sent through the event loop like any other.
+
+use std::sync::{Arc, Mutex};
+
+use peregrine_engine::Event;
+use peregrine_model::execution::Execution;
+use peregrine_model::state::State;
+use peregrine_model::tasks::PauseSpec;
+use peregrine_plugin_api::{ControlError, ExecutionControl, ResumeRequest};
+use peregrine_ports::future::BoxFuture;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use super::{Message, Shared, uid};
+
+/// Commands from tasks, carried out by this process's executor.
+pub(super) struct RuntimeControl {
+    shared: Arc<Mutex<Shared>>,
+    sender: mpsc::UnboundedSender<Message>,
+}
+
+impl RuntimeControl {
+    pub(super) fn new(shared: Arc<Mutex<Shared>>, sender: mpsc::UnboundedSender<Message>) -> Self {
+        Self { shared, sender }
+    }
+
+    /// The event that resumes the execution, once the request is checked against it.
+    fn resume_event(&self, request: ResumeRequest) -> Result<Event, ControlError> {
+        let shared = self
+            .shared
+            .lock()
+            .map_err(|_| ControlError::Unavailable("the runtime is poisoned".into()))?;
+        let id = &request.execution_id;
+        let execution = shared
+            .executor
+            .execution(id)
+            .ok_or_else(|| ControlError::NotFound(id.clone()))?;
+        if let (Some(namespace), Some(flow_id)) = (&request.namespace, &request.flow_id)
+            && (execution.namespace != *namespace || execution.flow_id != *flow_id)
+        {
+            return Err(ControlError::Invalid(format!(
+                "execution {id} is not an execution of flow {namespace}.{flow_id}"
+            )));
+        }
+        let Some(paused) = first_paused(execution) else {
+            return Err(ControlError::Conflict(format!(
+                "execution {id} is not paused ({:?})",
+                execution.state.current
+            )));
+        };
+        // As a resume from the API: values reach only a Pause task that asks for some, typed
+        // against its `onResume` inputs, as its `onResume` output.
+        let declared = shared
+            .plans
+            .get(&uid(&execution.namespace, &execution.flow_id))
+            .and_then(|plan| {
+                let node = plan.find(&paused.task_id)?;
+                plan.node(node).task.spec::<PauseSpec>().ok()
+            })
+            .map(|pause| pause.on_resume)
+            .filter(|declared| !declared.is_empty());
+        let Some(declared) = declared else {
+            return Ok(Event::Resume { inputs: None });
+        };
+        let given = request.inputs.unwrap_or_default();
+        let typed =
+            peregrine_engine::inputs::typed_values(&declared, &given).map_err(|errors| {
+                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                ControlError::Invalid(errors.join("\n"))
+            })?;
+        let mut outputs = Map::new();
+        outputs.insert("onResume".into(), Value::Object(typed));
+        Ok(Event::Resume {
+            inputs: Some(outputs),
+        })
+    }
+}
+
+/// The first paused task run of an execution.
+fn first_paused(execution: &Execution) -> Option<&peregrine_model::execution::TaskRun> {
+    execution
+        .task_run_list
+        .iter()
+        .find(|run| run.state.current == State::Paused)
+}
+
+impl ExecutionControl for RuntimeControl {
+    fn resume(&self, request: ResumeRequest) -> BoxFuture<'_, Result<(), ControlError>> {
+        let id = request.execution_id.clone();
+        let result = self.resume_event(request).and_then(|event| {
+            self.sender
+                .send(Message::Event { id, event })
+                .map_err(|_| ControlError::Unavailable("the runtime has stopped".into()))
+        });
+        Box::pin(async move { result })
+    }
+}
