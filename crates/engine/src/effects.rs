@@ -91,6 +91,11 @@ pub struct WorkerJob {
     /// Set when the task runs inside a WorkingDirectory: the folder its tasks share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<SharedDirectory>,
+    /// The job closes that folder instead of running a task: `task_run` is the WorkingDirectory's
+    /// own; its output files are uploaded and its cache saved, and the report carries the
+    /// WorkingDirectory's outputs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closes_directory: bool,
 }
 
 /// The folder shared by the tasks of one WorkingDirectory task run (all run on one worker).
@@ -100,6 +105,37 @@ pub struct SharedDirectory {
     pub key: String,
     /// Files to create when the folder is created: name to content.
     pub input_files: Map<String, Value>,
+    /// Files kept between executions of the flow: restored when the folder is created, saved
+    /// when it closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<DirectoryCache>,
+    /// Glob patterns of the files uploaded to internal storage when the folder closes, exposed
+    /// as the WorkingDirectory's `outputFiles` output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_files: Vec<String>,
+}
+
+impl SharedDirectory {
+    /// True when the folder has work to do once its tasks have ended (outputs, cache).
+    pub fn closes(&self) -> bool {
+        self.cache.is_some() || !self.output_files.is_empty()
+    }
+}
+
+/// The cache of a WorkingDirectory, stored in internal storage where Kestra keeps it: under the
+/// flow, by task id and (inside a loop) by the hash of the task run's value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryCache {
+    /// The WorkingDirectory's task id: the cache id.
+    pub task_id: String,
+    /// The WorkingDirectory's task run value: the cached object id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Glob patterns of the files kept, relative to the folder.
+    pub patterns: Vec<String>,
+    /// A cache older than this is dropped, not restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<peregrine_model::duration::Duration>,
 }
 
 /// A log line written by the executor about a task run or the execution.

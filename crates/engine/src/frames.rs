@@ -31,6 +31,7 @@ pub fn root_frame(lists: &Lists) -> Frame {
         allow_failure: false,
         looping: None,
         shared_directory: None,
+        closing: None,
         batch: None,
     }
 }
@@ -112,6 +113,7 @@ pub(crate) fn build(
         allow_failure,
         looping: None,
         shared_directory: None,
+        closing: None,
         batch: None,
     };
     let built = |frame: Frame| Built {
@@ -199,6 +201,7 @@ pub(crate) fn build(
                 allow_failure: false,
                 looping: None,
                 shared_directory: None,
+                closing: None,
                 batch: None,
             };
             built(frame)
@@ -226,6 +229,7 @@ pub(crate) fn build(
                 allow_failure: false,
                 looping: None,
                 shared_directory: None,
+                closing: None,
                 batch: None,
             };
             built(frame)
@@ -245,7 +249,12 @@ pub(crate) fn build(
                 pause: Some(Pause { delay, timeout }),
             }
         }
-        Flowable::WorkingDirectory { input_files, lists } => {
+        Flowable::WorkingDirectory {
+            input_files,
+            cache,
+            output_files,
+            lists,
+        } => {
             let input_files = match input_files {
                 None => Map::new(),
                 Some(files) => {
@@ -263,9 +272,28 @@ pub(crate) fn build(
                 }
             };
             let mut frame = simple(lists, Strategy::Sequential, false);
+            let output_files = output_files
+                .iter()
+                .map(|pattern| {
+                    crate::executor_tasks::render_tree(
+                        expressions,
+                        &Value::String(pattern.clone()),
+                        variables,
+                    )
+                    .map(|rendered| crate::expressions::value_text(&rendered))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let cache = cache.as_ref().map(|cache| crate::effects::DirectoryCache {
+                task_id: run.task_id.clone(),
+                value: run.value.clone(),
+                patterns: cache.patterns.clone(),
+                ttl: cache.ttl,
+            });
             frame.shared_directory = Some(crate::effects::SharedDirectory {
                 key: run.id.clone(),
                 input_files,
+                cache,
+                output_files,
             });
             built(frame)
         }

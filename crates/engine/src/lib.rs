@@ -11,6 +11,7 @@
 //! - `for_each_item`: ForEachItem's steps (split, one subflow per batch, merge);
 //! - [`variables`]: the expression context of a task run, with only the [`history`] it reads.
 
+mod closing;
 pub mod effects;
 mod ending;
 pub mod executor_tasks;

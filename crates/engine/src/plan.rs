@@ -9,7 +9,7 @@ use peregrine_model::flow::Task;
 use peregrine_model::tasks::{
     AllowFailureSpec, DagSpec, EachParallelSpec, EachSequentialSpec, ForEachItemSpec, ForEachSpec,
     IfSpec, LoopUntilSpec, ParallelSpec, PauseSpec, SequentialSpec, SubflowSpec, SwitchSpec,
-    WorkingDirectorySpec,
+    WorkingDirectoryCache, WorkingDirectorySpec,
 };
 use peregrine_model::{Flow, Property, Role};
 use serde_json::Value;
@@ -70,6 +70,8 @@ pub enum Flowable {
     /// WorkingDirectory: runnable tasks in order, sharing one folder on one worker.
     WorkingDirectory {
         input_files: Option<Value>,
+        cache: Option<WorkingDirectoryCache>,
+        output_files: Vec<String>,
         lists: Lists,
     },
     /// LoopUntil (formerly WaitFor): the tasks again and again until the condition holds.
@@ -342,6 +344,8 @@ impl Builder<'_> {
                 let lists = self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?;
                 Flowable::WorkingDirectory {
                     input_files: spec.input_files,
+                    cache: spec.cache,
+                    output_files: spec.output_files.unwrap_or_default(),
                     lists,
                 }
             }

@@ -96,7 +96,11 @@ impl Step<'_, '_> {
                     }
                 }
             }
-            Event::TaskUpdate(update) => self.apply_update(update),
+            Event::TaskUpdate(update) => {
+                if !self.closing_reported(&update) {
+                    self.apply_update(update);
+                }
+            }
             Event::Kill => self.kill(),
             Event::Timer(kind) => self.timer(kind),
             Event::Resume { inputs } => self.resume(inputs),

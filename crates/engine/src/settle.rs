@@ -125,6 +125,9 @@ impl Step<'_, '_> {
                 LoopStep::Failed => state = State::Failed,
             }
         }
+        if !killing && self.awaits_closing(id, &mut state) {
+            return;
+        }
         if let Some(key) = shared {
             self.effects.push(Effect::ReleaseDirectory { key });
         }

@@ -25,6 +25,10 @@ pub struct Frame {
     /// Set for WorkingDirectory: the folder its tasks share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_directory: Option<crate::effects::SharedDirectory>,
+    /// Set for a WorkingDirectory whose folder closes once its tasks have ended (outputs, cache):
+    /// how far the closing job has got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closing: Option<Closing>,
     /// Set for LoopUntil: the loop's progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub looping: Option<Looping>,
@@ -32,6 +36,13 @@ pub struct Frame {
     /// under `<task run id>/<subflow execution id>` so each end is written on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchRecord>,
+}
+
+/// The job closing a WorkingDirectory's folder: sent, then done (failed or not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Closing {
+    Sent,
+    Done { failed: bool },
 }
 
 /// One subflow a ForEachItem started: its batch, and once it has ended, its state and outputs.

@@ -189,6 +189,7 @@ impl Step<'_, '_> {
             task,
             variables,
             working_directory,
+            closes_directory: false,
         })));
     }
 

@@ -4,6 +4,7 @@
 
 mod context;
 mod control;
+pub mod glob;
 mod logs;
 mod runners;
 mod services;

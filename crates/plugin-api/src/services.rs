@@ -176,6 +176,13 @@ impl<'a> TaskStorage<'a> {
         Ok(path.uri())
     }
 
+    /// Stores `bytes` as `name` after a fresh unique prefix (`<unique>-<name>`), so files of the
+    /// same name never replace each other; returns its `kestra:///` URI.
+    pub async fn put_unique_file(&self, name: &str, bytes: Vec<u8>) -> Result<String, TaskError> {
+        self.put_file(&format!("{}-{name}", unique_name()), bytes)
+            .await
+    }
+
     /// Stores `bytes` under a fresh unique name ending with `extension` (such as `.json`).
     pub async fn put_temp_file(
         &self,

@@ -1,6 +1,9 @@
 //! The worker role: runs the runnable task runs the executor sends, at most `slots` at a time,
-//! and reports RUNNING then the final state of each attempt.
+//! and reports RUNNING then the final state of each attempt. The tasks of a WorkingDirectory
+//! share a folder here (`directory`), whose cache is kept as a zip archive (`archive`).
 
+mod archive;
+mod directory;
 mod worker;
 
 pub use worker::{Worker, WorkerOptions};

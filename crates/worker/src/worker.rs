@@ -41,74 +41,10 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-/// Where the folders shared by the tasks of a WorkingDirectory live on this worker.
-fn shared_root() -> std::path::PathBuf {
-    std::env::temp_dir()
-        .join("peregrine")
-        .join("working-directories")
-}
-
-/// The shared folder of a WorkingDirectory task run, created with its input files on first use.
-async fn prepare_shared_directory(
-    shared: peregrine_engine::effects::SharedDirectory,
-) -> Result<std::path::PathBuf, String> {
-    let valid = !shared.key.is_empty()
-        && shared
-            .key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        return Err(format!("invalid working directory key '{}'", shared.key));
-    }
-    let path = shared_root().join(&shared.key);
-    let work = path.clone();
-    tokio::task::spawn_blocking(move || -> Result<std::path::PathBuf, String> {
-        if work.exists() {
-            return Ok(work);
-        }
-        std::fs::create_dir_all(&work)
-            .map_err(|error| format!("cannot create {}: {error}", work.display()))?;
-        for (name, content) in &shared.input_files {
-            let relative = std::path::Path::new(name);
-            let inside = relative
-                .components()
-                .all(|part| matches!(part, std::path::Component::Normal(_)));
-            if !inside {
-                return Err(format!(
-                    "input file '{name}' is not a relative path inside the working directory"
-                ));
-            }
-            let file = work.join(relative);
-            if let Some(parent) = file.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
-            }
-            let text = match content {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            std::fs::write(&file, text)
-                .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
-        }
-        Ok(work)
-    })
-    .await
-    .map_err(|error| error.to_string())?
-    .map(|_| path)
-}
-
 impl Worker {
     /// Removes the folder shared by the tasks of a WorkingDirectory that has ended.
     pub async fn release_directory(&self, key: &str) {
-        if key.is_empty()
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return;
-        }
-        let path = shared_root().join(key);
-        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(path)).await;
+        crate::directory::release(key).await;
     }
 
     pub fn new(
@@ -160,6 +96,7 @@ impl Worker {
         };
         report(update(State::Running, None));
         let shared = job.working_directory.clone();
+        let closes_directory = job.closes_directory;
         let mut context = RunContext::new(
             job.task_run,
             job.task,
@@ -170,8 +107,19 @@ impl Worker {
             self.services.clone(),
         )
         .with_runners(self.runners.clone());
+        if closes_directory && let Some(shared) = &shared {
+            let result = crate::directory::close(&context, shared).await;
+            return match result {
+                Ok(outputs) => report(update(State::Success, Some(outputs))),
+                Err(message) => {
+                    context.log(LogLevel::Error, message);
+                    report(update(State::Failed, None));
+                }
+            };
+        }
         if let Some(shared) = shared {
-            match prepare_shared_directory(shared).await {
+            let storage = self.services.storage.clone();
+            match crate::directory::prepare(shared, storage.as_ref(), &context.task_run).await {
                 Ok(path) => context = context.with_working_dir(path),
                 Err(message) => {
                     context.log(LogLevel::Error, message);

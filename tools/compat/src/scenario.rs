@@ -159,8 +159,8 @@ impl Scenario<'_> {
                 .map_err(|error| error.to_string())?;
             self.local.send(&id, Event::Kill);
             id
-        } else if action.is_empty() || action.ends_with(" run") {
-            // A plain run, or the next run of a scenario whose runs share state.
+        } else if action.is_empty() || action.ends_with(" run") || action.contains(" run (") {
+            // A plain run, or the next run of a scenario whose runs share state (a cache).
             prepared = self.prepare(case, memory).await?;
             self.start(case, &prepared)?
         } else {

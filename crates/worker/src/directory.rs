@@ -1,0 +1,278 @@
+//! The folders shared by the tasks of a WorkingDirectory on this worker: created on first use
+//! (cache restored, then input files written), closed once its tasks have ended (output files
+//! uploaded, cache saved), removed when the WorkingDirectory ends.
+//!
+//! The cache lives where Kestra keeps it: `/{namespace}/{flow}/{task id}/cache/cache.zip`, or
+//! `.../cache/{hash of the task run value}/cache.zip` inside a loop. It is saved only when a file
+//! it holds changed since it was restored (a marker next to the folder records when).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use peregrine_engine::effects::{DirectoryCache, SharedDirectory};
+use peregrine_model::execution::TaskRun;
+use peregrine_plugin_api::glob::{Glob, matching_files};
+use peregrine_plugin_api::{LogLevel, RunContext};
+use peregrine_ports::storage::{self, Storage, StoragePath};
+use serde_json::{Map, Value};
+
+use crate::archive;
+
+/// Where the folders shared by the tasks of a WorkingDirectory live on this worker.
+fn shared_root() -> PathBuf {
+    std::env::temp_dir()
+        .join("peregrine")
+        .join("working-directories")
+}
+
+/// The folder of a WorkingDirectory task run, when its key is a plain name.
+pub(crate) fn folder(key: &str) -> Result<PathBuf, String> {
+    let valid = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(format!("invalid working directory key '{key}'"));
+    }
+    Ok(shared_root().join(key))
+}
+
+/// The file next to the folder whose time tells when the cache was restored.
+fn restored_marker(folder: &Path) -> PathBuf {
+    folder.with_extension("restored")
+}
+
+/// Where a WorkingDirectory's cache is stored.
+pub(crate) fn cache_path(run: &TaskRun, cache: &DirectoryCache) -> Result<StoragePath, String> {
+    let flow = storage::flow_prefix(&run.namespace, &run.flow_id).map_err(|e| e.to_string())?;
+    let task = storage::slugify(&cache.task_id);
+    let relative = match &cache.value {
+        Some(value) => format!("{task}/cache/{}/cache.zip", storage::hash_to_string(value)),
+        None => format!("{task}/cache/cache.zip"),
+    };
+    flow.join(&relative).map_err(|error| error.to_string())
+}
+
+/// The shared folder of a WorkingDirectory task run, created on first use: its cache restored,
+/// then its input files written. `run` is the task run of the job asking for it.
+pub(crate) async fn prepare(
+    shared: SharedDirectory,
+    storage: &dyn Storage,
+    run: &TaskRun,
+) -> Result<PathBuf, String> {
+    let path = folder(&shared.key)?;
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(path);
+    }
+    let restored = match &shared.cache {
+        Some(cache) => restore_cache(storage, run, cache).await?,
+        None => Vec::new(),
+    };
+    let work = path.clone();
+    tokio::task::spawn_blocking(move || {
+        create(&work, &restored, &shared.input_files, !restored.is_empty())
+    })
+    .await
+    .map_err(|error| error.to_string())??;
+    Ok(path)
+}
+
+/// The entries of a cache still within its time to live; an expired one is deleted.
+async fn restore_cache(
+    storage: &dyn Storage,
+    run: &TaskRun,
+    cache: &DirectoryCache,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let path = cache_path(run, cache)?;
+    let bytes = match storage.get(&path).await {
+        Ok(bytes) => bytes,
+        Err(storage::Error::NotFound(_)) => return Ok(Vec::new()),
+        Err(error) => return Err(error.to_string()),
+    };
+    // An archive that cannot be read is left to be replaced when the folder closes.
+    let Ok(archive) = archive::read(&bytes) else {
+        return Ok(Vec::new());
+    };
+    if let (Some(ttl), Some(created)) = (cache.ttl, archive.created_millis) {
+        let age = jiff::Timestamp::now()
+            .as_millisecond()
+            .saturating_sub(created);
+        let ttl = i64::try_from(ttl.as_std().as_millis()).unwrap_or(i64::MAX);
+        if age > ttl {
+            storage.delete(&path).await.map_err(|e| e.to_string())?;
+            return Ok(Vec::new());
+        }
+    }
+    Ok(archive.entries)
+}
+
+/// Creates the folder with the cached files, then the input files. Blocking.
+fn create(
+    folder: &Path,
+    cached: &[(String, Vec<u8>)],
+    input_files: &Map<String, Value>,
+    mark_restored: bool,
+) -> Result<(), String> {
+    std::fs::create_dir_all(folder)
+        .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+    for (name, content) in cached {
+        write_inside(folder, name, content)?;
+    }
+    if mark_restored {
+        let marker = restored_marker(folder);
+        std::fs::write(&marker, b"")
+            .map_err(|error| format!("cannot write {}: {error}", marker.display()))?;
+    }
+    for (name, content) in input_files {
+        let text = match content {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        write_inside(folder, name, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes a file at a relative path inside the folder (never outside it).
+fn write_inside(folder: &Path, name: &str, content: &[u8]) -> Result<(), String> {
+    let relative = Path::new(name);
+    let inside = relative
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)));
+    if !inside {
+        return Err(format!(
+            "file '{name}' is not a relative path inside the working directory"
+        ));
+    }
+    let file = folder.join(relative);
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+    }
+    std::fs::write(&file, content)
+        .map_err(|error| format!("cannot write {}: {error}", file.display()))
+}
+
+/// Removes the folder of a WorkingDirectory that has ended.
+pub(crate) async fn release(key: &str) {
+    let Ok(path) = folder(key) else {
+        return;
+    };
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_file(restored_marker(&path));
+        std::fs::remove_dir_all(path)
+    })
+    .await;
+}
+
+/// Closes the folder of the WorkingDirectory whose task run is `context`'s: uploads its output
+/// files (an error fails the WorkingDirectory) and saves its cache (an error is only logged, as
+/// Kestra does). Returns the WorkingDirectory's outputs.
+pub(crate) async fn close(
+    context: &RunContext,
+    shared: &SharedDirectory,
+) -> Result<Map<String, Value>, String> {
+    let path = folder(&shared.key)?;
+    let mut outputs = Map::new();
+    let uploaded = upload_output_files(context, &path, &shared.output_files).await?;
+    if !uploaded.is_empty() {
+        outputs.insert("outputFiles".into(), Value::Object(uploaded));
+    }
+    if let Some(cache) = &shared.cache
+        && let Err(message) = save_cache(context, &path, cache).await
+    {
+        context.log(
+            LogLevel::Error,
+            format!("cannot save the working directory cache: {message}"),
+        );
+    }
+    Ok(outputs)
+}
+
+fn globs(patterns: &[String]) -> Result<Vec<Glob>, String> {
+    patterns
+        .iter()
+        .map(|pattern| Glob::new(pattern).map_err(|error| format!("pattern '{pattern}': {error}")))
+        .collect()
+}
+
+/// The files matching `patterns` with their content and last change. Blocking.
+type Found = Vec<(String, Vec<u8>, Option<SystemTime>)>;
+
+async fn read_matching(folder: &Path, patterns: &[String]) -> Result<Found, String> {
+    let globs = globs(patterns)?;
+    let folder = folder.to_path_buf();
+    tokio::task::spawn_blocking(move || -> Result<Found, String> {
+        if !folder.exists() {
+            return Ok(Vec::new());
+        }
+        let failed = |error: std::io::Error| format!("cannot read {}: {error}", folder.display());
+        let mut found = Vec::new();
+        for (relative, path) in matching_files(&folder, &globs).map_err(failed)? {
+            let content = std::fs::read(&path).map_err(failed)?;
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            found.push((relative, content, modified));
+        }
+        Ok(found)
+    })
+    .await
+    .map_err(|error| error.to_string())?
+}
+
+/// Uploads the files matching `patterns` below the WorkingDirectory's task run: relative path to
+/// `kestra:///` URI.
+async fn upload_output_files(
+    context: &RunContext,
+    folder: &Path,
+    patterns: &[String],
+) -> Result<Map<String, Value>, String> {
+    let mut uploaded = Map::new();
+    if patterns.is_empty() {
+        return Ok(uploaded);
+    }
+    for (relative, content, _) in read_matching(folder, patterns).await? {
+        let name = relative.rsplit('/').next().unwrap_or(&relative).to_string();
+        let uri = context
+            .storage()
+            .put_unique_file(&name, content)
+            .await
+            .map_err(|error| error.to_string())?;
+        uploaded.insert(relative, Value::String(uri));
+    }
+    Ok(uploaded)
+}
+
+/// Saves the files matching the cache patterns when one changed since the cache was restored.
+async fn save_cache(
+    context: &RunContext,
+    folder: &Path,
+    cache: &DirectoryCache,
+) -> Result<(), String> {
+    let found = read_matching(folder, &cache.patterns).await?;
+    let restored_at = tokio::fs::metadata(restored_marker(folder))
+        .await
+        .and_then(|metadata| metadata.modified())
+        .ok();
+    let changed = found
+        .iter()
+        .any(|(_, _, modified)| match (modified, restored_at) {
+            (Some(modified), Some(restored)) => *modified > restored,
+            _ => true,
+        });
+    if !changed {
+        return Ok(());
+    }
+    let entries: Vec<(String, Vec<u8>)> = found
+        .into_iter()
+        .map(|(relative, content, _)| (relative, content))
+        .collect();
+    let bytes = archive::write(&entries, jiff::Timestamp::now().as_millisecond())
+        .map_err(|error| error.to_string())?;
+    let path = cache_path(&context.task_run, cache)?;
+    context
+        .services()
+        .storage
+        .put(&path, bytes)
+        .await
+        .map_err(|error| error.to_string())
+}
