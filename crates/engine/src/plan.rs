@@ -70,7 +70,7 @@ pub enum Flowable {
     /// WorkingDirectory: runnable tasks in order, sharing one folder on one worker.
     WorkingDirectory {
         input_files: Option<Value>,
-        cache: Option<WorkingDirectoryCache>,
+        cache: Option<Box<WorkingDirectoryCache>>,
         output_files: Vec<String>,
         lists: Lists,
     },
@@ -344,7 +344,7 @@ impl Builder<'_> {
                 let lists = self.lists(&spec.tasks, &spec.errors, &spec.finally_tasks)?;
                 Flowable::WorkingDirectory {
                     input_files: spec.input_files,
-                    cache: spec.cache,
+                    cache: spec.cache.map(Box::new),
                     output_files: spec.output_files.unwrap_or_default(),
                     lists,
                 }
