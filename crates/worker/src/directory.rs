@@ -276,3 +276,138 @@ async fn save_cache(
         .await
         .map_err(|error| error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use peregrine_model::expressions::Expressions;
+    use peregrine_model::flow::Task;
+    use peregrine_plugin_api::{LogEntry, LogSink, TaskServices};
+    use serde_json::json;
+
+    use super::*;
+
+    struct Verbatim;
+
+    impl Expressions for Verbatim {
+        fn render(&self, template: &str, _variables: &Value) -> Result<Value, String> {
+            Ok(Value::String(template.to_string()))
+        }
+    }
+
+    struct NoLogs;
+
+    impl LogSink for NoLogs {
+        fn emit(&self, _entry: LogEntry) {}
+    }
+
+    fn run(id: &str) -> TaskRun {
+        serde_json::from_value(json!({
+            "id": id, "executionId": format!("exec-{id}"), "namespace": "company.team",
+            "flowId": "cached", "taskId": "wd",
+            "state": {"current": "RUNNING", "histories": []},
+        }))
+        .expect("a task run")
+    }
+
+    fn shared(key: &str, ttl: Option<&str>) -> SharedDirectory {
+        SharedDirectory {
+            key: key.to_string(),
+            input_files: Map::new(),
+            cache: Some(DirectoryCache {
+                task_id: "wd".into(),
+                value: None,
+                patterns: vec!["*.txt".into()],
+                ttl: ttl.and_then(|ttl| ttl.parse().ok()),
+            }),
+            output_files: vec!["out/*".into()],
+        }
+    }
+
+    fn context(services: &TaskServices, run: TaskRun) -> RunContext {
+        let task: Task = serde_json::from_value(
+            json!({"id": "wd", "type": "io.kestra.plugin.core.flow.WorkingDirectory"}),
+        )
+        .expect("a task");
+        RunContext::new(
+            run,
+            task,
+            json!({}),
+            1,
+            Arc::new(Verbatim),
+            Arc::new(NoLogs),
+            services.clone(),
+        )
+    }
+
+    fn key(name: &str) -> String {
+        format!("directory-test-{name}-{}", std::process::id())
+    }
+
+    #[tokio::test]
+    async fn a_closed_folder_saves_its_cache_and_output_files_for_the_next_run() {
+        let services = TaskServices::in_memory();
+        let first = key("first");
+        let path = prepare(
+            shared(&first, Some("PT1H")),
+            services.storage.as_ref(),
+            &run(&first),
+        )
+        .await
+        .expect("prepared");
+        std::fs::create_dir_all(path.join("out")).expect("a folder");
+        std::fs::write(path.join("hello.txt"), "HELLO").expect("a file");
+        std::fs::write(path.join("out/result.csv"), "a,b").expect("a file");
+        let outputs = close(
+            &context(&services, run(&first)),
+            &shared(&first, Some("PT1H")),
+        )
+        .await
+        .expect("closed");
+        release(&first).await;
+        let uri = outputs["outputFiles"]["out/result.csv"]
+            .as_str()
+            .expect("a uri");
+        assert!(
+            uri.starts_with("kestra:///company/team/cached/executions/exec-"),
+            "{uri}"
+        );
+        assert!(uri.ends_with("-result.csv"), "{uri}");
+        let cache = StoragePath::new("/company/team/cached/wd/cache/cache.zip").expect("a path");
+        assert!(services.storage.exists(&cache).await.expect("checked"));
+
+        let second = key("second");
+        let path = prepare(
+            shared(&second, Some("PT1H")),
+            services.storage.as_ref(),
+            &run(&second),
+        )
+        .await
+        .expect("prepared");
+        let restored = std::fs::read_to_string(path.join("hello.txt")).unwrap_or_default();
+        release(&second).await;
+        assert_eq!(restored, "HELLO");
+    }
+
+    #[tokio::test]
+    async fn an_expired_cache_is_dropped_not_restored() {
+        let services = TaskServices::in_memory();
+        let cache = shared("unused", None).cache.expect("a cache");
+        let path = cache_path(&run("old"), &cache).expect("a path");
+        let old = archive::write(&[("hello.txt".into(), b"OLD".to_vec())], 0).expect("written");
+        services.storage.put(&path, old).await.expect("stored");
+        let fresh = key("expired");
+        let folder = prepare(
+            shared(&fresh, Some("PT1H")),
+            services.storage.as_ref(),
+            &run(&fresh),
+        )
+        .await
+        .expect("prepared");
+        let restored = folder.join("hello.txt").exists();
+        release(&fresh).await;
+        assert!(!restored);
+        assert!(!services.storage.exists(&path).await.expect("checked"));
+    }
+}
