@@ -256,6 +256,39 @@ pub trait ExecutionCommands: Send + Sync {
         execution_id: &str,
         inputs: Option<Map<String, Value>>,
     ) -> BoxFuture<'_, Result<(), Error>>;
+    /// Creates a new execution from an ended one (Kestra's replay): with `task_run_id`, the task
+    /// runs that ended before it are copied and the new execution runs again from it; without,
+    /// it runs from the start. `revision` is the flow revision to run. Answers the new execution
+    /// once it is committed.
+    fn replay(
+        &self,
+        execution_id: &str,
+        task_run_id: Option<String>,
+        revision: Option<u32>,
+    ) -> BoxFuture<'_, Result<Execution, Error>> {
+        let _ = (task_run_id, revision);
+        let id = execution_id.to_string();
+        Box::pin(async move {
+            Err(Error::Invalid(format!(
+                "execution '{id}' cannot be replayed here"
+            )))
+        })
+    }
+    /// Replaces the labels of an ended execution (system labels stay as they are). Answers the
+    /// execution once the change is committed.
+    fn set_labels(
+        &self,
+        execution_id: &str,
+        labels: Vec<Label>,
+    ) -> BoxFuture<'_, Result<Execution, Error>> {
+        let _ = labels;
+        let id = execution_id.to_string();
+        Box::pin(async move {
+            Err(Error::Invalid(format!(
+                "the labels of execution '{id}' cannot be changed here"
+            )))
+        })
+    }
     /// Resumes with files for FILE `onResume` inputs, stored under the execution like the files
     /// of a start. Backends that take no files refuse them.
     fn resume_with_files(

@@ -11,6 +11,8 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
+    /// 400.
+    BadRequest(String),
     /// 404.
     NotFound(String),
     /// 422, with every problem found.
@@ -44,6 +46,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -76,7 +79,8 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let (message, errors): (&str, &[String]) = match &self {
             ApiError::Invalid { message, errors } => (message, errors),
-            ApiError::NotFound(message)
+            ApiError::BadRequest(message)
+            | ApiError::NotFound(message)
             | ApiError::Conflict(message)
             | ApiError::UnsupportedMediaType(message)
             | ApiError::Internal(message) => (message, &[]),

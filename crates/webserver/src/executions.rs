@@ -33,6 +33,18 @@ const CREATE_QUERY: &[QueryParam] = &[
         "The flow revision (default: the latest)",
     ),
 ];
+const REPLAY_QUERY: &[QueryParam] = &[
+    QueryParam::new(
+        "taskRunId",
+        "string",
+        "The task run to run again from (default: from the start)",
+    ),
+    QueryParam::new(
+        "revision",
+        "integer",
+        "The flow revision the new execution runs",
+    ),
+];
 const SEARCH_QUERY: &[QueryParam] = &[
     QueryParam::new("namespace", "string", "A namespace or one of its parents"),
     QueryParam::new("flowId", "string", "A flow id"),
@@ -145,6 +157,21 @@ pub(crate) fn routes() -> Vec<Route> {
         },
         Route {
             endpoint: Endpoint {
+                query: REPLAY_QUERY,
+                reply: Reply::json("Execution"),
+                errors: &[404, 409, 422],
+                ..endpoint(
+                    Method::POST,
+                    "/api/v1/executions/{executionId}/replay",
+                    "replayExecution",
+                    "Create a new execution from an ended one: the task runs that ended before \
+                     the given task run are kept, the rest runs again",
+                )
+            },
+            handler: post(replay),
+        },
+        Route {
+            endpoint: Endpoint {
                 body: Some("multipart/form-data"),
                 reply: Reply::empty(204),
                 errors: &[404, 409, 415, 422],
@@ -172,16 +199,7 @@ async fn create(
         .map(parse_label)
         .collect::<Result<Vec<_>, _>>()?;
     let wait = params.flag("wait", false)?;
-    let revision = params
-        .get("revision")
-        .map(|text| {
-            text.parse::<u32>().map_err(|_| {
-                ApiError::invalid(format!(
-                    "query parameter 'revision' must be a revision number, found '{text}'"
-                ))
-            })
-        })
-        .transpose()?;
+    let revision = read_revision(&params)?;
     let form = read_form(&state, request).await?.unwrap_or_default();
     let request = StartRequest {
         namespace,
@@ -294,6 +312,21 @@ async fn restart(
     Ok(Json(serde_json::to_value(execution).unwrap_or_default()))
 }
 
+async fn replay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Json<Execution>, ApiError> {
+    let revision = read_revision(&params)?;
+    let task_run_id = params.get("taskRunId").map(str::to_string);
+    let execution = state
+        .options
+        .commands
+        .replay(&id, task_run_id, revision)
+        .await?;
+    Ok(Json(execution))
+}
+
 async fn resume(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -309,6 +342,20 @@ async fn resume(
         .resume_with_files(&id, inputs, files)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The `revision` query parameter, when given.
+fn read_revision(params: &Params) -> Result<Option<u32>, ApiError> {
+    params
+        .get("revision")
+        .map(|text| {
+            text.parse::<u32>().map_err(|_| {
+                ApiError::invalid(format!(
+                    "query parameter 'revision' must be a revision number, found '{text}'"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// `key:value`; `system.` labels are Kestra's own, except `system.correlationId`.

@@ -5,7 +5,8 @@
 //! Paths and JSON shapes are Kestra's (`/api/v1/...`, camelCase, nulls omitted); the HTTP status
 //! of each port error is decided here and nowhere else ([`error`]).
 //!
-//! - [`flows`], [`executions`], [`logs`]: one file per API resource, each with its route table;
+//! - [`flows`], [`executions`], [`execution_labels`], [`logs`], [`kv`], [`namespaces`]: one file
+//!   per API resource, each with its route table;
 //!   [`webhook`]: the Webhook trigger's endpoint; [`form`]: multipart inputs and files;
 //! - [`health`]: `/health` and `/metrics` (Prometheus text);
 //! - [`openapi`]: the OpenAPI document, generated from the same route tables as the router;
@@ -15,11 +16,14 @@
 
 mod documents;
 mod error;
+mod execution_labels;
 mod executions;
 mod flows;
 mod form;
 mod health;
+mod kv;
 mod logs;
+mod namespaces;
 mod openapi;
 mod params;
 mod routes;
@@ -32,6 +36,7 @@ use std::sync::Arc;
 use axum::Router;
 use peregrine_model::Registry;
 use peregrine_model::schema::ExpressionSyntax;
+use peregrine_ports::kv::KvStore;
 use peregrine_ports::repository::{
     ExecutionCommands, ExecutionRepository, FlowRepository, LogRepository,
 };
@@ -49,6 +54,8 @@ pub struct WebserverOptions {
     pub executions: Arc<dyn ExecutionRepository>,
     pub logs: Arc<dyn LogRepository>,
     pub commands: Arc<dyn ExecutionCommands>,
+    /// The key-value store of every namespace.
+    pub kv: Arc<dyn KvStore>,
     /// The plugin catalogue flows are validated against.
     pub registry: Arc<Registry>,
     /// Checks the syntax of `{{ }}` templates during validation, when given.

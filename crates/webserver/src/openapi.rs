@@ -61,7 +61,7 @@ pub(crate) fn document() -> Value {
                             errors add \"errors\", one \"line:col: path: message\" each."
         },
         "paths": paths,
-        "components": { "schemas": schemas() },
+        "components": { "schemas": with_more_schemas(schemas()) },
     })
 }
 
@@ -118,6 +118,8 @@ fn operation(endpoint: &Endpoint) -> Value {
                 "description": "One part per input, named after the input id",
                 "additionalProperties": { "type": "string" }
             }),
+            "application/json" => json!({ "description": "A JSON document" }),
+            "text/plain" => json!({ "type": "string" }),
             _ => json!({ "type": "string", "description": "Flow YAML" }),
         };
         object.insert(
@@ -150,12 +152,67 @@ fn schema_ref(name: &str) -> Value {
 
 fn error_description(status: u16) -> &'static str {
     match status {
+        400 => "Bad request",
         404 => "Not found",
         409 => "Conflict with the current state",
         415 => "Unsupported media type",
         422 => "Invalid request (every problem listed in errors)",
         _ => "Server error",
     }
+}
+
+/// The schemas of the key-value store, namespaces and bulk answers, added to `schemas`.
+fn with_more_schemas(mut schemas: Value) -> Value {
+    let more = json!({
+        "KVEntry": {
+            "type": "object",
+            "properties": {
+                "key": { "type": "string" },
+                "description": { "type": "string" },
+                "creationDate": { "type": "string", "format": "date-time" },
+                "updateDate": { "type": "string", "format": "date-time" },
+                "expirationDate": { "type": "string", "format": "date-time" }
+            },
+            "required": ["key", "creationDate", "updateDate"]
+        },
+        "KVTypedValue": {
+            "type": "object",
+            "properties": {
+                "type": { "type": "string", "enum": ["STRING", "NUMBER", "BOOLEAN", "DATETIME",
+                                                     "DATE", "DURATION", "JSON"] },
+                "value": {}
+            },
+            "required": ["type", "value"]
+        },
+        "Namespace": {
+            "type": "object",
+            "properties": { "id": { "type": "string" }, "deleted": { "type": "boolean" } },
+            "required": ["id", "deleted"]
+        },
+        "PagedNamespaces": {
+            "type": "object",
+            "properties": {
+                "results": { "type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": { "type": "string" },
+                        "deleted": { "type": "boolean" },
+                        "disabled": { "type": "boolean" }
+                    }
+                }},
+                "total": { "type": "integer" }
+            }
+        },
+        "BulkResponse": {
+            "type": "object",
+            "properties": { "count": { "type": "integer" } }
+        },
+        "Boolean": { "type": "boolean" }
+    });
+    if let (Value::Object(schemas), Value::Object(more)) = (&mut schemas, more) {
+        schemas.extend(more);
+    }
+    schemas
 }
 
 fn schemas() -> Value {

@@ -94,6 +94,9 @@ pub(crate) struct Route {
 pub(crate) fn all() -> Vec<Route> {
     let mut routes = crate::flows::routes();
     routes.extend(crate::executions::routes());
+    routes.extend(crate::execution_labels::routes());
+    routes.extend(crate::kv::routes());
+    routes.extend(crate::namespaces::routes());
     routes.extend(crate::webhook::routes());
     routes.extend(crate::logs::routes());
     routes.extend(crate::health::routes());

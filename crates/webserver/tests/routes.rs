@@ -10,6 +10,8 @@ use jiff::Timestamp;
 use peregrine_model::execution::Execution;
 use peregrine_model::log::LogEntry;
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::kv::StorageKv;
+use peregrine_ports::memory::MemoryStorage;
 use peregrine_ports::repository::{
     Error, ExecutionCommands, ExecutionQuery, ExecutionRepository, ExecutionUpdates, FlowQuery,
     FlowRecord, FlowRepository, LogQuery, LogRepository, Page, StartRequest,
@@ -107,12 +109,18 @@ impl ExecutionCommands for Empty {
 }
 
 fn router() -> axum::Router {
+    router_with(Arc::new(StorageKv::new(Arc::new(MemoryStorage::new()))))
+}
+
+/// The router over empty ports and the given key-value store.
+fn router_with(kv: Arc<StorageKv>) -> axum::Router {
     let empty = Arc::new(Empty);
     WebserverOptions {
         flows: empty.clone(),
         executions: empty.clone(),
         logs: empty.clone(),
         commands: empty,
+        kv,
         registry: Arc::new(peregrine_model::core_registry()),
         expressions: None,
         metrics: Some(Arc::new(|out: &mut String| {
@@ -124,12 +132,24 @@ fn router() -> axum::Router {
 }
 
 async fn call(method: &str, uri: &str, body: &str) -> (StatusCode, String) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
+    call_on(router(), method, uri, &[], body).await
+}
+
+async fn call_on(
+    router: axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, String) {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
         .body(Body::from(body.to_string()))
         .expect("a valid request");
-    let response = router().oneshot(request).await.expect("infallible");
+    let response = router.oneshot(request).await.expect("infallible");
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
@@ -220,6 +240,54 @@ async fn errors_are_json_with_kestra_statuses() {
             "",
             StatusCode::NOT_FOUND,
         ),
+        (
+            "POST",
+            "/api/v1/executions/x/labels",
+            "[]",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            "/api/v1/executions/x/labels",
+            "[{\"key\": \"a\"}]",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/v1/executions/labels/by-ids",
+            "{\"executionsId\": [\"x\"], \"executionLabels\": []}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/api/v1/executions/x/replay?revision=last",
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/company/kv/missing",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "PUT",
+            "/api/v1/namespaces/company/kv/.bad",
+            "1",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "PUT",
+            "/api/v1/namespaces/company/kv/key",
+            "two words",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/search?sort=name:up",
+            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ];
     for (method, uri, body, expected) in cases {
         let (status, text) = call(method, uri, body).await;
@@ -278,4 +346,63 @@ async fn health_and_metrics() {
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("# TYPE peregrine_webserver_responses_total counter"));
     assert!(text.contains("peregrine_test_total 1"));
+}
+
+#[tokio::test]
+async fn keys_are_put_read_listed_and_deleted() {
+    let router = router_with(Arc::new(StorageKv::new(Arc::new(MemoryStorage::new()))));
+    let call = |method: &'static str, uri: &'static str, headers, body: &'static str| {
+        call_on(router.clone(), method, uri, headers, body)
+    };
+    let base = "/api/v1/namespaces/company/kv";
+    let (status, _) = call(
+        "PUT",
+        "/api/v1/namespaces/company/kv/greeting",
+        &[],
+        "\"hello\"",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let ttl: &[(&str, &str)] = &[("ttl", "PT1H")];
+    let (status, _) = call("PUT", "/api/v1/namespaces/company/kv/count", ttl, "42").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, text) = call("GET", "/api/v1/namespaces/company/kv/count", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).expect("JSON"),
+        serde_json::json!({ "type": "NUMBER", "value": 42 })
+    );
+    let (_, text) = call("GET", base, &[], "").await;
+    let entries: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(entries[0]["key"], "count");
+    assert!(entries[0]["expirationDate"].is_string(), "{text}");
+    assert_eq!(entries[1]["key"], "greeting");
+    assert!(entries[1].get("expirationDate").is_none(), "{text}");
+    assert!(entries[1]["creationDate"].is_string(), "{text}");
+    let bad_ttl: &[(&str, &str)] = &[("ttl", "soon")];
+    let (status, text) = call("PUT", "/api/v1/namespaces/company/kv/count", bad_ttl, "1").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text.contains("ttl"), "{text}");
+    let (status, text) = call("DELETE", "/api/v1/namespaces/company/kv/count", &[], "").await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "true"));
+    let (_, text) = call("DELETE", "/api/v1/namespaces/company/kv/count", &[], "").await;
+    assert_eq!(text, "false");
+    let (status, _) = call("GET", "/api/v1/namespaces/company/kv/count", &[], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn namespaces_without_flows_are_the_system_one() {
+    let (status, text) = call("GET", "/api/v1/namespaces/search", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).expect("JSON"),
+        serde_json::json!({
+            "results": [{ "id": "system", "deleted": false, "disabled": true }],
+            "total": 1
+        })
+    );
+    let (status, text) = call("GET", "/api/v1/namespaces/company.team", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text, "{\"id\":\"company.team\",\"deleted\":false}");
 }

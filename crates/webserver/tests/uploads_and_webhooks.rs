@@ -182,6 +182,9 @@ fn router(port: &Arc<Recording>) -> axum::Router {
         executions: port.clone(),
         logs: port.clone(),
         commands: port.clone(),
+        kv: Arc::new(peregrine_ports::kv::StorageKv::new(Arc::new(
+            peregrine_ports::memory::MemoryStorage::new(),
+        ))),
         registry: Arc::new(peregrine_model::core_registry()),
         expressions: None,
         metrics: None,

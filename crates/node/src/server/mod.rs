@@ -36,6 +36,8 @@ pub struct LocalServices {
     pub executions: Arc<RuntimeExecutions>,
     pub logs: Arc<dyn peregrine_ports::repository::LogRepository>,
     pub commands: Arc<RuntimeCommands>,
+    /// The key-value store the runtime's tasks use.
+    pub kv: Arc<dyn peregrine_ports::kv::KvStore>,
     pub metrics: Arc<ExecutionMetrics>,
 }
 
@@ -70,6 +72,7 @@ impl LocalServices {
             commands: Arc::new(
                 RuntimeCommands::new(runtime.clone(), flows.clone()).with_options(&options),
             ),
+            kv: options.services.kv.clone(),
             flows,
             runtime,
             metrics,
@@ -101,6 +104,7 @@ impl LocalServices {
             executions: self.executions.clone(),
             logs: self.logs.clone(),
             commands: self.commands.clone(),
+            kv: self.kv.clone(),
             registry: self.registry.clone(),
             expressions: Some(Arc::new(crate::PebbleSyntax)),
             metrics: Some(Arc::new(move |out: &mut String| metrics.render(out))),
