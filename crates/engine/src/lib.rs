@@ -8,6 +8,7 @@
 //!   start in `task_runs`, the execution ends in `ending`);
 //! - [`progress`]: how far each container has got, kept up to date by `tracker`;
 //! - [`frames`]: what each flowable decides when it starts;
+//! - [`replay`]: a new execution from an ended one, from a chosen task run;
 //! - `for_each_item`: ForEachItem's steps (split, one subflow per batch, merge);
 //! - [`variables`]: the expression context of a task run, with only the [`history`] it reads.
 
@@ -24,6 +25,7 @@ pub mod inputs;
 pub mod plan;
 pub mod process;
 pub mod progress;
+pub mod replay;
 pub mod retry;
 mod settle;
 pub mod start;
