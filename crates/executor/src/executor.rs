@@ -186,6 +186,20 @@ impl Executor {
         true
     }
 
+    /// Replaces the labels of an execution it holds (set through the API on an ended one); the
+    /// next transition carries them. Returns false when the execution is unknown.
+    pub fn set_labels(
+        &mut self,
+        execution_id: &str,
+        labels: Vec<peregrine_model::flow::Label>,
+    ) -> bool {
+        let Some(running) = self.executions.get_mut(execution_id) else {
+            return false;
+        };
+        running.state.execution.labels = labels;
+        true
+    }
+
     pub fn execution(&self, execution_id: &str) -> Option<&Execution> {
         self.executions
             .get(execution_id)

@@ -10,9 +10,11 @@ mod concurrency;
 mod control;
 mod effects;
 mod finished;
+mod labels;
 mod logs;
 mod outbox;
 mod recovery;
+mod replay;
 mod step;
 mod subscribers;
 
@@ -54,6 +56,8 @@ pub enum RuntimeError {
     },
     #[error("{0}")]
     Store(#[from] peregrine_ports::repository::Error),
+    #[error("{0}")]
+    Replay(#[from] peregrine_engine::replay::ReplayError),
 }
 
 /// What goes through the event loop.
@@ -69,6 +73,11 @@ pub(crate) enum Message {
     },
     /// Task log lines are waiting: commit them.
     Flush,
+    /// New labels for an ended execution (see `labels.rs`).
+    Labels {
+        id: String,
+        labels: Vec<peregrine_model::flow::Label>,
+    },
 }
 
 /// How a new execution came to be: the parent waiting for it, and the outbox row its first

@@ -74,15 +74,17 @@ impl LocalRuntime {
         }
     }
 
-    /// Reads back from the store an ended execution asked to restart that is no longer held.
+    /// Reads back from the store an ended execution asked to restart (or given new labels) that
+    /// is no longer held.
     async fn restore_for(&self, messages: &[Message]) {
         for message in messages {
-            let Message::Event {
-                id,
-                event: Event::Restart,
-            } = message
-            else {
-                continue;
+            let id = match message {
+                Message::Event {
+                    id,
+                    event: Event::Restart,
+                }
+                | Message::Labels { id, .. } => id,
+                _ => continue,
             };
             let held = self
                 .shared
@@ -124,6 +126,12 @@ impl LocalRuntime {
                     continue;
                 }
                 Message::Flush => continue,
+                Message::Labels { id, labels } => {
+                    if shared.executor.set_labels(&id, labels) {
+                        batch.touch(&id);
+                    }
+                    continue;
+                }
             };
             let before = shared.executor.execution(&id).map(|e| e.state.current);
             let consumed = consumed_by(&id, &event);

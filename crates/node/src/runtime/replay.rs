@@ -1,0 +1,140 @@
+//! Replays asked through the API (Kestra's replay): a new execution made of an ended one. From
+//! the start, it is a new execution of the same inputs and labels; from a task run, the engine's
+//! [`replay_from`] decides what is kept, the new execution with its frames is committed, then
+//! taken back by the executor and continued by a restart.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use peregrine_engine::replay::{ReplayFrom, replay_from};
+use peregrine_engine::state::Frame;
+use peregrine_engine::{Event, NewExecution, ReplayOf};
+use peregrine_model::execution::Execution;
+use peregrine_ports::repository::Error;
+use peregrine_ports::store::{Commit, StoredExecution, Transition};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::{LocalRuntime, Origin, RuntimeError};
+
+impl LocalRuntime {
+    /// Replays a stored execution on the loaded revision of its flow, from `task_run_id` or
+    /// from the start. Returns the new execution once it is committed.
+    pub async fn replay_execution(
+        &self,
+        execution_id: &str,
+        task_run_id: Option<&str>,
+    ) -> Result<Execution, RuntimeError> {
+        let stored = self
+            .store
+            .load(execution_id)
+            .await?
+            .ok_or_else(|| RuntimeError::UnknownExecution(execution_id.to_string()))?;
+        let old = &stored.execution;
+        let plan = self.plan(&old.namespace, &old.flow_id)?;
+        let new_id = peregrine_executor::new_id();
+        let Some(task_run_id) = task_run_id else {
+            let new = NewExecution {
+                id: new_id,
+                inputs: old.inputs.clone().unwrap_or_default(),
+                labels: old.labels.clone(),
+                trigger: old.trigger.clone(),
+                parent_id: Some(old.id.clone()),
+                replay_of: Some(ReplayOf {
+                    attempt_number: old.metadata.attempt_number + 1,
+                    original_id: old.original_id.clone().unwrap_or_else(|| old.id.clone()),
+                    original_created_date: old.metadata.original_created_date,
+                }),
+            };
+            let id = self.create_typed(plan, new, Origin::default())?;
+            self.durable(&id).await;
+            if let Some(execution) = self.execution(&id) {
+                return Ok(execution);
+            }
+            // Already ended and out of memory: the store has it.
+            return peregrine_ports::repository::ExecutionRepository::get(self.store.as_ref(), &id)
+                .await?
+                .ok_or(RuntimeError::UnknownExecution(id));
+        };
+
+        let unreadable = |error: serde_json::Error| {
+            RuntimeError::Store(Error::Backend(format!(
+                "execution '{execution_id}' has an unreadable frame: {error}"
+            )))
+        };
+        let root: Frame = match &stored.root {
+            Some(root) => serde_json::from_value(root.clone()).map_err(unreadable)?,
+            None => peregrine_engine::frames::root_frame(&plan.root),
+        };
+        let frames = stored
+            .frames
+            .iter()
+            .map(|(id, frame)| Ok((id.clone(), serde_json::from_value(frame.clone())?)))
+            .collect::<Result<HashMap<String, Frame>, serde_json::Error>>()
+            .map_err(unreadable)?;
+        let from = ReplayFrom {
+            old,
+            frames: &frames,
+            root: &root,
+            task_run_id,
+        };
+        let mut new_run_id = peregrine_executor::new_id;
+        let replayed = replay_from(&plan, from, new_id, &mut new_run_id, now_millis())?;
+
+        let id = replayed.execution.id.clone();
+        let written = |frame: &Frame| serde_json::to_value(frame).map_err(unreadable);
+        let frames = replayed
+            .frames
+            .iter()
+            .map(|(id, frame)| Ok((id.clone(), written(frame)?)))
+            .collect::<Result<Vec<(String, Value)>, RuntimeError>>()?;
+        let root = written(&replayed.root)?;
+        let mut header = replayed.execution.clone();
+        let task_runs = std::mem::take(&mut header.task_run_list)
+            .into_iter()
+            .enumerate()
+            .collect();
+        let transition = Transition {
+            execution_id: id.clone(),
+            header: Some(header),
+            task_runs,
+            removed: Vec::new(),
+            frames: frames.clone(),
+            root: Some(root.clone()),
+            parent: None,
+        };
+        let commit = Commit {
+            transitions: vec![transition],
+            ..Commit::default()
+        };
+        self.store.commit(Arc::new(commit)).await?;
+
+        let to_restart = StoredExecution {
+            execution: replayed.to_restart,
+            frames,
+            root: Some(root),
+            parent: None,
+        };
+        {
+            let mut shared = self
+                .shared
+                .lock()
+                .map_err(|_| RuntimeError::UnknownExecution(id.clone()))?;
+            shared
+                .executor
+                .restore(plan, to_restart)
+                .map_err(|error| RuntimeError::Store(Error::Backend(error.to_string())))?;
+            shared.subscribers.notify_hooks(&replayed.execution);
+            let (watcher, _) = watch::channel(replayed.execution.clone());
+            shared.watchers.insert(id.clone(), watcher);
+        }
+        self.send(&id, Event::Restart);
+        Ok(replayed.execution)
+    }
+}
+
+/// The wall clock truncated to milliseconds, as the executor dates states.
+fn now_millis() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+}
