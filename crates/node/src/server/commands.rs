@@ -1,9 +1,10 @@
 //! Execution commands carried out by the runtime: start (inputs typed against the flow, files
 //! stored for FILE inputs), webhook calls, kill, resume (with the Pause task's `onResume` inputs
-//! typed), follow.
+//! typed), follow; replay and labels (`history`).
 
 mod files;
 mod flow_cache;
+mod history;
 #[cfg(test)]
 mod tests;
 mod webhook;
@@ -335,6 +336,25 @@ impl ExecutionCommands for RuntimeCommands {
                 }
             }
         })
+    }
+
+    fn replay(
+        &self,
+        execution_id: &str,
+        task_run_id: Option<String>,
+        revision: Option<u32>,
+    ) -> BoxFuture<'_, Result<Execution, Error>> {
+        let execution_id = execution_id.to_string();
+        Box::pin(async move { self.replay_now(&execution_id, task_run_id, revision).await })
+    }
+
+    fn set_labels(
+        &self,
+        execution_id: &str,
+        labels: Vec<peregrine_model::flow::Label>,
+    ) -> BoxFuture<'_, Result<Execution, Error>> {
+        let execution_id = execution_id.to_string();
+        Box::pin(async move { self.set_labels_now(&execution_id, labels).await })
     }
 
     fn resume_with_files(

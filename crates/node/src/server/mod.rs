@@ -173,4 +173,6 @@ pub(crate) fn state_name(state: peregrine_model::state::State) -> String {
 }
 
 #[cfg(test)]
+mod api_tests;
+#[cfg(test)]
 mod tests;

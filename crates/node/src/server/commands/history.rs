@@ -1,0 +1,89 @@
+//! Commands on ended executions that make history: replay (a new execution from an old one) and
+//! new labels. Both are carried out by the runtime, which answers once they are committed.
+
+use peregrine_model::execution::Execution;
+use peregrine_model::flow::Label;
+use peregrine_ports::repository::{Error, FlowRepository};
+
+use super::RuntimeCommands;
+use crate::runtime::RuntimeError;
+
+impl RuntimeCommands {
+    /// The execution, whether still listed or only stored, once it has ended.
+    async fn ended(&self, execution_id: &str, what: &str) -> Result<Execution, Error> {
+        let execution = match self.runtime.listed(execution_id) {
+            Some(execution) => execution,
+            None => self
+                .runtime
+                .store()
+                .get(execution_id)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    what: "execution",
+                    id: execution_id.to_string(),
+                })?,
+        };
+        if !execution.state.is_terminated() {
+            return Err(Error::Conflict(format!(
+                "execution '{execution_id}' is {}: only an ended execution can {what}",
+                crate::server::state_name(execution.state.current)
+            )));
+        }
+        Ok(execution)
+    }
+
+    pub(super) async fn replay_now(
+        &self,
+        execution_id: &str,
+        task_run_id: Option<String>,
+        revision: Option<u32>,
+    ) -> Result<Execution, Error> {
+        let execution = self.ended(execution_id, "be replayed").await?;
+        let (namespace, flow_id) = (&execution.namespace, &execution.flow_id);
+        if let Some(revision) = revision {
+            let found = self.flows.get(namespace, flow_id, Some(revision)).await?;
+            if found.is_none() {
+                return Err(Error::NotFound {
+                    what: "flow revision",
+                    id: format!("{namespace}.{flow_id} revision {revision}"),
+                });
+            }
+            let latest = self.latest(namespace, flow_id).await?;
+            if latest.revision != revision {
+                return Err(Error::Invalid(format!(
+                    "revision {revision} cannot run: only the latest revision ({}) of a flow runs for now",
+                    latest.revision
+                )));
+            }
+        }
+        self.runtime
+            .replay_execution(execution_id, task_run_id.as_deref())
+            .await
+            .map_err(port_error)
+    }
+
+    pub(super) async fn set_labels_now(
+        &self,
+        execution_id: &str,
+        labels: Vec<Label>,
+    ) -> Result<Execution, Error> {
+        self.ended(execution_id, "have its labels set").await?;
+        self.runtime
+            .set_labels(execution_id, labels)
+            .await
+            .map_err(port_error)
+    }
+}
+
+fn port_error(error: RuntimeError) -> Error {
+    match error {
+        RuntimeError::UnknownFlow(id) => Error::NotFound { what: "flow", id },
+        RuntimeError::UnknownExecution(id) => Error::NotFound {
+            what: "execution",
+            id,
+        },
+        RuntimeError::Replay(_) | RuntimeError::Inputs(_) => Error::Invalid(error.to_string()),
+        RuntimeError::Store(error) => error,
+        other => Error::Backend(other.to_string()),
+    }
+}
