@@ -274,8 +274,8 @@ pub trait ExecutionCommands: Send + Sync {
             )))
         })
     }
-    /// Replaces the labels of an ended execution (system labels stay as they are). Answers the
-    /// execution once the change is committed.
+    /// Replaces the labels of an ended execution with `labels`, as given (the API decides which
+    /// labels a user may change). Answers the execution once the change is committed.
     fn set_labels(
         &self,
         execution_id: &str,

@@ -25,9 +25,15 @@ tasks:
     type: io.kestra.plugin.core.output.OutputValues
     values:
       x: one
-  - id: second
+  - id: group
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - id: second
+        type: io.kestra.plugin.core.log.Log
+        message: \"{{ outputs.first.values.x }}\"
+  - id: third
     type: io.kestra.plugin.core.log.Log
-    message: \"{{ outputs.first.values.x }}\"
+    message: done
 ";
 
 const PAUSED: &str = "id: paused
@@ -193,7 +199,8 @@ async fn an_execution_is_replayed_from_a_task_run_into_a_new_committed_execution
     let server = server().await;
     let old = ran(&server).await;
     let old_id = old["id"].as_str().expect("an id");
-    let second = old["taskRunList"][1]["id"].as_str().expect("a task run");
+    assert_eq!(old["taskRunList"][2]["taskId"], "second");
+    let second = old["taskRunList"][2]["id"].as_str().expect("a task run");
     let first_outputs = old["taskRunList"][0]["outputs"].clone();
 
     let path = format!("/api/v1/executions/{old_id}/replay?taskRunId={second}");
@@ -208,7 +215,14 @@ async fn an_execution_is_replayed_from_a_task_run_into_a_new_committed_execution
     assert_eq!(replay["taskRunList"][0]["taskId"], "first");
     assert_eq!(replay["taskRunList"][0]["outputs"], first_outputs);
     assert_ne!(replay["taskRunList"][0]["id"], old["taskRunList"][0]["id"]);
-    assert_eq!(replay["taskRunList"][1]["state"]["current"], "RESTARTED");
+    assert_eq!(replay["taskRunList"][1]["taskId"], "group");
+    assert_eq!(replay["taskRunList"][1]["state"]["current"], "RUNNING");
+    assert_eq!(replay["taskRunList"][2]["state"]["current"], "RESTARTED");
+    assert_eq!(
+        replay["taskRunList"][2]["parentTaskRunId"],
+        replay["taskRunList"][1]["id"]
+    );
+    assert_eq!(replay["taskRunList"].as_array().map(Vec::len), Some(3));
     assert_eq!(replay["labels"], old["labels"]);
     // Committed before it was answered.
     let stored = server.services.runtime.store().get(&new_id).await;
@@ -223,11 +237,17 @@ async fn an_execution_is_replayed_from_a_task_run_into_a_new_committed_execution
         "{history:?}"
     );
     let runs = done["taskRunList"].as_array().expect("task runs");
-    assert_eq!(runs.len(), 2, "{done}");
-    assert_eq!(runs[0]["state"]["current"], "SUCCESS");
+    let tasks: Vec<&str> = runs
+        .iter()
+        .filter_map(|run| run["taskId"].as_str())
+        .collect();
+    assert_eq!(tasks, ["first", "group", "second", "third"], "{done}");
+    assert!(
+        runs.iter().all(|run| run["state"]["current"] == "SUCCESS"),
+        "{done}"
+    );
     assert_eq!(states(&runs[0]).len(), states(&old["taskRunList"][0]).len());
-    assert_eq!(runs[1]["state"]["current"], "SUCCESS");
-    assert!(states(&runs[1]).contains(&"RESTARTED".to_string()));
+    assert!(states(&runs[2]).contains(&"RESTARTED".to_string()));
     // The old execution is unchanged.
     let (_, again) = call(&server, "GET", &format!("/api/v1/executions/{old_id}"), "").await;
     assert_eq!(again["state"], old["state"]);
@@ -251,7 +271,7 @@ async fn an_execution_is_replayed_from_the_start_and_bad_replays_are_refused() {
     let done = stored_when(&server, new_id, ended).await;
     assert_eq!(done["state"]["current"], "SUCCESS");
     assert_eq!(states(&done)[0], "CREATED");
-    assert_eq!(done["taskRunList"].as_array().map(Vec::len), Some(2));
+    assert_eq!(done["taskRunList"].as_array().map(Vec::len), Some(4));
     assert_ne!(done["taskRunList"][0]["id"], old["taskRunList"][0]["id"]);
     assert_eq!(done["metadata"]["attemptNumber"], 2);
 
