@@ -96,21 +96,17 @@ async fn set_labels_by_ids(
     let mut invalids = Vec::new();
     for id in &ids {
         match state.options.executions.get(id).await? {
-            None => invalids.push(json!({ "message": "execution not found", "invalid": id })),
+            None => invalids.push(format!("{id}: execution not found")),
             Some(execution) if !execution.state.is_terminated() => {
-                invalids.push(json!({ "message": "execution is not terminated", "invalid": id }))
+                invalids.push(format!("{id}: execution is not terminated"));
             }
             Some(execution) => executions.push(execution),
         }
     }
     if !invalids.is_empty() {
-        let messages: Vec<String> = invalids
-            .iter()
-            .map(|invalid| format!("{}: {}", invalid["invalid"], invalid["message"]))
-            .collect();
         return Err(ApiError::BadRequest(format!(
             "invalid bulk set labels: {}",
-            messages.join(", ")
+            invalids.join(", ")
         )));
     }
     for execution in &executions {
