@@ -367,6 +367,7 @@ def main() -> int:
         "workloads": {w: {} for w in workloads},
         "systems": {},
         "unavailable": {},
+        "left_out": [p for p in ALL_PEERS if p not in peers],
     }
 
     for name in names:
@@ -388,6 +389,7 @@ def main() -> int:
                 results["workloads"][w][name] = {"error": f"not run: {broken}"}
                 continue
             log(f"== {name} {w}")
+            load_before = os.getloadavg()[0]
             try:
                 results["workloads"][w][name] = WORKLOADS[w](system, args.quick, slow)
             except Exception as e:  # noqa: BLE001
@@ -401,6 +403,9 @@ def main() -> int:
                     system.stop()
                 except Exception:  # noqa: BLE001
                     pass
+            # what else ran on the machine: the 1-minute load average before and after the workload
+            results.setdefault("load", {}).setdefault(name, {})[w] = [round(load_before, 2),
+                                                                    round(os.getloadavg()[0], 2)]
             # keep what is measured so far: a long run cut short still leaves its figures
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / "results.json").write_text(json.dumps(results, indent=1) + "\n")

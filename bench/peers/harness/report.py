@@ -216,6 +216,14 @@ def render(res: dict, out_dir: Path, img_prefix: str = "") -> str:
              + (" (quick: fewer samples, shorter steps)" if res.get("quick") else "") + ".")
     L.append(f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GiB, Linux {m['kernel']}; the load "
              "generator shares the cores with the system under test.")
+    if res.get("load"):
+        spans = []
+        for s in ORDER:
+            loads = [v for pair in res["load"].get(s, {}).values() for v in pair]
+            if loads:
+                spans.append(f"{label(res, s)} {min(loads):.1f}–{max(loads):.1f}")
+        L.append("1-minute load average before and after each workload (the system under test and its "
+                 "driver count in it): " + "; ".join(spans) + ".")
     L.append("")
     L.append("### Goals")
     L.append("")
@@ -240,6 +248,10 @@ def render(res: dict, out_dir: Path, img_prefix: str = "") -> str:
             continue
         info = res["systems"][s]
         L.append(f"| {info['label']} | {info.get('version', '–')} | {info.get('method', '–')} |")
+    left_out = [s for s in ORDER if s in res.get("left_out", [])]
+    if left_out:
+        L.append("")
+        L.append("Not run in this run (left out with `--peers`): " + ", ".join(s.capitalize() for s in left_out) + ".")
     L.append("")
     setup = {
         "kestra": "Kestra: the io.kestra modules of 1.3.31, the newest 1.3 release whose `io.kestra:platform` BOM "
