@@ -1,226 +1,165 @@
-//! The zip archive a WorkingDirectory cache is kept in, as Kestra keeps it. Entries are written
-//! stored (not compressed), which any zip reader opens; the archive comment records when it was
-//! made, for the cache's time to live. Reading takes stored entries only: an archive with
-//! compressed entries (written by another tool) is refused, and the cache is then rebuilt.
+//! The zip archive a WorkingDirectory cache is kept in, as Kestra keeps it: deflated entries
+//! named by their path relative to the folder, each dated when the archive was made (local time,
+//! as Java's `ZipOutputStream` dates them).
+//!
+//! When an archive was made drives the cache's time to live. Internal storage keeps no dates, so
+//! the archive says it itself: the archive comment records the creation time in Unix
+//! milliseconds; an archive without that comment (written by Kestra) is as old as its newest
+//! entry.
 
-/// Why an archive could not be read.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+use std::io::{Cursor, Read, Write};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+/// Why an archive could not be written or read.
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("not a zip archive: {0}")]
-    Malformed(&'static str),
-    #[error("entry '{0}' is compressed: only stored entries are read")]
-    Compressed(String),
-    #[error("entry '{0}' is too large for a zip archive without zip64")]
-    TooLarge(String),
+    #[error("zip archive: {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("zip entry '{name}': {source}")]
+    Entry {
+        name: String,
+        source: std::io::Error,
+    },
 }
 
-const LOCAL_HEADER: u32 = 0x0403_4b50;
-const CENTRAL_HEADER: u32 = 0x0201_4b50;
-const END_OF_DIRECTORY: u32 = 0x0605_4b50;
-/// Version 2.0: what a stored entry needs.
-const VERSION: u16 = 20;
-/// General purpose flag bit 11: names are UTF-8.
-const UTF8_NAMES: u16 = 0x0800;
-/// 1980-01-01, the earliest DOS date (entry times are not kept).
-const DOS_DATE: u16 = 0x0021;
 /// What the archive comment starts with, followed by the creation time in Unix milliseconds.
 const CREATED: &str = "peregrine-cache created=";
 
-/// An archive of `entries` (name relative to the folder, content), made at `created_millis`.
-pub fn write(entries: &[(String, Vec<u8>)], created_millis: i64) -> Result<Vec<u8>, Error> {
-    let mut archive = Vec::new();
-    let mut directory = Vec::new();
-    for (name, content) in entries {
-        let too_large = || Error::TooLarge(name.clone());
-        let size = u32::try_from(content.len()).map_err(|_| too_large())?;
-        let offset = u32::try_from(archive.len()).map_err(|_| too_large())?;
-        let name_length = u16::try_from(name.len()).map_err(|_| too_large())?;
-        let crc = crc32(content);
-        put_u32(&mut archive, LOCAL_HEADER);
-        put_u16(&mut archive, VERSION);
-        put_u16(&mut archive, UTF8_NAMES);
-        put_u16(&mut archive, 0); // stored
-        put_u16(&mut archive, 0); // time
-        put_u16(&mut archive, DOS_DATE);
-        put_u32(&mut archive, crc);
-        put_u32(&mut archive, size);
-        put_u32(&mut archive, size);
-        put_u16(&mut archive, name_length);
-        put_u16(&mut archive, 0); // extra field
-        archive.extend_from_slice(name.as_bytes());
-        archive.extend_from_slice(content);
-
-        put_u32(&mut directory, CENTRAL_HEADER);
-        put_u16(&mut directory, VERSION);
-        put_u16(&mut directory, VERSION);
-        put_u16(&mut directory, UTF8_NAMES);
-        put_u16(&mut directory, 0);
-        put_u16(&mut directory, 0);
-        put_u16(&mut directory, DOS_DATE);
-        put_u32(&mut directory, crc);
-        put_u32(&mut directory, size);
-        put_u32(&mut directory, size);
-        put_u16(&mut directory, name_length);
-        put_u16(&mut directory, 0); // extra field
-        put_u16(&mut directory, 0); // comment
-        put_u16(&mut directory, 0); // disk
-        put_u16(&mut directory, 0); // internal attributes
-        put_u32(&mut directory, 0); // external attributes
-        put_u32(&mut directory, offset);
-        directory.extend_from_slice(name.as_bytes());
-    }
-    let count = u16::try_from(entries.len()).map_err(|_| Error::TooLarge("archive".into()))?;
-    let directory_offset =
-        u32::try_from(archive.len()).map_err(|_| Error::TooLarge("archive".into()))?;
-    let directory_size =
-        u32::try_from(directory.len()).map_err(|_| Error::TooLarge("archive".into()))?;
-    archive.extend_from_slice(&directory);
-    let comment = format!("{CREATED}{created_millis}");
-    let comment_length =
-        u16::try_from(comment.len()).map_err(|_| Error::TooLarge("comment".into()))?;
-    put_u32(&mut archive, END_OF_DIRECTORY);
-    put_u16(&mut archive, 0);
-    put_u16(&mut archive, 0);
-    put_u16(&mut archive, count);
-    put_u16(&mut archive, count);
-    put_u32(&mut archive, directory_size);
-    put_u32(&mut archive, directory_offset);
-    put_u16(&mut archive, comment_length);
-    archive.extend_from_slice(comment.as_bytes());
-    Ok(archive)
-}
-
-/// A read archive: its file entries and, when it says so, when it was made.
+/// A read archive: its file entries and, when known, when it was made.
 #[derive(Debug, Default, PartialEq)]
 pub struct Archive {
     pub entries: Vec<(String, Vec<u8>)>,
     pub created_millis: Option<i64>,
 }
 
-/// Reads an archive's file entries (directories are skipped).
+/// An archive of `entries` (name relative to the folder, content), made at `created`.
+pub fn write(entries: &[(String, Vec<u8>)], created: jiff::Timestamp) -> Result<Vec<u8>, Error> {
+    let mut options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .large_file(false);
+    if let Some(time) = dos_time(created) {
+        options = options.last_modified_time(time);
+    }
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        // Entries past 4 GiB need zip64, which the writer then turns on itself.
+        let entry_options = options.large_file(content.len() as u64 >= u64::from(u32::MAX));
+        writer.start_file(name.as_str(), entry_options)?;
+        writer.write_all(content).map_err(|source| Error::Entry {
+            name: name.clone(),
+            source,
+        })?;
+    }
+    writer.set_comment(format!("{CREATED}{}", created.as_millisecond()))?;
+    Ok(writer.finish()?.into_inner())
+}
+
+/// Reads an archive's file entries (directories are skipped), stored or deflated.
 pub fn read(bytes: &[u8]) -> Result<Archive, Error> {
-    let end = find_end_of_directory(bytes).ok_or(Error::Malformed("no end of directory"))?;
-    let count = u16_at(bytes, end + 10).ok_or(Error::Malformed("short end of directory"))?;
-    let directory_offset =
-        u32_at(bytes, end + 16).ok_or(Error::Malformed("short end of directory"))? as usize;
-    let comment_length =
-        u16_at(bytes, end + 20).ok_or(Error::Malformed("short end of directory"))? as usize;
-    let comment = bytes
-        .get(end + 22..end + 22 + comment_length)
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    let created_millis = comment
+    let mut archive = ZipArchive::new(Cursor::new(bytes))?;
+    let stamped = String::from_utf8_lossy(archive.comment())
         .strip_prefix(CREATED)
-        .and_then(|millis| millis.trim().parse().ok());
-    let mut entries = Vec::new();
-    let mut at = directory_offset;
-    for _ in 0..count {
-        if u32_at(bytes, at) != Some(CENTRAL_HEADER) {
-            return Err(Error::Malformed("bad central directory entry"));
-        }
-        let field = |offset: usize| u16_at(bytes, at + offset).map(usize::from);
-        let short = Error::Malformed("short central directory entry");
-        let method = field(10).ok_or(short.clone())?;
-        let size = u32_at(bytes, at + 20).ok_or(short.clone())? as usize;
-        let name_length = field(28).ok_or(short.clone())?;
-        let extra_length = field(30).ok_or(short.clone())?;
-        let comment_length = field(32).ok_or(short.clone())?;
-        let local = u32_at(bytes, at + 42).ok_or(short.clone())? as usize;
-        let name = bytes
-            .get(at + 46..at + 46 + name_length)
-            .map(|name| String::from_utf8_lossy(name).to_string())
-            .ok_or(short)?;
-        at += 46 + name_length + extra_length + comment_length;
-        if name.ends_with('/') {
+        .and_then(|millis| millis.trim().parse::<i64>().ok());
+    let mut entries = Vec::with_capacity(archive.len());
+    let mut newest: Option<DateTime> = None;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index)?;
+        if entry.is_dir() {
             continue;
         }
-        if method != 0 {
-            return Err(Error::Compressed(name));
+        let name = entry.name()?.into_owned();
+        if let Some(modified) = entry.last_modified() {
+            newest = Some(newest.map_or(modified, |newest| newest.max(modified)));
         }
-        if u32_at(bytes, local) != Some(LOCAL_HEADER) {
-            return Err(Error::Malformed("bad local header"));
-        }
-        let short = Error::Malformed("short local header");
-        let local_name = u16_at(bytes, local + 26).ok_or(short.clone())? as usize;
-        let local_extra = u16_at(bytes, local + 28).ok_or(short)? as usize;
-        let start = local + 30 + local_name + local_extra;
-        let content = bytes
-            .get(start..start + size)
-            .ok_or(Error::Malformed("entry past the end"))?;
-        entries.push((name, content.to_vec()));
+        let mut content = Vec::new();
+        entry
+            .read_to_end(&mut content)
+            .map_err(|source| Error::Entry {
+                name: name.clone(),
+                source,
+            })?;
+        entries.push((name, content));
     }
+    let created_millis = stamped.or_else(|| newest.and_then(local_millis));
     Ok(Archive {
         entries,
         created_millis,
     })
 }
 
-/// The end-of-directory record: the last one, searched from the end past a comment.
-fn find_end_of_directory(bytes: &[u8]) -> Option<usize> {
-    let last = bytes.len().checked_sub(22)?;
-    let first = last.saturating_sub(usize::from(u16::MAX));
-    (first..=last)
-        .rev()
-        .find(|&at| u32_at(bytes, at) == Some(END_OF_DIRECTORY))
+/// `at` as an MS-DOS date and time in the system's time zone; none before 1980 or after 2107.
+pub(crate) fn dos_time(at: jiff::Timestamp) -> Option<DateTime> {
+    let local = jiff::tz::TimeZone::system().to_datetime(at);
+    DateTime::from_date_and_time(
+        u16::try_from(local.year()).ok()?,
+        u8::try_from(local.month()).ok()?,
+        u8::try_from(local.day()).ok()?,
+        u8::try_from(local.hour()).ok()?,
+        u8::try_from(local.minute()).ok()?,
+        u8::try_from(local.second()).ok()?,
+    )
+    .ok()
 }
 
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn put_u16(bytes: &mut Vec<u8>, value: u16) {
-    bytes.extend_from_slice(&value.to_le_bytes());
-}
-
-fn put_u32(bytes: &mut Vec<u8>, value: u32) {
-    bytes.extend_from_slice(&value.to_le_bytes());
-}
-
-/// CRC-32 (IEEE), as zip entries carry it.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
+/// An MS-DOS date and time, read in the system's time zone, in Unix milliseconds.
+fn local_millis(time: DateTime) -> Option<i64> {
+    let local = jiff::civil::DateTime::new(
+        i16::try_from(time.year()).ok()?,
+        i8::try_from(time.month()).ok()?,
+        i8::try_from(time.day()).ok()?,
+        i8::try_from(time.hour()).ok()?,
+        i8::try_from(time.minute()).ok()?,
+        i8::try_from(time.second()).ok()?,
+        0,
+    )
+    .ok()?;
+    let at = jiff::tz::TimeZone::system().to_timestamp(local).ok()?;
+    Some(at.as_millisecond())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    fn at(millis: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(millis).expect("a time")
     }
 
     #[test]
-    fn an_archive_reads_back_its_entries_and_creation_time() {
+    fn an_archive_reads_back_its_deflated_entries_and_creation_time() {
         let entries = vec![
-            ("hello.txt".to_string(), b"HELLO WORLD".to_vec()),
+            ("hello.txt".to_string(), b"HELLO WORLD ".repeat(100)),
             ("sub/empty.txt".to_string(), Vec::new()),
         ];
-        let bytes = write(&entries, 1_700_000_000_000).expect("written");
+        let bytes = write(&entries, at(1_700_000_000_000)).expect("written");
+        assert!(bytes.len() < 600, "deflated: {} bytes", bytes.len());
         let archive = read(&bytes).expect("read back");
         assert_eq!(archive.entries, entries);
         assert_eq!(archive.created_millis, Some(1_700_000_000_000));
     }
 
     #[test]
-    fn compressed_entries_and_garbage_are_refused() {
-        let mut bytes = write(&[("a".into(), b"a".to_vec())], 0).expect("written");
-        // Method of the central directory entry: 8 (deflate).
-        let central = bytes.len() - 22 - "peregrine-cache created=0".len() - (46 + 1);
-        bytes[central + 10] = 8;
-        assert_eq!(read(&bytes), Err(Error::Compressed("a".into())));
-        assert!(matches!(read(b"not a zip"), Err(Error::Malformed(_))));
+    fn an_archive_without_a_creation_comment_is_as_old_as_its_newest_entry() {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, made) in [
+            ("old.txt", 1_600_000_000_000),
+            ("new.txt", 1_700_000_000_000),
+        ] {
+            let time = dos_time(at(made)).expect("a DOS time");
+            let options = SimpleFileOptions::default().last_modified_time(time);
+            writer.start_file(name, options).expect("an entry");
+            writer.write_all(b"text").expect("written");
+        }
+        let bytes = writer.finish().expect("finished").into_inner();
+        let archive = read(&bytes).expect("read back");
+        assert_eq!(archive.entries.len(), 2);
+        assert_eq!(archive.created_millis, Some(1_700_000_000_000));
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(matches!(read(b"not a zip"), Err(Error::Zip(_))));
     }
 }

@@ -266,8 +266,8 @@ async fn save_cache(
         .into_iter()
         .map(|(relative, content, _)| (relative, content))
         .collect();
-    let bytes = archive::write(&entries, jiff::Timestamp::now().as_millisecond())
-        .map_err(|error| error.to_string())?;
+    let bytes =
+        archive::write(&entries, jiff::Timestamp::now()).map_err(|error| error.to_string())?;
     let path = cache_path(&context.task_run, cache)?;
     context
         .services()
@@ -395,7 +395,11 @@ mod tests {
         let services = TaskServices::in_memory();
         let cache = shared("unused", None).cache.expect("a cache");
         let path = cache_path(&run("old"), &cache).expect("a path");
-        let old = archive::write(&[("hello.txt".into(), b"OLD".to_vec())], 0).expect("written");
+        let old = archive::write(
+            &[("hello.txt".into(), b"OLD".to_vec())],
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .expect("written");
         services.storage.put(&path, old).await.expect("stored");
         let fresh = key("expired");
         let folder = prepare(
@@ -409,5 +413,42 @@ mod tests {
         release(&fresh).await;
         assert!(!restored);
         assert!(!services.storage.exists(&path).await.expect("checked"));
+    }
+
+    #[tokio::test]
+    async fn a_deflated_cache_written_like_kestra_is_restored() {
+        use std::io::Write;
+
+        let services = TaskServices::in_memory();
+        let cache = shared("unused", None).cache.expect("a cache");
+        let path = cache_path(&run("kestra"), &cache).expect("a path");
+        let text = "the same line again and again\n".repeat(1000);
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(archive::dos_time(jiff::Timestamp::now()).expect("a DOS time"));
+        writer
+            .start_file("deps/lock.txt", options)
+            .expect("an entry");
+        writer.write_all(text.as_bytes()).expect("written");
+        let bytes = writer.finish().expect("finished").into_inner();
+        assert!(
+            bytes.len() < text.len() / 10,
+            "deflated: {} bytes",
+            bytes.len()
+        );
+        services.storage.put(&path, bytes).await.expect("stored");
+
+        let fresh = key("kestra");
+        let folder = prepare(
+            shared(&fresh, Some("PT1H")),
+            services.storage.as_ref(),
+            &run(&fresh),
+        )
+        .await
+        .expect("prepared");
+        let restored = std::fs::read_to_string(folder.join("deps/lock.txt")).unwrap_or_default();
+        release(&fresh).await;
+        assert_eq!(restored, text);
     }
 }
