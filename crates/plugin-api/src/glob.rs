@@ -76,6 +76,8 @@ mod tests {
         let glob = |pattern: &str| Glob::new(pattern).expect("a glob");
         assert!(glob("*.txt").is_match("hello.txt"));
         assert!(!glob("*.txt").is_match("out/hello.txt"));
+        assert!(glob("out/*").is_match("out/stay.txt"));
+        assert!(!glob("out/*").is_match("out/a/b.txt"));
         assert!(glob("**/*.txt").is_match("a/b/c.txt"));
         assert!(glob("**/*.txt").is_match("c.txt"));
         assert!(glob("node_modules/**").is_match("node_modules/a/b.js"));

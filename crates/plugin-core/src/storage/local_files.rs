@@ -1,6 +1,7 @@
 //! LocalFiles (deprecated, use WorkingDirectory's inputFiles/outputFiles).
 
 use peregrine_model::Property;
+use peregrine_plugin_api::glob::{Glob, matching_files};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,76 +108,33 @@ fn local_files(
     if patterns.is_empty() {
         return Ok(Vec::new());
     }
-    let regexes: Vec<regex::Regex> = patterns
+    let globs: Vec<Glob> = patterns
         .iter()
-        .map(|pattern| glob_regex(pattern))
+        .map(|pattern| Glob::new(pattern))
         .collect::<Result<_, _>>()
         .map_err(|error| TaskError::Property {
             property: "outputs".into(),
             message: error.to_string(),
         })?;
     let mut matched = Vec::new();
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(directory) = pending.pop() {
-        for entry in std::fs::read_dir(&directory).map_err(failed)? {
-            let path = entry.map_err(failed)?.path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let Ok(relative) = path.strip_prefix(folder) else {
-                continue;
-            };
-            let name = relative.to_string_lossy().to_string();
-            if regexes.iter().any(|regex| regex.is_match(&name)) {
-                matched.push((name, std::fs::read(&path).map_err(failed)?));
-            }
-        }
+    for (name, path) in matching_files(folder, &globs).map_err(failed)? {
+        matched.push((name, std::fs::read(&path).map_err(failed)?));
     }
-    matched.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(matched)
-}
-
-/// A glob (`*` within a folder, `**` across folders, `?` one character) as a whole-path regex.
-fn glob_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    let mut expression = String::from("^");
-    let mut characters = pattern.chars().peekable();
-    while let Some(character) = characters.next() {
-        match character {
-            '*' if characters.peek() == Some(&'*') => {
-                characters.next();
-                if characters.peek() == Some(&'/') {
-                    characters.next();
-                    expression.push_str("(?:.*/)?");
-                } else {
-                    expression.push_str(".*");
-                }
-            }
-            '*' => expression.push_str("[^/]*"),
-            '?' => expression.push_str("[^/]"),
-            other => expression.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    expression.push('$');
-    regex::Regex::new(&expression)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     #[test]
-    fn globs_match_paths() {
-        let regex = super::glob_regex("out/*").expect("glob");
-        assert!(regex.is_match("out/stay.txt"));
-        assert!(!regex.is_match("out/a/b.txt"));
-        assert!(
-            super::glob_regex("**/*.txt")
-                .expect("glob")
-                .is_match("a/b/c.txt")
-        );
-        assert!(
-            super::glob_regex("**/*.txt")
-                .expect("glob")
-                .is_match("c.txt")
-        );
+    fn inputs_are_written_and_outputs_matched_by_glob() {
+        let folder = std::env::temp_dir().join(format!("local-files-{}", std::process::id()));
+        let inputs = json!({"in/a.txt": "A", "out/b.txt": "B", "out/deep/c.txt": "C"});
+        let inputs = inputs.as_object().expect("a mapping");
+        let matched = super::local_files(&folder, inputs, &["out/*".into()]);
+        let _ = std::fs::remove_dir_all(&folder);
+        let matched = matched.expect("files");
+        assert_eq!(matched, [("out/b.txt".to_string(), b"B".to_vec())]);
     }
 }
