@@ -206,6 +206,13 @@ impl Executor {
             .map(|running| &running.state.execution)
     }
 
+    /// The plan an execution runs on (its flow revision's).
+    pub fn plan(&self, execution_id: &str) -> Option<&Arc<FlowPlan>> {
+        self.executions
+            .get(execution_id)
+            .map(|running| &running.plan)
+    }
+
     /// The parent waiting for this execution, if any.
     pub fn parent(&self, execution_id: &str) -> Option<&ParentLink> {
         self.executions.get(execution_id)?.parent.as_ref()

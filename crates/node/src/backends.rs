@@ -116,6 +116,7 @@ impl Backends {
             store: self.store.clone(),
             keep_finished: self.keep_finished,
             worker_slots: self.worker_slots,
+            flows: Some(self.flows.clone()),
             ..base
         }
     }

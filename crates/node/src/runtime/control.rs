@@ -12,7 +12,7 @@ use peregrine_ports::future::BoxFuture;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::{Message, Shared, uid};
+use super::{Message, Shared};
 
 /// Commands from tasks, carried out by this process's executor.
 pub(super) struct RuntimeControl {
@@ -50,10 +50,11 @@ impl RuntimeControl {
             )));
         };
         // As a resume from the API: values reach only a Pause task that asks for some, typed
-        // against its `onResume` inputs, as its `onResume` output.
+        // against its `onResume` inputs (those of the execution's own flow revision), as its
+        // `onResume` output.
         let declared = shared
-            .plans
-            .get(&uid(&execution.namespace, &execution.flow_id))
+            .executor
+            .plan(id)
             .and_then(|plan| {
                 let node = plan.find(&paused.task_id)?;
                 plan.node(node).task.spec::<PauseSpec>().ok()

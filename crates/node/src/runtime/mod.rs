@@ -15,6 +15,7 @@ mod logs;
 mod outbox;
 mod recovery;
 mod replay;
+mod revisions;
 mod step;
 mod subscribers;
 
@@ -28,6 +29,7 @@ use peregrine_executor::Executor;
 use peregrine_model::execution::Execution;
 use peregrine_model::state::State;
 use peregrine_model::{Flow, Registry};
+use peregrine_ports::repository::FlowRepository;
 use peregrine_ports::store::{ExecutionBackend, ParentLink};
 use peregrine_worker::{Worker, WorkerOptions};
 use serde_json::{Map, Value};
@@ -90,7 +92,10 @@ pub(crate) struct Origin {
 
 struct Shared {
     executor: Executor,
+    /// The latest loaded plan of each flow.
     plans: HashMap<String, Arc<FlowPlan>>,
+    /// Plans of older revisions that executions taken back still run on, by (flow, revision).
+    revisions: HashMap<(String, u32), Arc<FlowPlan>>,
     watchers: HashMap<String, watch::Sender<Execution>>,
     /// Child execution id to the parent waiting for it (subflows with `wait`).
     parents: HashMap<String, ParentLink>,
@@ -126,6 +131,9 @@ pub struct RuntimeOptions {
     pub keep_finished: usize,
     /// Worker slots: task runs running at once.
     pub worker_slots: usize,
+    /// Where the revisions of flows are stored: an execution taken back runs on its own
+    /// revision, read from here when it is not the loaded one.
+    pub flows: Option<Arc<dyn FlowRepository>>,
 }
 
 impl std::fmt::Debug for RuntimeOptions {
@@ -159,6 +167,7 @@ impl RuntimeOptions {
             store: Arc::new(peregrine_ports::memory::MemoryExecutions::new()),
             keep_finished: usize::MAX,
             worker_slots: 16,
+            flows: None,
         }
     }
 }
@@ -171,6 +180,7 @@ pub struct LocalRuntime {
     sender: mpsc::UnboundedSender<Message>,
     worker: Worker,
     store: Arc<dyn ExecutionBackend>,
+    flows: Option<Arc<dyn FlowRepository>>,
     pending_logs: Arc<logs::PendingLogs>,
     flow_triggers: Arc<crate::flow_triggers::FlowTriggers>,
     keep_finished: usize,
@@ -201,6 +211,7 @@ impl LocalRuntime {
             store,
             keep_finished,
             worker_slots,
+            flows,
         } = options;
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -208,6 +219,7 @@ impl LocalRuntime {
         let shared = Arc::new(Mutex::new(Shared {
             executor: Executor::new(expressions.clone(), globals.clone()),
             plans: HashMap::new(),
+            revisions: HashMap::new(),
             watchers: HashMap::new(),
             parents: HashMap::new(),
             subscribers: subscribers::Subscribers::default(),
@@ -246,6 +258,7 @@ impl LocalRuntime {
             sender,
             worker,
             store,
+            flows,
             pending_logs,
             flow_triggers,
             keep_finished,

@@ -28,7 +28,7 @@ impl LocalRuntime {
         let mut recovered = Recovered::default();
         for stored in self.store.unfinished().await? {
             let id = stored.execution.id.clone();
-            match self.take_back(stored) {
+            match self.take_back(stored).await {
                 Ok(()) => recovered.executions += 1,
                 Err(reason) => recovered.skipped.push(format!("execution {id}: {reason}")),
             }
@@ -102,21 +102,25 @@ impl LocalRuntime {
             .await?
             .ok_or_else(|| RuntimeError::UnknownExecution(id.to_string()))?;
         self.take_back(stored)
+            .await
             .map_err(|_| RuntimeError::UnknownExecution(id.to_string()))
     }
 
-    fn take_back(&self, stored: StoredExecution) -> Result<(), String> {
+    /// Puts a stored execution back into the executor, on the plan of its own flow revision.
+    async fn take_back(&self, stored: StoredExecution) -> Result<(), String> {
         let execution = &stored.execution;
         let key = uid(&execution.namespace, &execution.flow_id);
+        let plan = self
+            .revision_plan(
+                &execution.namespace,
+                &execution.flow_id,
+                execution.flow_revision,
+            )
+            .await?;
         let mut shared = self
             .shared
             .lock()
             .map_err(|_| "the runtime is poisoned".to_string())?;
-        let plan = shared
-            .plans
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| format!("flow {key} is not loaded"))?;
         let id = execution.id.clone();
         let created = execution.state.current == State::Created;
         if let Some(parent) = stored.parent.clone()
