@@ -267,6 +267,11 @@ impl LocalRuntime {
         runtime
     }
 
+    /// The plugin catalogue the runtime's flows are compiled against.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
     /// The executor's store, which also serves the executions and logs.
     pub fn store(&self) -> Arc<dyn ExecutionBackend> {
         self.store.clone()

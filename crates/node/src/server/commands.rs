@@ -51,13 +51,15 @@ impl RuntimeCommands {
     /// do by default. Call [`Self::with_options`] with the runtime's options to take files.
     pub fn new(runtime: LocalRuntime, flows: Arc<MemoryFlowRepository>) -> Self {
         let defaults = RuntimeOptions::from_env();
+        // Flows are compiled against the catalogue the runtime was built with, not a copy.
+        let compiled = FlowCache::new(runtime.registry());
         Self {
             runtime,
             flows,
             storage: None,
             expressions: RuntimeExpressions::new(defaults.services),
             globals: defaults.globals,
-            compiled: FlowCache::default(),
+            compiled,
         }
     }
 

@@ -3,7 +3,7 @@
 //! compiled once, then shared.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use peregrine_engine::FlowPlan;
 use peregrine_model::triggers::WebhookSpec;
@@ -23,13 +23,20 @@ pub(super) struct CachedFlow {
 type Latest = HashMap<(String, String), Arc<CachedFlow>>;
 
 /// The latest compiled revision of each flow.
-#[derive(Default)]
 pub(super) struct FlowCache {
-    registry: OnceLock<Arc<Registry>>,
+    registry: Arc<Registry>,
     latest: Mutex<Latest>,
 }
 
 impl FlowCache {
+    /// Flows compiled against `registry`, the server's catalogue.
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self {
+            registry,
+            latest: Mutex::default(),
+        }
+    }
+
     /// The compiled flow of a stored revision: from the cache when it is the cached one.
     pub fn get(&self, record: &FlowRecord) -> Result<Arc<CachedFlow>, Error> {
         let key = (record.namespace.clone(), record.id.clone());
@@ -52,11 +59,8 @@ impl FlowCache {
     }
 
     fn compile(&self, record: &FlowRecord) -> Result<CachedFlow, Error> {
-        let registry = self
-            .registry
-            .get_or_init(|| Arc::new(crate::catalogue()))
-            .clone();
-        let report = Validator::new(&registry).validate_one(&record.source);
+        let registry = &self.registry;
+        let report = Validator::new(registry).validate_one(&record.source);
         let mut flow = report.flow.ok_or_else(|| {
             let problems: Vec<String> =
                 report.diagnostics.iter().map(ToString::to_string).collect();
@@ -81,7 +85,7 @@ impl FlowCache {
             webhooks.push((index, spec));
         }
         let plan = FlowPlan::new(Arc::new(flow), &|type_name| {
-            crate::catalogue::role_of(&registry, type_name)
+            crate::catalogue::role_of(registry, type_name)
         })
         .map_err(|error| Error::Invalid(error.to_string()))?;
         Ok(CachedFlow {
