@@ -16,6 +16,7 @@ pub mod kv;
 pub mod secrets;
 pub mod storage;
 pub mod store;
+pub mod triggers;
 
 /// One `#[tokio::test]` per contract of `flows`.
 #[macro_export]
@@ -43,6 +44,22 @@ macro_rules! store_conformance_tests {
             search_filters_pages_and_sorts_newest_first,
             delete_removes_the_execution_and_its_outbox,
             logs_come_back_in_order_and_filtered,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per contract of `triggers` (the scheduler's trigger states).
+#[macro_export]
+macro_rules! triggers_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(triggers, $make;
+            a_new_state_is_read_back_whole,
+            creating_refuses_a_state_already_stored,
+            a_write_needs_the_revision_it_read,
+            racing_writers_of_one_revision_have_one_winner,
+            list_filters_by_namespace_tree_and_flow_sorted,
+            delete_removes_only_that_state,
+            update_reads_again_after_losing_a_race,
         );
     };
 }

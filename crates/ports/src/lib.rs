@@ -8,6 +8,7 @@ pub mod repository;
 pub mod secrets;
 pub mod storage;
 pub mod store;
+pub mod triggers;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

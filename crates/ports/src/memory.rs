@@ -7,10 +7,12 @@
 mod executions;
 mod flows;
 mod storage;
+mod triggers;
 
 pub use executions::MemoryExecutions;
 pub use flows::MemoryFlows;
 pub use storage::MemoryStorage;
+pub use triggers::MemoryTriggers;
 
 use std::sync::Arc;
 
@@ -38,6 +40,10 @@ mod tests {
 
     mod store_conformance {
         crate::store_conformance_tests!(Box::new(super::MemoryExecutions::new()));
+    }
+
+    mod triggers_conformance {
+        crate::triggers_conformance_tests!(Box::new(super::MemoryTriggers::new()));
     }
 
     mod kv_conformance {

@@ -1,5 +1,6 @@
 //! The embedded SQLite backend of `peregrine server local` and `standalone`: the executor's
-//! store (executions, task runs, frames, outbox), flows with revisions and logs, in one file.
+//! store (executions, task runs, frames, outbox), flows with revisions, logs and the scheduler's
+//! trigger states, in one file.
 //!
 //! One writer thread owns the write connection and commits whatever is waiting in one
 //! transaction (group commit), each request in its own savepoint so one failure stays its own;
@@ -10,6 +11,7 @@ mod executions;
 mod flows;
 mod logs;
 mod schema;
+mod triggers;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each step runs once, in order, in its own transaction.
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE flows (
     namespace TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -60,7 +61,22 @@ CREATE TABLE logs (
     doc TEXT NOT NULL
 );
 CREATE INDEX logs_by_execution ON logs (execution_id, seq);
-"#];
+"#,
+    r#"
+CREATE TABLE triggers (
+    namespace TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    trigger_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    date INTEGER NOT NULL,
+    next_date INTEGER,
+    disabled INTEGER NOT NULL,
+    execution_id TEXT,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (namespace, flow_id, trigger_id)
+) WITHOUT ROWID;
+"#,
+];
 
 pub(crate) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
     let done: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;

@@ -37,6 +37,10 @@ mod flows_conformance {
     peregrine_ports::flows_conformance_tests!(super::store());
 }
 
+mod triggers_conformance {
+    peregrine_ports::triggers_conformance_tests!(super::store());
+}
+
 #[tokio::test]
 async fn reopening_the_file_keeps_flows_and_executions() {
     use peregrine_ports::repository::FlowRepository;
