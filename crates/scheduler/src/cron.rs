@@ -76,6 +76,14 @@ impl Cron {
 
     /// The last slot strictly before `instant`.
     pub fn previous_before(&self, instant: Timestamp) -> Option<Timestamp> {
+        // The search runs on whole seconds: within a second, start from the next one so the
+        // second itself counts (10:00:05 is before 10:00:05.5).
+        let whole = instant.as_second();
+        let instant = if instant.subsec_nanosecond() > 0 {
+            Timestamp::from_second(whole.saturating_add(1)).ok()?
+        } else {
+            instant
+        };
         let start = Wall(instant.to_zoned_datetime(self.zone.clone()));
         self.cron
             .find_previous_occurrence(&start, false)

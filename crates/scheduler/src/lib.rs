@@ -9,4 +9,9 @@
 //!   execution through a [`Launcher`].
 
 pub mod cron;
+mod launcher;
+mod service;
 pub mod slots;
+
+pub use launcher::{Clock, Firing, LaunchError, Launcher, Started, SystemClock};
+pub use service::{Report, Scheduler, SchedulerHandle, SchedulerOptions};

@@ -22,7 +22,7 @@ pub enum Error {
 /// The instants a trigger fires at.
 #[derive(Debug, Clone)]
 pub enum Slots {
-    Cron(Cron),
+    Cron(Box<Cron>),
     /// Sorted, without duplicates.
     Dates {
         dates: Vec<Timestamp>,
@@ -98,7 +98,7 @@ impl Schedule {
             let spec: ScheduleSpec = trigger.spec().map_err(|e| spec_error(trigger, e))?;
             let cron = Cron::parse(&spec.cron, spec.with_seconds, spec.timezone.as_deref())?;
             return Ok(Some(Self {
-                slots: Slots::Cron(cron),
+                slots: Slots::Cron(Box::new(cron)),
                 late_maximum_delay: late_delay(spec.late_maximum_delay.as_ref()),
                 recover: spec
                     .recover_missed_schedules

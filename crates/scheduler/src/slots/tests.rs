@@ -10,7 +10,9 @@ fn at(text: &str) -> Timestamp {
 
 fn schedule(cron: &str, with_seconds: bool, zone: Option<&str>) -> Schedule {
     Schedule {
-        slots: Slots::Cron(Cron::parse(cron, with_seconds, zone).expect("parses")),
+        slots: Slots::Cron(Box::new(
+            Cron::parse(cron, with_seconds, zone).expect("parses"),
+        )),
         late_maximum_delay: None,
         recover: RecoverMissedSchedules::All,
     }
@@ -44,7 +46,8 @@ fn of_yaml(trigger: &str) -> Result<Option<Schedule>, super::Error> {
     registry.register::<LogSpec>();
     let report = peregrine_model::Validator::new(&registry).validate_one(&source);
     let problems: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
-    let flow = report.flow.expect(&format!("a valid flow: {problems:?}"));
+    assert!(report.flow.is_some(), "a valid flow: {problems:?}");
+    let flow = report.flow.expect("valid");
     Schedule::of(&flow.triggers[0])
 }
 
@@ -61,6 +64,15 @@ fn five_fields_fire_on_the_minute_and_six_on_the_second() {
     let slot = at("2024-03-01T10:15:00Z");
     assert_eq!(minutes.next_after(slot), Some(at("2024-03-01T10:30:00Z")));
 
+    let every_second = schedule("* * * * * *", true, None);
+    assert_eq!(
+        every_second.previous_before(at("2024-03-01T10:00:05.500Z")),
+        Some(at("2024-03-01T10:00:05Z"))
+    );
+    assert_eq!(
+        every_second.previous_before(at("2024-03-01T10:00:05Z")),
+        Some(at("2024-03-01T10:00:04Z"))
+    );
     let seconds = schedule("*/2 * * * * *", true, None);
     assert_eq!(
         seconds.next_after(at("2024-03-01T10:07:30.400Z")),
