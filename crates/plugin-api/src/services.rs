@@ -1,6 +1,6 @@
 //! The ports a task reaches through its [`RunContext`](crate::RunContext): internal storage, the
-//! key-value store, secrets and execution logs, with the facades that scope them to the running
-//! task.
+//! key-value store, secrets, execution logs and trigger states, with the facades that scope them
+//! to the running task.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,10 +8,11 @@ use jiff::Timestamp;
 use peregrine_model::log::LogEntry;
 use peregrine_ports::future::BoxFuture;
 use peregrine_ports::kv::{KvEntry, KvPut, KvRecord, KvStore, StorageKv};
-use peregrine_ports::memory::{MemoryExecutions, MemoryStorage};
+use peregrine_ports::memory::{MemoryExecutions, MemoryStorage, MemoryTriggers};
 use peregrine_ports::repository::{self, ExecutionRepository, LogQuery, LogRepository};
 use peregrine_ports::secrets::{EnvSecrets, Secrets};
 use peregrine_ports::storage::{Storage, StorageContext, StoragePath};
+use peregrine_ports::triggers::TriggerStore;
 
 use crate::context::TaskError;
 use crate::control::{ExecutionControl, NoExecutionControl};
@@ -31,6 +32,8 @@ pub struct TaskServices {
     /// Commands on executions (`execution.Resume`). The runtime that runs the tasks sets it to
     /// its executor; by default every command is refused.
     pub control: Arc<dyn ExecutionControl>,
+    /// The scheduler's trigger states, for tasks that enable or disable a trigger (`Toggle`).
+    pub triggers: Arc<dyn TriggerStore>,
 }
 
 impl std::fmt::Debug for TaskServices {
@@ -40,8 +43,8 @@ impl std::fmt::Debug for TaskServices {
 }
 
 impl TaskServices {
-    /// Fresh in-memory storage, a key-value store inside it, no secrets, empty logs and
-    /// executions, and no control over executions.
+    /// Fresh in-memory storage, a key-value store inside it, no secrets, empty logs,
+    /// executions and trigger states, and no control over executions.
     pub fn in_memory() -> Self {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
         Self {
@@ -51,6 +54,7 @@ impl TaskServices {
             logs: Arc::new(MemoryLogRepository::default()),
             executions: Arc::new(MemoryExecutions::new()),
             control: Arc::new(NoExecutionControl),
+            triggers: Arc::new(MemoryTriggers::new()),
         }
     }
 }

@@ -52,6 +52,7 @@ pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
     runners.add(execution::FailSpec::TYPE, from_spec::<execution::FailSpec>);
     runners.add(flow::SleepSpec::TYPE, from_spec::<flow::SleepSpec>);
     flow::runners(runners);
+    trigger::runners(runners);
     runners.add(kv::KvSetSpec::TYPE, from_spec::<kv::KvSetSpec>);
     runners.add(kv::KvGetSpec::TYPE, from_spec::<kv::KvGetSpec>);
     runners.add(kv::KvGetKeysSpec::TYPE, from_spec::<kv::KvGetKeysSpec>);
