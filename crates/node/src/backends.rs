@@ -1,13 +1,15 @@
 //! The backends a server runs on, built from its configuration: the executor's store and the
-//! flows (memory or SQLite), internal storage (memory or local folder) and the KV store over it.
+//! flows and trigger states (memory or SQLite), internal storage (memory or local folder) and the
+//! KV store over it.
 
 use std::sync::Arc;
 
 use peregrine_ports::kv::StorageKv;
-use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage};
+use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage, MemoryTriggers};
 use peregrine_ports::repository::FlowRepository;
 use peregrine_ports::storage::Storage;
 use peregrine_ports::store::ExecutionBackend;
+use peregrine_ports::triggers::TriggerStore;
 
 use crate::config::{ConfigError, Durability, RepositoryType, ServerConfig, StorageType};
 use crate::runtime::RuntimeOptions;
@@ -20,6 +22,8 @@ pub struct Backends {
     pub store: Arc<dyn ExecutionBackend>,
     pub flows: Arc<dyn FlowRepository>,
     pub storage: Arc<dyn Storage>,
+    /// The scheduler's trigger states, in the same database as the executions.
+    pub triggers: Arc<dyn TriggerStore>,
     /// Ended executions kept in memory; `usize::MAX` keeps every one (memory backends).
     pub keep_finished: usize,
     pub worker_slots: usize,
@@ -42,6 +46,7 @@ impl Backends {
             store: Arc::new(MemoryExecutions::new()),
             flows: Arc::new(MemoryFlows::new()),
             storage: Arc::new(MemoryStorage::new()),
+            triggers: Arc::new(MemoryTriggers::new()),
             keep_finished: usize::MAX,
             worker_slots: 16,
             description: "state in memory: lost when the server stops".into(),
@@ -50,6 +55,8 @@ impl Backends {
 
     /// Opens the backends a configuration names (creating folders and the database).
     pub fn open(config: &ServerConfig) -> Result<Self, ConfigError> {
+        // Kept beside the executions: the SQLite arm replaces it with its database.
+        let mut triggers: Arc<dyn TriggerStore> = Arc::new(MemoryTriggers::new());
         let (store, flows, keep_finished, state): (
             Arc<dyn ExecutionBackend>,
             Arc<dyn FlowRepository>,
@@ -71,6 +78,7 @@ impl Backends {
                 let store = peregrine_store_sqlite::SqliteStore::open(&sqlite.path, durability)
                     .map_err(|error| ConfigError::Invalid(error.to_string()))?;
                 let store = Arc::new(store);
+                triggers = store.clone();
                 (
                     store.clone(),
                     store,
@@ -98,6 +106,7 @@ impl Backends {
             store,
             flows,
             storage,
+            triggers,
             keep_finished,
             worker_slots: config.kestra.worker.threads.max(1),
             description: format!("{state}, {where_files}"),
@@ -111,6 +120,7 @@ impl Backends {
             services: peregrine_plugin_api::TaskServices {
                 storage: self.storage.clone(),
                 kv: Arc::new(StorageKv::new(self.storage.clone())),
+                triggers: self.triggers.clone(),
                 ..base.services
             },
             store: self.store.clone(),

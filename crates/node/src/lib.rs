@@ -9,6 +9,7 @@ mod expressions;
 pub mod flow_triggers;
 pub mod local;
 pub mod runtime;
+pub mod scheduling;
 pub mod server;
 
 pub use catalogue::{catalogue, role_of, runners};

@@ -72,8 +72,9 @@ async fn server() -> Server {
     let store = Arc::new(store);
     let backends = Backends {
         store: store.clone(),
-        flows: store,
+        flows: store.clone(),
         storage: Arc::new(MemoryStorage::new()),
+        triggers: store,
         // Ended executions leave the executor at once and the list soon after: reads and changes
         // go through the store.
         keep_finished: 1,

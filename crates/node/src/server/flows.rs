@@ -18,7 +18,19 @@ pub struct RuntimeFlows {
     stored: Arc<dyn FlowRepository>,
     /// Flows whose latest revision is `disabled: true`: executions are refused.
     disabled: Mutex<HashSet<(String, String)>>,
+    /// Told of every flow loaded and deleted (the scheduler).
+    listeners: Mutex<Vec<FlowListener>>,
 }
+
+/// A flow loaded into the runtime (created, updated, read back at start) or deleted.
+#[derive(Debug, Clone)]
+pub enum FlowChange {
+    Loaded(Arc<Flow>),
+    Deleted { namespace: String, id: String },
+}
+
+/// Called after each flow change.
+pub type FlowListener = Arc<dyn Fn(&FlowChange) + Send + Sync>;
 
 /// The name the command port knows these flows by.
 pub type MemoryFlowRepository = RuntimeFlows;
@@ -34,6 +46,21 @@ impl RuntimeFlows {
             runtime,
             stored,
             disabled: Mutex::new(HashSet::new()),
+            listeners: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Calls `listener` after every flow loaded or deleted from now on.
+    pub fn on_change(&self, listener: FlowListener) {
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.push(listener);
+        }
+    }
+
+    fn tell(&self, change: FlowChange) {
+        let listeners = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
+        for listener in listeners {
+            listener(&change);
         }
     }
 
@@ -65,9 +92,11 @@ impl RuntimeFlows {
             revision: Some(record.revision),
             ..flow
         };
+        let loaded = Arc::new(flow.clone());
         self.runtime
             .load(flow)
             .map_err(|error| Error::Invalid(error.to_string()))?;
+        self.tell(FlowChange::Loaded(loaded));
         if let Ok(mut set) = self.disabled.lock() {
             if disabled {
                 set.insert(key(&record.namespace, &record.id));
@@ -155,6 +184,7 @@ impl FlowRepository for RuntimeFlows {
                 if let Ok(mut set) = self.disabled.lock() {
                     set.remove(&key(&namespace, &id));
                 }
+                self.tell(FlowChange::Deleted { namespace, id });
             }
             Ok(deleted)
         })

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub use commands::RuntimeCommands;
 pub use executions::RuntimeExecutions;
 pub use flow_folder::{FLOW_FOLDER_POLL, FlowFolder, FolderEvent, FolderReport};
-pub use flows::{MemoryFlowRepository, RuntimeFlows};
+pub use flows::{FlowChange, FlowListener, MemoryFlowRepository, RuntimeFlows};
 pub use metrics::ExecutionMetrics;
 
 use crate::backends::Backends;
@@ -39,6 +39,8 @@ pub struct LocalServices {
     /// The key-value store the runtime's tasks use.
     pub kv: Arc<dyn peregrine_ports::kv::KvStore>,
     pub metrics: Arc<ExecutionMetrics>,
+    /// The scheduler role, fed the flows loaded here.
+    pub scheduler: peregrine_scheduler::SchedulerHandle,
 }
 
 impl std::fmt::Debug for LocalServices {
@@ -55,7 +57,8 @@ impl LocalServices {
 
     /// Starts on the given backends without reading back what they hold (see [`Self::open`]).
     pub fn start_on(registry: Arc<Registry>, backends: &Backends) -> Self {
-        let options = backends.runtime_options();
+        let mut options = backends.runtime_options();
+        let link = crate::scheduling::notify_changes(backends.triggers.clone(), &mut options);
         let runtime = LocalRuntime::start_with(registry.clone(), options.clone());
         let metrics = Arc::new(ExecutionMetrics::default());
         let observer = metrics.clone();
@@ -65,7 +68,16 @@ impl LocalServices {
             runtime.clone(),
             backends.flows.clone(),
         ));
+        let scheduler = crate::scheduling::start(
+            &runtime,
+            &flows,
+            backends.triggers.clone(),
+            &options,
+            &link,
+            CancellationToken::new(),
+        );
         Self {
+            scheduler,
             registry,
             executions: Arc::new(RuntimeExecutions::new(runtime.clone())),
             logs: runtime.store(),
