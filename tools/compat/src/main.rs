@@ -11,6 +11,7 @@ mod scenario;
 mod seeds;
 mod stored_files;
 mod test_time;
+mod trigger_state;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -187,6 +188,7 @@ fn run_entry(
         };
         let storage = environment.services.storage.clone();
         let kv = environment.services.kv.clone();
+        let triggers = environment.services.triggers.clone();
         let local = LocalRuntime::start_with(registry.clone(), environment);
         for other in related {
             if let Err(error) = local.load(other) {
@@ -204,6 +206,7 @@ fn run_entry(
             local,
             storage,
             kv,
+            triggers,
             timeout: Duration::from_secs(options.timeout),
             listener,
         };
@@ -282,6 +285,7 @@ fn test_environment(topology: &str) -> anyhow::Result<RuntimeOptions> {
         options.store = durable.store;
         options.services.storage = durable.services.storage;
         options.services.kv = durable.services.kv;
+        options.services.triggers = durable.services.triggers;
         // Kestra's tests read every execution back: keep them listed.
         options.keep_finished = usize::MAX;
     }

@@ -14,6 +14,7 @@ use peregrine_model::{Flow, Registry};
 use peregrine_node::runtime::LocalRuntime;
 use peregrine_ports::kv::KvStore;
 use peregrine_ports::storage::{Storage, StorageContext};
+use peregrine_ports::triggers::TriggerStore;
 use serde_json::{Map, Value};
 
 use crate::checks;
@@ -32,6 +33,8 @@ pub struct Scenario<'a> {
     /// The runtime's internal storage and key-value store.
     pub storage: Arc<dyn Storage>,
     pub kv: Arc<dyn KvStore>,
+    /// The scheduler's trigger states, as tasks see them.
+    pub triggers: Arc<dyn TriggerStore>,
     pub timeout: Duration,
     /// Started by its Flow trigger, as in Kestra's tests.
     pub listener: bool,
@@ -81,6 +84,10 @@ impl Scenario<'_> {
             given: &ran.prepared.inputs,
         };
         let mut problems = checks::check(&case.expect, &ran.execution, &context);
+        if let Some(key) = crate::trigger_state::disabled_before_the_run(self.entry, &self.flow) {
+            let triggers = self.triggers.as_ref();
+            problems.extend(crate::trigger_state::check_enabled(triggers, &key).await);
+        }
         // The files the runner stored are read back whole where the execution refers to them.
         for (uri, bytes) in &ran.prepared.uploads {
             if let Some(found) = files.get(uri).filter(|found| *found != bytes) {
@@ -115,6 +122,9 @@ impl Scenario<'_> {
         memory: &mut Memory,
     ) -> Result<Ran, String> {
         crate::seeds::seed_kv(self.kv.as_ref(), self.entry, case).await?;
+        if let Some(key) = crate::trigger_state::disabled_before_the_run(self.entry, &self.flow) {
+            crate::trigger_state::seed(self.triggers.as_ref(), &key).await?;
+        }
         let action = case.action.as_deref().unwrap_or_default();
         if (self.listener || case.expect.contains_key("trigger_variables"))
             && action.is_empty()
