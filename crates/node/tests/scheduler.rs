@@ -188,3 +188,95 @@ fn a_restart_fires_no_missed_slot_with_none() {
         "the slots while down were skipped: {all:?}"
     );
 }
+
+const TICKING: &str = r#"
+id: ticking
+namespace: company.team
+tasks:
+  - id: noop
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.date }}"
+triggers:
+  - id: tick
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+"#;
+
+fn toggle(id: &str, enabled: bool) -> String {
+    format!(
+        "id: {id}\nnamespace: company.team\ntasks:\n  - id: toggle\n    type: io.kestra.plugin.core.trigger.Toggle\n    flowId: ticking\n    trigger: tick\n    enabled: {enabled}\n"
+    )
+}
+
+#[test]
+fn toggle_stops_and_starts_a_schedule_at_once() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let registry = Arc::new(peregrine_node::catalogue());
+        let (services, _) = LocalServices::open(registry, &backends(folder.path()))
+            .await
+            .expect("opens");
+        let flows = [
+            ("ticking", TICKING.to_string()),
+            ("pause_it", toggle("pause_it", false)),
+            ("resume_it", toggle("resume_it", true)),
+        ];
+        for (id, source) in flows {
+            services
+                .flows
+                .save("company.team", id, source, Timestamp::now())
+                .await
+                .expect("saved");
+        }
+        let count = || async {
+            let query = ExecutionQuery {
+                namespace: Some("company.team".into()),
+                flow_id: Some("ticking".into()),
+                states: Vec::new(),
+                page: 1,
+                size: 1_000,
+            };
+            services
+                .runtime
+                .store()
+                .search(&query)
+                .await
+                .expect("search")
+                .total
+        };
+        let run = |id: &'static str| {
+            let services = services.clone();
+            async move {
+                let execution = services
+                    .runtime
+                    .execute("company.team", id, &serde_json::Map::new())
+                    .expect("started");
+                let ended = services
+                    .runtime
+                    .wait_for(&execution, Duration::from_secs(5), |e| {
+                        e.state.is_terminated()
+                    })
+                    .await
+                    .expect("ends");
+                assert_eq!(ended.state.current, peregrine_model::state::State::Success);
+            }
+        };
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(count().await >= 1, "fires while enabled");
+        run("pause_it").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let paused = count().await;
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        assert_eq!(count().await, paused, "no slot fires while disabled");
+        run("resume_it").await;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(count().await > paused, "fires again once enabled");
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
+}
