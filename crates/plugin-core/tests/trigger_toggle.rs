@@ -46,7 +46,10 @@ async fn enables_a_disabled_trigger_of_the_current_flow() {
     support::run(&services, task).await.expect("toggles");
     let state = stored(&services, &key).await;
     assert!(!state.disabled);
-    assert_eq!(state.next_execution_date, None, "computed again from now");
+    assert_eq!(
+        state.next_execution_date, None,
+        "computed again by the scheduler"
+    );
     assert_eq!(state.revision, 2);
 }
 

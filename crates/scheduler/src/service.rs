@@ -409,10 +409,10 @@ impl Scheduler {
                 return None;
             }
             let Some(next) = state.next_execution_date else {
-                // Enabled again: starts from now.
-                let first = entry.schedule.first(now)?;
+                // Enabled again: resumes from the last slot fired.
+                let resumed = entry.schedule.resumed(state.date, now)?;
                 self.change(key, |state| {
-                    state.next_execution_date = Some(first);
+                    state.next_execution_date = Some(resumed);
                     true
                 })
                 .await;

@@ -192,6 +192,14 @@ impl Schedule {
         }
     }
 
+    /// The next slot of a trigger enabled again (its next slot was cleared when it was
+    /// disabled), from the last slot fired, as Kestra's API does: the slots missed while it was
+    /// disabled follow `recoverMissedSchedules` too.
+    pub fn resumed(&self, last: Timestamp, now: Timestamp) -> Option<Timestamp> {
+        let missed = self.next_after(last)?;
+        self.recovered(Some(missed), last, now)
+    }
+
     /// What to do with slot `next` at `now`.
     pub fn due(&self, next: Timestamp, now: Timestamp) -> Due {
         if next > now {

@@ -76,11 +76,20 @@ impl Launcher for Recorder {
 }
 
 /// Ends every started execution at once, on every handle given.
-fn end_at_once(mut started: mpsc::UnboundedReceiver<String>, handles: Vec<SchedulerHandle>) {
+fn end_at_once(started: mpsc::UnboundedReceiver<String>, handles: Vec<SchedulerHandle>) {
+    end_at_once_in(State::Success, started, handles);
+}
+
+/// Ends every started execution at once in `end`.
+fn end_at_once_in(
+    end: State,
+    mut started: mpsc::UnboundedReceiver<String>,
+    handles: Vec<SchedulerHandle>,
+) {
     tokio::spawn(async move {
         while let Some(id) = started.recv().await {
             for handle in &handles {
-                handle.execution_ended(&id, State::Success);
+                handle.execution_ended(&id, end);
             }
         }
     });
@@ -268,4 +277,34 @@ async fn a_claim_without_its_execution_starts_that_execution_again() {
     let ended = vec![("lost".to_string(), State::Success)];
     let firings = restart("ALL", claimed, ended).await;
     assert!(firings.is_empty(), "{firings:?}");
+}
+
+#[tokio::test]
+async fn stop_after_disables_the_trigger_when_an_execution_ends_so() {
+    let store = Arc::new(MemoryTriggers::new());
+    store
+        .put(left_state(), None)
+        .await
+        .expect("answers")
+        .expect("stored");
+    let (recorder, started) = Recorder::new();
+    let clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:05.500Z"))));
+    let stop = CancellationToken::new();
+    let handle = Scheduler::start(
+        options(store.clone(), recorder.clone(), clock),
+        stop.clone(),
+    );
+    end_at_once_in(State::Failed, started, vec![handle.clone()]);
+    handle.flow_loaded(flow(
+        "    cron: \"* * * * * *\"\n    withSeconds: true\n    stopAfter:\n      - FAILED\n",
+    ));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stop.cancel();
+    assert_eq!(
+        recorder.dates(),
+        [at("2024-03-01T10:00:01Z")],
+        "stopped after the first"
+    );
+    let state = store.get(&key()).await.expect("read").expect("stored");
+    assert!(state.disabled && state.execution_id.is_none(), "{state:?}");
 }

@@ -51,7 +51,8 @@ impl RunnableTask for ToggleSpec {
                     return false;
                 }
                 state.disabled = !enabled;
-                // A disabled trigger has no next slot; enabled again, it starts from now.
+                // A disabled trigger has no next slot; enabled again, the scheduler resumes it
+                // from its last slot as `recoverMissedSchedules` says.
                 state.next_execution_date = None;
                 state.updated_date = now;
                 true

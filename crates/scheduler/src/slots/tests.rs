@@ -188,11 +188,15 @@ fn missed_slots_on_restart_follow_recover_missed_schedules() {
     for schedule in [&all, &latest, &none] {
         assert_eq!(schedule.recovered(next, last, early), next);
     }
-    // A trigger enabled again has no next slot: it starts after now.
+    // A state without a next slot starts after now.
     assert_eq!(
         all.recovered(None, last, now),
         Some(at("2024-03-01T10:06:00Z"))
     );
+    // A trigger enabled again resumes from its last slot, by the same policy.
+    assert_eq!(all.resumed(last, now), next);
+    assert_eq!(latest.resumed(last, now), Some(at("2024-03-01T10:05:00Z")));
+    assert_eq!(none.resumed(last, now), Some(at("2024-03-01T10:06:00Z")));
 }
 
 #[test]
