@@ -65,7 +65,8 @@ fn backends(folder: &std::path::Path) -> Backends {
     let store = Arc::new(store);
     Backends {
         store: store.clone(),
-        flows: store,
+        flows: store.clone(),
+        triggers: store,
         storage: Arc::new(MemoryStorage::new()),
         keep_finished: peregrine_node::backends::KEEP_FINISHED,
         worker_slots: 4,
