@@ -15,10 +15,10 @@
 //!   still runs, as a local process, after a WARN log that the container is ignored.
 //! - Each attempt gets a fresh working directory (`$TMPDIR/peregrine/<unique>`, removed at the
 //!   end), with an output folder inside; `WORKING_DIR`/`OUTPUT_DIR` and `{{ workingDir }}`/
-//!   `{{ outputDir }}` name them (plain references only: see `exec/locals.rs`). `inputFiles` are
-//!   written there first (a `kestra://` value is downloaded), and `kestra://` URIs in the
-//!   commands or script are replaced by local copies. `namespaceFiles` are not copied yet (WARN);
-//!   Python `dependencies` are not installed yet (WARN).
+//!   `{{ outputDir }}` name them (plain references only: see `exec/locals.rs`). `namespaceFiles`
+//!   are copied there first (`exec/namespace_files.rs`), then `inputFiles` are written (a
+//!   `kestra://` value is downloaded), and `kestra://` URIs in the commands or script are
+//!   replaced by local copies. Python `dependencies` are not installed yet (WARN).
 //! - The command line is `interpreter... "set -e\n<beforeCommands>\n<commands>"` (`set -e`
 //!   when `failFast`, the default). Python and Node `Script` write the script to a file and run it.
 //! - stdout lines are INFO logs, stderr lines ERROR logs, as they come; `::{"outputs": ...}::`

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 
 use peregrine_model::Property;
 use peregrine_model::state::State;
-use peregrine_plugin_api::{LogLevel, RunContext, TaskError, TaskOutput};
+use peregrine_plugin_api::{RunContext, TaskError, TaskOutput};
 use serde_json::{Map, Value};
 
 use super::glob::OutputPatterns;
 use super::input_files::render_input_files;
 use super::locals::Locals;
 use super::log_consumer::LogConsumer;
+use super::namespace_files::load_namespace_files;
 use super::output_files::collect_output_files;
 use super::process::run_in_working_dir;
 use super::runner_choice::warn_if_container;
@@ -151,10 +152,10 @@ pub(crate) async fn run_script(
 ) -> Result<TaskOutput, TaskError> {
     let common = task.common;
     warn_if_container(context, common)?;
-    warn_namespace_files(context, common)?;
     let settings = Settings::render(context, common)?;
 
     let working_dir = create_working_dir(context).await?;
+    load_namespace_files(context, common.namespace_files.as_ref(), working_dir.path()).await?;
     let mut locals = Locals::default();
     locals.insert("workingDir", working_dir.path().display().to_string());
     locals.insert("outputDir", working_dir.output_dir().display().to_string());
@@ -247,24 +248,6 @@ fn join_commands(settings: &Settings, commands: Vec<String>) -> String {
     }
     lines.extend(commands);
     lines.join(if windows { "\r\n" } else { "\n" })
-}
-
-fn warn_namespace_files(context: &RunContext, common: &ScriptProperties) -> Result<(), TaskError> {
-    let Some(namespace_files) = &common.namespace_files else {
-        return Ok(());
-    };
-    if render_bool(
-        context,
-        "namespaceFiles.enabled",
-        namespace_files.enabled.as_ref(),
-        true,
-    )? {
-        context.log(
-            LogLevel::Warn,
-            "namespaceFiles are not supported yet: no namespace file is copied to the working directory",
-        );
-    }
-    Ok(())
 }
 
 pub(crate) async fn create_working_dir(context: &RunContext) -> Result<WorkingDir, TaskError> {
