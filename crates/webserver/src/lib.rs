@@ -5,8 +5,8 @@
 //! Paths and JSON shapes are Kestra's (`/api/v1/...`, camelCase, nulls omitted); the HTTP status
 //! of each port error is decided here and nowhere else ([`error`]).
 //!
-//! - [`flows`], [`executions`], [`execution_labels`], [`logs`], [`kv`], [`namespaces`]: one file
-//!   per API resource, each with its route table;
+//! - [`flows`], [`executions`], [`execution_labels`], [`logs`], [`kv`], [`namespaces`],
+//!   [`namespace_files`]: one file per API resource, each with its route table;
 //!   [`webhook`]: the Webhook trigger's endpoint; [`form`]: multipart inputs and files;
 //! - [`health`]: `/health` and `/metrics` (Prometheus text);
 //! - [`openapi`]: the OpenAPI document, generated from the same route tables as the router;
@@ -23,6 +23,7 @@ mod form;
 mod health;
 mod kv;
 mod logs;
+mod namespace_files;
 mod namespaces;
 mod openapi;
 mod params;
@@ -40,6 +41,7 @@ use peregrine_ports::kv::KvStore;
 use peregrine_ports::repository::{
     ExecutionCommands, ExecutionRepository, FlowRepository, LogRepository,
 };
+use peregrine_ports::storage::Storage;
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
@@ -56,6 +58,8 @@ pub struct WebserverOptions {
     pub commands: Arc<dyn ExecutionCommands>,
     /// The key-value store of every namespace.
     pub kv: Arc<dyn KvStore>,
+    /// Internal storage, for the namespace files.
+    pub storage: Arc<dyn Storage>,
     /// The plugin catalogue flows are validated against.
     pub registry: Arc<Registry>,
     /// Checks the syntax of `{{ }}` templates during validation, when given.

@@ -207,7 +207,20 @@ fn with_more_schemas(mut schemas: Value) -> Value {
             "type": "object",
             "properties": { "count": { "type": "integer" } }
         },
-        "Boolean": { "type": "boolean" }
+        "Boolean": { "type": "boolean" },
+        "FileAttributes": {
+            "type": "object",
+            "properties": {
+                "fileName": { "type": "string" },
+                "lastModifiedTime": { "type": "integer" },
+                "creationTime": { "type": "integer" },
+                "type": { "type": "string", "enum": ["File", "Directory"] },
+                "size": { "type": "integer" },
+                "metadata": { "type": "object", "additionalProperties": { "type": "string" } }
+            },
+            "required": ["fileName", "type", "size"]
+        },
+        "FileContent": { "type": "string", "format": "binary" }
     });
     if let (Value::Object(schemas), Value::Object(more)) = (&mut schemas, more) {
         schemas.extend(more);

@@ -96,6 +96,7 @@ pub(crate) fn all() -> Vec<Route> {
     routes.extend(crate::executions::routes());
     routes.extend(crate::execution_labels::routes());
     routes.extend(crate::kv::routes());
+    routes.extend(crate::namespace_files::routes());
     routes.extend(crate::namespaces::routes());
     routes.extend(crate::webhook::routes());
     routes.extend(crate::logs::routes());

@@ -121,6 +121,7 @@ fn router_with(kv: Arc<StorageKv>) -> axum::Router {
         logs: empty.clone(),
         commands: empty,
         kv,
+        storage: Arc::new(MemoryStorage::new()),
         registry: Arc::new(peregrine_model::core_registry()),
         expressions: None,
         metrics: Some(Arc::new(|out: &mut String| {

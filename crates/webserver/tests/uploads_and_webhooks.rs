@@ -185,6 +185,7 @@ fn router(port: &Arc<Recording>) -> axum::Router {
         kv: Arc::new(peregrine_ports::kv::StorageKv::new(Arc::new(
             peregrine_ports::memory::MemoryStorage::new(),
         ))),
+        storage: Arc::new(peregrine_ports::memory::MemoryStorage::new()),
         registry: Arc::new(peregrine_model::core_registry()),
         expressions: None,
         metrics: None,

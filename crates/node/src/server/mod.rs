@@ -38,6 +38,8 @@ pub struct LocalServices {
     pub commands: Arc<RuntimeCommands>,
     /// The key-value store the runtime's tasks use.
     pub kv: Arc<dyn peregrine_ports::kv::KvStore>,
+    /// The internal storage the runtime's tasks use (namespace files included).
+    pub storage: Arc<dyn peregrine_ports::storage::Storage>,
     pub metrics: Arc<ExecutionMetrics>,
     /// The scheduler role, fed the flows loaded here.
     pub scheduler: peregrine_scheduler::SchedulerHandle,
@@ -85,6 +87,7 @@ impl LocalServices {
                 RuntimeCommands::new(runtime.clone(), flows.clone()).with_options(&options),
             ),
             kv: options.services.kv.clone(),
+            storage: options.services.storage.clone(),
             flows,
             runtime,
             metrics,
@@ -117,6 +120,7 @@ impl LocalServices {
             logs: self.logs.clone(),
             commands: self.commands.clone(),
             kv: self.kv.clone(),
+            storage: self.storage.clone(),
             registry: self.registry.clone(),
             expressions: Some(Arc::new(crate::PebbleSyntax)),
             metrics: Some(Arc::new(move |out: &mut String| metrics.render(out))),
@@ -186,5 +190,7 @@ pub(crate) fn state_name(state: peregrine_model::state::State) -> String {
 
 #[cfg(test)]
 mod api_tests;
+#[cfg(test)]
+mod namespace_files_tests;
 #[cfg(test)]
 mod tests;
