@@ -44,9 +44,9 @@ tasks:
 ";
 
 /// A server on SQLite in a fresh folder, removed when dropped.
-struct Server {
-    services: LocalServices,
-    address: SocketAddr,
+pub(super) struct Server {
+    pub(super) services: LocalServices,
+    pub(super) address: SocketAddr,
     stop: CancellationToken,
     folder: std::path::PathBuf,
 }
@@ -58,7 +58,7 @@ impl Drop for Server {
     }
 }
 
-async fn server() -> Server {
+pub(super) async fn server() -> Server {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_nanos())
@@ -111,7 +111,7 @@ async fn server() -> Server {
 }
 
 /// One HTTP/1.1 request; the status and the JSON answer (`Null` when empty).
-async fn call(server: &Server, method: &str, path: &str, body: &str) -> (u16, Value) {
+pub(super) async fn call(server: &Server, method: &str, path: &str, body: &str) -> (u16, Value) {
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -142,7 +142,7 @@ async fn call(server: &Server, method: &str, path: &str, body: &str) -> (u16, Va
 }
 
 /// The stored execution once `done` holds, within ten seconds.
-async fn stored_when(server: &Server, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(super) async fn stored_when(server: &Server, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (status, execution) =
@@ -158,7 +158,7 @@ async fn stored_when(server: &Server, id: &str, done: impl Fn(&Value) -> bool) -
     }
 }
 
-fn ended(execution: &Value) -> bool {
+pub(super) fn ended(execution: &Value) -> bool {
     matches!(
         execution["state"]["current"].as_str(),
         Some("SUCCESS" | "FAILED" | "WARNING" | "KILLED" | "CANCELLED")
