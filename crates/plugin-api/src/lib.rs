@@ -6,6 +6,7 @@ mod context;
 mod control;
 pub mod glob;
 mod logs;
+pub mod namespace_files;
 mod runners;
 mod services;
 

@@ -6,8 +6,6 @@ mod input_files;
 mod legacy_bash;
 mod locals;
 mod log_consumer;
-mod namespace_files;
-mod namespace_selection;
 mod output_files;
 mod process;
 mod runner_choice;

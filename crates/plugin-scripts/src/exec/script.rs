@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use peregrine_model::Property;
 use peregrine_model::state::State;
+use peregrine_plugin_api::namespace_files::load_namespace_files;
 use peregrine_plugin_api::{RunContext, TaskError, TaskOutput};
 use serde_json::{Map, Value};
 
@@ -15,7 +16,6 @@ use super::glob::OutputPatterns;
 use super::input_files::render_input_files;
 use super::locals::Locals;
 use super::log_consumer::LogConsumer;
-use super::namespace_files::load_namespace_files;
 use super::output_files::collect_output_files;
 use super::process::run_in_working_dir;
 use super::runner_choice::warn_if_container;

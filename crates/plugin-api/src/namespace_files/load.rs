@@ -8,12 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use peregrine_plugin_api::{LogLevel, RunContext, TaskError};
-use peregrine_ports::storage::{Storage, namespace_files_prefix};
+use peregrine_model::Property;
+use peregrine_ports::storage::{Storage, StoragePath, namespace_files_prefix};
 
-use super::namespace_selection::Selection;
-use super::script::render_bool;
-use crate::namespace_files::{IfExists, NamespaceFiles};
+use super::selection::Selection;
+use super::spec::{IfExists, NamespaceFiles};
+use crate::{LogLevel, RunContext, TaskError};
 
 /// The rendered `namespaceFiles` property.
 struct Rendered {
@@ -25,7 +25,7 @@ struct Rendered {
 
 impl Rendered {
     fn render(context: &RunContext, spec: &NamespaceFiles) -> Result<Self, TaskError> {
-        let list = |name: &str, property: Option<&peregrine_model::Property<Vec<String>>>| {
+        let list = |name: &str, property: Option<&Property<Vec<String>>>| {
             property.map_or(Ok(Vec::new()), |property| {
                 context.render_property::<Vec<String>>(name, property)
             })
@@ -56,12 +56,12 @@ impl Rendered {
 /// A namespace file to copy: where it goes in the working directory, where it is stored.
 struct Planned {
     destination: String,
-    source: peregrine_ports::storage::StoragePath,
+    source: StoragePath,
 }
 
 /// Copies the selected namespace files into `folder` when `namespaceFiles` is enabled (it is by
 /// default once the property is given); returns how many were copied.
-pub(crate) async fn load_namespace_files(
+pub async fn load_namespace_files(
     context: &RunContext,
     spec: Option<&NamespaceFiles>,
     folder: &Path,
@@ -165,6 +165,17 @@ fn write(target: &PathBuf, content: &[u8], if_exists: IfExists) -> Result<bool, 
     }
     std::fs::write(target, content).map_err(io)?;
     Ok(true)
+}
+
+fn render_bool(
+    context: &RunContext,
+    name: &str,
+    property: Option<&Property<bool>>,
+    default: bool,
+) -> Result<bool, TaskError> {
+    property.map_or(Ok(default), |property| {
+        context.render_property(name, property)
+    })
 }
 
 /// `H:MM:SS.mmm`, as Kestra's `DurationFormatUtils.formatDurationHMS` prints it.

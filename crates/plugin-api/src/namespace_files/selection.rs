@@ -4,8 +4,8 @@
 //! (`run.sh` is `**/run.sh`); `glob:` and `regex:` prefixes are Java's syntaxes. With both lists,
 //! a file must match an include and no exclude; an empty list does not filter.
 
-use peregrine_plugin_api::TaskError;
-use peregrine_plugin_api::glob::Glob;
+use crate::TaskError;
+use crate::glob::Glob;
 use regex::Regex;
 
 /// One compiled pattern.
@@ -54,7 +54,7 @@ fn starts_with_word(pattern: &str) -> bool {
 
 /// The compiled `include` and `exclude` lists.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Selection {
+pub struct Selection {
     include: Vec<Pattern>,
     exclude: Vec<Pattern>,
 }
