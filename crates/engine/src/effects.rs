@@ -113,6 +113,10 @@ pub struct SharedDirectory {
     /// as the WorkingDirectory's `outputFiles` output.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_files: Vec<String>,
+    /// The WorkingDirectory's `namespaceFiles`, as written: copied into the folder when it is
+    /// created, after the cache and before the input files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_files: Option<Value>,
 }
 
 impl SharedDirectory {

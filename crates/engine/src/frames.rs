@@ -253,6 +253,7 @@ pub(crate) fn build(
             input_files,
             cache,
             output_files,
+            namespace_files,
             lists,
         } => {
             let input_files = match input_files {
@@ -294,6 +295,7 @@ pub(crate) fn build(
                 input_files,
                 cache,
                 output_files,
+                namespace_files: namespace_files.as_deref().cloned(),
             });
             built(frame)
         }

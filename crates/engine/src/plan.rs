@@ -72,6 +72,8 @@ pub enum Flowable {
         input_files: Option<Value>,
         cache: Option<Box<WorkingDirectoryCache>>,
         output_files: Vec<String>,
+        /// `namespaceFiles`, as written (the worker renders and copies them).
+        namespace_files: Option<Box<Value>>,
         lists: Lists,
     },
     /// LoopUntil (formerly WaitFor): the tasks again and again until the condition holds.
@@ -346,6 +348,7 @@ impl Builder<'_> {
                     input_files: spec.input_files,
                     cache: spec.cache.map(Box::new),
                     output_files: spec.output_files.unwrap_or_default(),
+                    namespace_files: spec.namespace_files.map(Box::new),
                     lists,
                 }
             }

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use peregrine_engine::effects::{DirectoryCache, SharedDirectory};
 use peregrine_model::execution::TaskRun;
 use peregrine_plugin_api::glob::{Glob, matching_files};
+use peregrine_plugin_api::namespace_files::{NamespaceFiles, load_namespace_files};
 use peregrine_plugin_api::{LogLevel, RunContext};
 use peregrine_ports::storage::{self, Storage, StoragePath};
 use serde_json::{Map, Value};
@@ -54,27 +55,52 @@ pub(crate) fn cache_path(run: &TaskRun, cache: &DirectoryCache) -> Result<Storag
 }
 
 /// The shared folder of a WorkingDirectory task run, created on first use: its cache restored,
-/// then its input files written. `run` is the task run of the job asking for it.
+/// then its namespace files copied, then its input files written. `context` is the job asking.
 pub(crate) async fn prepare(
     shared: SharedDirectory,
     storage: &dyn Storage,
-    run: &TaskRun,
+    context: &RunContext,
 ) -> Result<PathBuf, String> {
     let path = folder(&shared.key)?;
     if tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Ok(path);
     }
     let restored = match &shared.cache {
-        Some(cache) => restore_cache(storage, run, cache).await?,
+        Some(cache) => restore_cache(storage, &context.task_run, cache).await?,
         None => Vec::new(),
     };
     let work = path.clone();
-    tokio::task::spawn_blocking(move || {
-        create(&work, &restored, &shared.input_files, !restored.is_empty())
-    })
-    .await
-    .map_err(|error| error.to_string())??;
+    tokio::task::spawn_blocking(move || create(&work, &restored, !restored.is_empty()))
+        .await
+        .map_err(|error| error.to_string())??;
+    if let Err(message) =
+        copy_namespace_files(context, shared.namespace_files.as_ref(), &path).await
+    {
+        let _ = tokio::fs::remove_dir_all(&path).await;
+        return Err(message);
+    }
+    let work = path.clone();
+    tokio::task::spawn_blocking(move || write_input_files(&work, &shared.input_files))
+        .await
+        .map_err(|error| error.to_string())??;
     Ok(path)
+}
+
+/// Copies the WorkingDirectory's `namespaceFiles` into its folder.
+async fn copy_namespace_files(
+    context: &RunContext,
+    namespace_files: Option<&Value>,
+    folder: &Path,
+) -> Result<(), String> {
+    let Some(written) = namespace_files else {
+        return Ok(());
+    };
+    let spec: NamespaceFiles = serde_json::from_value(written.clone())
+        .map_err(|error| format!("invalid namespaceFiles: {error}"))?;
+    load_namespace_files(context, Some(&spec), folder)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
 }
 
 /// The entries of a cache still within its time to live; an expired one is deleted.
@@ -106,13 +132,8 @@ async fn restore_cache(
     Ok(archive.entries)
 }
 
-/// Creates the folder with the cached files, then the input files. Blocking.
-fn create(
-    folder: &Path,
-    cached: &[(String, Vec<u8>)],
-    input_files: &Map<String, Value>,
-    mark_restored: bool,
-) -> Result<(), String> {
+/// Creates the folder with the cached files. Blocking.
+fn create(folder: &Path, cached: &[(String, Vec<u8>)], mark_restored: bool) -> Result<(), String> {
     std::fs::create_dir_all(folder)
         .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
     for (name, content) in cached {
@@ -123,6 +144,11 @@ fn create(
         std::fs::write(&marker, b"")
             .map_err(|error| format!("cannot write {}: {error}", marker.display()))?;
     }
+    Ok(())
+}
+
+/// Writes the input files into the folder. Blocking.
+fn write_input_files(folder: &Path, input_files: &Map<String, Value>) -> Result<(), String> {
     for (name, content) in input_files {
         let text = match content {
             Value::String(text) => text.clone(),
@@ -322,6 +348,7 @@ mod tests {
                 ttl: ttl.and_then(|ttl| ttl.parse().ok()),
             }),
             output_files: vec!["out/*".into()],
+            namespace_files: None,
         }
     }
 
@@ -352,7 +379,7 @@ mod tests {
         let path = prepare(
             shared(&first, Some("PT1H")),
             services.storage.as_ref(),
-            &run(&first),
+            &context(&services, run(&first)),
         )
         .await
         .expect("prepared");
@@ -381,7 +408,7 @@ mod tests {
         let path = prepare(
             shared(&second, Some("PT1H")),
             services.storage.as_ref(),
-            &run(&second),
+            &context(&services, run(&second)),
         )
         .await
         .expect("prepared");
@@ -405,7 +432,7 @@ mod tests {
         let folder = prepare(
             shared(&fresh, Some("PT1H")),
             services.storage.as_ref(),
-            &run(&fresh),
+            &context(&services, run(&fresh)),
         )
         .await
         .expect("prepared");
@@ -443,12 +470,50 @@ mod tests {
         let folder = prepare(
             shared(&fresh, Some("PT1H")),
             services.storage.as_ref(),
-            &run(&fresh),
+            &context(&services, run(&fresh)),
         )
         .await
         .expect("prepared");
         let restored = std::fs::read_to_string(folder.join("deps/lock.txt")).unwrap_or_default();
         release(&fresh).await;
         assert_eq!(restored, text);
+    }
+
+    #[tokio::test]
+    async fn namespace_files_land_after_the_cache_and_before_the_input_files() {
+        let services = TaskServices::in_memory();
+        for (path, content) in [
+            ("a.txt", "namespace"),
+            ("c.txt", "namespace c"),
+            ("ignore/b.txt", "b"),
+        ] {
+            let path = storage::namespace_files_prefix("company.team")
+                .and_then(|prefix| prefix.join(path))
+                .expect("a path");
+            services
+                .storage
+                .put(&path, content.as_bytes().to_vec())
+                .await
+                .expect("stored");
+        }
+        let name = key("namespace-files");
+        let mut directory = shared(&name, None);
+        directory.cache = None;
+        directory.namespace_files = Some(json!({"exclude": ["/ignore/**"]}));
+        directory.input_files.insert("a.txt".into(), json!("input"));
+        let folder = prepare(
+            directory,
+            services.storage.as_ref(),
+            &context(&services, run(&name)),
+        )
+        .await
+        .expect("prepared");
+        let read = |file: &str| std::fs::read_to_string(folder.join(file)).ok();
+        let found = (read("a.txt"), read("c.txt"), read("ignore/b.txt"));
+        release(&name).await;
+        assert_eq!(
+            found,
+            (Some("input".into()), Some("namespace c".into()), None)
+        );
     }
 }

@@ -119,7 +119,7 @@ impl Worker {
         }
         if let Some(shared) = shared {
             let storage = self.services.storage.clone();
-            match crate::directory::prepare(shared, storage.as_ref(), &context.task_run).await {
+            match crate::directory::prepare(shared, storage.as_ref(), &context).await {
                 Ok(path) => context = context.with_working_dir(path),
                 Err(message) => {
                     context.log(LogLevel::Error, message);

@@ -24,6 +24,55 @@ tasks:
       - echo "::{\"outputs\":{\"files\":\"$(find . -name '*.txt' | sort | tr '\n' ' ')\"}}::"
 "#;
 
+const CAT_IN_DIRECTORY: &str = r#"id: cat_in_directory
+namespace: company.team
+tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    namespaceFiles:
+      exclude:
+        - other.txt
+    tasks:
+      - id: cat
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands:
+          - cat config/app.txt
+          - test ! -e other.txt
+"#;
+
+/// Runs a stored flow of `company.team` to its end; the execution and its log messages.
+async fn run_flow(server: &Server, id: &str, source: &str) -> (Value, Vec<String>) {
+    server
+        .services
+        .flows
+        .save("company.team", id, source.into(), jiff::Timestamp::now())
+        .await
+        .expect("a valid flow");
+    let started = server
+        .services
+        .commands
+        .start(StartRequest {
+            namespace: "company.team".into(),
+            flow_id: id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("started");
+    let execution = stored_when(server, &started.id, ended).await;
+    let (status, logs) = call(server, "GET", &format!("/api/v1/logs/{}", started.id), "").await;
+    assert_eq!(status, 200);
+    let messages = logs
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(|line| line["message"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    (execution, messages)
+}
+
 /// Uploads `content` at `path` as the multipart part `fileContent`; the status.
 async fn upload(server: &Server, path: &str, content: &str) -> u16 {
     let boundary = "peregrine-test-boundary";
@@ -95,41 +144,12 @@ async fn uploaded_namespace_files_reach_a_shell_task_as_its_include_selects() {
         call(&server, "GET", &format!("{FILES}?path=/config/app.txt"), "").await;
     assert_eq!((status, content), (200, json!("from the namespace\n")));
 
-    server
-        .services
-        .flows
-        .save(
-            "company.team",
-            "cat_namespace_file",
-            CAT.into(),
-            jiff::Timestamp::now(),
-        )
-        .await
-        .expect("a valid flow");
-    let started = server
-        .services
-        .commands
-        .start(StartRequest {
-            namespace: "company.team".into(),
-            flow_id: "cat_namespace_file".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("started");
-    let execution = stored_when(&server, &started.id, ended).await;
+    let (execution, messages) = run_flow(&server, "cat_namespace_file", CAT).await;
     assert_eq!(execution["state"]["current"], "SUCCESS", "{execution}");
-    let (status, logs) = call(&server, "GET", &format!("/api/v1/logs/{}", started.id), "").await;
-    assert_eq!(status, 200);
-    let messages: Vec<&str> = logs
-        .as_array()
-        .map(|lines| {
-            lines
-                .iter()
-                .filter_map(|line| line["message"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert!(messages.contains(&"from the namespace"), "{messages:?}");
+    assert!(
+        messages.iter().any(|line| line == "from the namespace"),
+        "{messages:?}"
+    );
     assert!(
         messages
             .iter()
@@ -138,6 +158,19 @@ async fn uploaded_namespace_files_reach_a_shell_task_as_its_include_selects() {
     );
     assert!(
         !messages.iter().any(|line| line.contains("left out")),
+        "{messages:?}"
+    );
+    let outputs = &execution["taskRunList"][0]["outputs"];
+    assert_eq!(outputs["vars"]["files"], "./config/app.txt ", "{outputs}");
+
+    // WorkingDirectory copies them into the folder its tasks share.
+    let (execution, messages) = run_flow(&server, "cat_in_directory", CAT_IN_DIRECTORY).await;
+    assert_eq!(
+        execution["state"]["current"], "SUCCESS",
+        "{execution} {messages:?}"
+    );
+    assert!(
+        messages.iter().any(|line| line == "from the namespace"),
         "{messages:?}"
     );
 }
