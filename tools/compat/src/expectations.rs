@@ -46,7 +46,8 @@ pub struct Entry {
     pub cases: Vec<Case>,
 }
 
-/// The core-only flows with verified expectations.
+/// The flows with verified expectations that this runner can run: core-only ones, and those whose
+/// other types are all test-only types it provides (`test_tasks`).
 pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
     let path = root.join("expectations.yaml");
     let text = std::fs::read_to_string(&path)
@@ -68,7 +69,10 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
     };
     let mut entries = Vec::new();
     for entry in json.as_array().into_iter().flatten() {
-        let core = entry["core_only"].as_bool() == Some(true);
+        let core = entry["core_only"].as_bool() == Some(true)
+            || entry["non_core_types"].as_object().is_some_and(|types| {
+                !types.is_empty() && types.keys().all(|name| crate::test_tasks::provides(name))
+            });
         let verified = entry["verified"].as_bool() == Some(true);
         if !core || !verified {
             continue;

@@ -10,6 +10,7 @@ mod inputs_check;
 mod scenario;
 mod seeds;
 mod stored_files;
+mod test_tasks;
 mod test_time;
 mod trigger_state;
 
@@ -69,7 +70,7 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
         options.topology
     );
     let entries = expectations::load(&options.corpus)?;
-    let registry = Arc::new(peregrine_node::catalogue());
+    let registry = Arc::new(test_tasks::registry());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -189,7 +190,8 @@ fn run_entry(
         let storage = environment.services.storage.clone();
         let kv = environment.services.kv.clone();
         let triggers = environment.services.triggers.clone();
-        let local = LocalRuntime::start_with(registry.clone(), environment);
+        let local =
+            LocalRuntime::start_with_runners(registry.clone(), environment, test_tasks::runners());
         for other in related {
             if let Err(error) = local.load(other) {
                 return vec![error.to_string()];

@@ -125,6 +125,7 @@ impl Scenario<'_> {
         if let Some(key) = crate::trigger_state::disabled_before_the_run(self.entry, &self.flow) {
             crate::trigger_state::seed(self.triggers.as_ref(), &key).await?;
         }
+        crate::seeds::seed_namespace_files(self.storage.as_ref(), self.entry, case).await?;
         let action = case.action.as_deref().unwrap_or_default();
         if (self.listener || case.expect.contains_key("trigger_variables"))
             && action.is_empty()

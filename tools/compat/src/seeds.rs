@@ -1,7 +1,9 @@
 //! Data Kestra's tests put in place before a run: the key-value entry KvFunctionTest writes
-//! (its store is emptied before each test, then the entry the case names is written).
+//! (its store is emptied before each test, then the entry the case names is written), and the
+//! namespace files a test stores before it runs its flow.
 
 use peregrine_ports::kv::{KvPut, KvStore, KvValue};
+use peregrine_ports::storage::{Storage, namespace_files_prefix};
 use serde_json::Value;
 
 use crate::expectations::{Case, Entry};
@@ -55,6 +57,49 @@ pub async fn seed_kv(kv: &dyn KvStore, entry: &Entry, case: &Case) -> Result<(),
     }
     if let Some(value) = seeded_value(case, &key) {
         kv.set(&namespace, &key, KvPut::new(KvValue::guess(value)), now)
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}
+
+/// The namespace files a case's notes list, for entries that require `pre-seeded namespace
+/// files`: `... namespace files of <namespace>: /a.txt='first', /b/c.txt='second' ...`.
+fn seeded_files(entry: &Entry, case: &Case) -> Option<(String, Vec<(String, String)>)> {
+    if !entry
+        .requires
+        .iter()
+        .any(|requirement| requirement == "pre-seeded namespace files")
+    {
+        return None;
+    }
+    let notes = case.notes();
+    let namespace = regex::Regex::new(r"namespace files of ([\w.-]+):")
+        .ok()?
+        .captures(notes)?[1]
+        .to_string();
+    let file = regex::Regex::new(r"(/[^\s=',]+)='([^']*)'").ok()?;
+    let files = file
+        .captures_iter(notes)
+        .map(|captures| (captures[1].to_string(), captures[2].to_string()))
+        .collect();
+    Some((namespace, files))
+}
+
+/// Stores the namespace files the case's notes list, for scenarios that need them.
+pub async fn seed_namespace_files(
+    storage: &dyn Storage,
+    entry: &Entry,
+    case: &Case,
+) -> Result<(), String> {
+    let Some((namespace, files)) = seeded_files(entry, case) else {
+        return Ok(());
+    };
+    let prefix = namespace_files_prefix(&namespace).map_err(|error| error.to_string())?;
+    for (path, content) in files {
+        let path = prefix.join(&path).map_err(|error| error.to_string())?;
+        storage
+            .put(&path, content.into_bytes())
             .await
             .map_err(|error| error.to_string())?;
     }

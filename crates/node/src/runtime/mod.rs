@@ -205,6 +205,16 @@ impl LocalRuntime {
     /// Starts the runtime with the given services, store and configuration values. Call
     /// [`Self::recover`] once the flows are loaded to take back what a previous process left.
     pub fn start_with(registry: Arc<Registry>, options: RuntimeOptions) -> Self {
+        Self::start_with_runners(registry, options, crate::catalogue::runners())
+    }
+
+    /// [`Self::start_with`], with the worker running `runners` (a catalogue with extra task
+    /// types, such as the test-only ones of Kestra's test flows).
+    pub fn start_with_runners(
+        registry: Arc<Registry>,
+        options: RuntimeOptions,
+        runners: peregrine_plugin_api::Runners,
+    ) -> Self {
         let RuntimeOptions {
             services,
             globals,
@@ -247,7 +257,7 @@ impl LocalRuntime {
                 id: "local".into(),
                 slots: worker_slots,
             },
-            crate::catalogue::runners().shared(),
+            runners.shared(),
             expressions.clone(),
             pending_logs.clone(),
             services,
