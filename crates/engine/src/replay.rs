@@ -169,6 +169,37 @@ pub fn replay_from(
     })
 }
 
+/// What [`Replayed::to_restart`] was, rebuilt from the committed replay alone (the execution
+/// still RESTARTED): a server that stopped between a replay's commit and its first step takes
+/// this back and continues it with [`crate::Event::Restart`], so the replay does not stay
+/// RESTARTED forever. The chosen task run is the RESTARTED one, or the RUNNING flowable with no
+/// task run under it; the RUNNING flowables above it get their earlier state back.
+pub fn to_restart_from_committed(committed: &Execution) -> Execution {
+    let mut execution = committed.clone();
+    if execution.state.current == State::Restarted {
+        execution.state.undo_last();
+    }
+    execution.state.current = State::Failed;
+    execution.metadata.attempt_number = execution.metadata.attempt_number.saturating_sub(1);
+    let parents: HashSet<String> = execution
+        .task_run_list
+        .iter()
+        .filter_map(|run| run.parent_task_run_id.clone())
+        .collect();
+    for run in &mut execution.task_run_list {
+        let state = run.state.current;
+        let chosen = state == State::Restarted
+            || (state == State::Running && !parents.contains(run.id.as_str()));
+        if state == State::Restarted || state == State::Running {
+            run.state.undo_last();
+        }
+        if chosen {
+            run.state.current = State::Failed;
+        }
+    }
+    execution
+}
+
 /// The task runs left out: the successors of each task run of `line` (the chosen one, then
 /// each flowable above it) in its container, and everything under the chosen one and under
 /// every run left out.

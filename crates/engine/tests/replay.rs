@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Harness, work};
-use peregrine_engine::replay::{ReplayError, ReplayFrom, replay_from};
+use peregrine_engine::replay::{ReplayError, ReplayFrom, replay_from, to_restart_from_committed};
 use peregrine_engine::{Event, ExecutionState};
 use peregrine_model::state::State;
 use serde_json::{Value, json};
@@ -46,9 +46,42 @@ fn replayed(flow: Value, task_id: &str) -> (Harness, peregrine_model::execution:
     let now = jiff::Timestamp::from_second(100).expect("a time");
     let replay =
         replay_from(&harness.plan, from, "new".into(), &mut new_run_id, now).expect("replayed");
+    // What a server that stopped right after the replay's commit rebuilds is what the replay
+    // handed the executor.
+    assert_eq!(
+        states(&to_restart_from_committed(&replay.execution)),
+        states(&replay.to_restart)
+    );
     let mut next = Harness::new(flow);
     next.state = ExecutionState::new(replay.to_restart, replay.root, replay.frames);
     (next, replay.execution)
+}
+
+type States = (
+    State,
+    Vec<peregrine_model::execution::StateEntry>,
+    u32,
+    Vec<(String, State, Vec<peregrine_model::execution::StateEntry>)>,
+);
+
+/// The states of an execution and of its task runs, with their histories.
+fn states(execution: &peregrine_model::execution::Execution) -> States {
+    (
+        execution.state.current,
+        execution.state.histories.clone(),
+        execution.metadata.attempt_number,
+        execution
+            .task_run_list
+            .iter()
+            .map(|run| {
+                (
+                    run.id.clone(),
+                    run.state.current,
+                    run.state.histories.clone(),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn tasks(execution: &peregrine_model::execution::Execution) -> Vec<(String, State)> {

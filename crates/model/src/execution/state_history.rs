@@ -53,6 +53,19 @@ impl StateHistory {
         self.refresh_summary();
     }
 
+    /// Takes the last change back: the state before it is current again. Does nothing to a
+    /// history of one state.
+    pub fn undo_last(&mut self) {
+        if self.histories.len() < 2 {
+            return;
+        }
+        self.histories.pop();
+        if let Some(last) = self.histories.last() {
+            self.current = last.state;
+        }
+        self.refresh_summary();
+    }
+
     pub fn is_terminated(&self) -> bool {
         self.current.is_terminated()
     }

@@ -132,6 +132,17 @@ impl LocalRuntime {
             .limits
             .restore(&key, &plan, &id, execution.state.current);
         let (watcher, _) = watch::channel(execution.clone());
+        // Only a replay's first commit leaves an execution RESTARTED: the server stopped before
+        // its first step, so it is continued from what the replay had handed the executor.
+        let replaying = execution.state.current == State::Restarted;
+        let stored = if replaying {
+            StoredExecution {
+                execution: peregrine_engine::replay::to_restart_from_committed(&stored.execution),
+                ..stored
+            }
+        } else {
+            stored
+        };
         shared
             .executor
             .restore(plan, stored)
@@ -140,6 +151,9 @@ impl LocalRuntime {
         drop(shared);
         if created {
             self.send(&id, Event::Start);
+        }
+        if replaying {
+            self.send(&id, Event::Restart);
         }
         Ok(())
     }
