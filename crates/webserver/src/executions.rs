@@ -42,7 +42,7 @@ const REPLAY_QUERY: &[QueryParam] = &[
     QueryParam::new(
         "revision",
         "integer",
-        "The flow revision the new execution runs",
+        "The flow revision the new execution runs (default: the one the replayed execution ran)",
     ),
 ];
 const SEARCH_QUERY: &[QueryParam] = &[

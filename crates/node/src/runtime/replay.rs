@@ -18,12 +18,13 @@ use tokio::sync::watch;
 use super::{LocalRuntime, Origin, RuntimeError};
 
 impl LocalRuntime {
-    /// Replays a stored execution on the loaded revision of its flow, from `task_run_id` or
-    /// from the start. Returns the new execution once it is committed.
+    /// Replays a stored execution from `task_run_id` or from the start, on `revision` of its flow
+    /// or, as Kestra does, on the revision it ran. Returns the new execution once committed.
     pub async fn replay_execution(
         &self,
         execution_id: &str,
         task_run_id: Option<&str>,
+        revision: Option<u32>,
     ) -> Result<Execution, RuntimeError> {
         let stored = self
             .store
@@ -31,7 +32,14 @@ impl LocalRuntime {
             .await?
             .ok_or_else(|| RuntimeError::UnknownExecution(execution_id.to_string()))?;
         let old = &stored.execution;
-        let plan = self.plan(&old.namespace, &old.flow_id)?;
+        let plan = self
+            .revision_plan(
+                &old.namespace,
+                &old.flow_id,
+                revision.unwrap_or(old.flow_revision),
+            )
+            .await
+            .map_err(|reason| RuntimeError::Store(Error::Backend(reason)))?;
         let new_id = peregrine_executor::new_id();
         let Some(task_run_id) = task_run_id else {
             let new = NewExecution {

@@ -302,6 +302,51 @@ async fn an_execution_is_replayed_from_the_start_and_bad_replays_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_runs_the_revision_the_execution_ran_unless_another_is_asked() {
+    let server = server().await;
+    let old = ran(&server).await;
+    let old_id = old["id"].as_str().expect("an id");
+    let changed = "id: two_steps\nnamespace: company.team\ntasks:\n  - id: other\n    type: io.kestra.plugin.core.debug.Return\n    format: two\n";
+    let saved = server
+        .services
+        .flows
+        .save(
+            "company.team",
+            "two_steps",
+            changed.into(),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("a valid flow");
+    assert_eq!(saved.revision, 2);
+    let task_ids = |execution: &Value| -> Vec<String> {
+        execution["taskRunList"]
+            .as_array()
+            .map(|runs| {
+                runs.iter()
+                    .filter_map(|run| run["taskId"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (query, revision) in [("", 1), ("?revision=2", 2)] {
+        let path = format!("/api/v1/executions/{old_id}/replay{query}");
+        let (status, replay) = call(&server, "POST", &path, "").await;
+        assert_eq!(status, 200, "{path}: {replay}");
+        let new_id = replay["id"].as_str().expect("an id");
+        let done = stored_when(&server, new_id, ended).await;
+        assert_eq!(done["state"]["current"], "SUCCESS", "{path}");
+        assert_eq!(done["flowRevision"], revision, "{path}");
+        let expected = if revision == 1 {
+            task_ids(&old)
+        } else {
+            vec!["other".to_string()]
+        };
+        assert_eq!(task_ids(&done), expected, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_of_an_ended_execution_are_replaced_through_the_executor() {
     let server = server().await;
     let old = ran(&server).await;

@@ -48,16 +48,9 @@ impl RuntimeCommands {
                     id: format!("{namespace}.{flow_id} revision {revision}"),
                 });
             }
-            let latest = self.latest(namespace, flow_id).await?;
-            if latest.revision != revision {
-                return Err(Error::Invalid(format!(
-                    "revision {revision} cannot run: only the latest revision ({}) of a flow runs for now",
-                    latest.revision
-                )));
-            }
         }
         self.runtime
-            .replay_execution(execution_id, task_run_id.as_deref())
+            .replay_execution(execution_id, task_run_id.as_deref(), revision)
             .await
             .map_err(port_error)
     }
