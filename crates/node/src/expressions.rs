@@ -10,10 +10,11 @@ use std::future::Future;
 use jiff::Timestamp;
 use peregrine_expr::{Args, Error, Host, Variables};
 use peregrine_model::expressions::Expressions;
+use peregrine_model::property::is_expression;
 use peregrine_model::schema::ExpressionSyntax;
 use peregrine_plugin_api::TaskServices;
 use peregrine_ports::storage::{StorageContext, StoragePath, namespace_files_prefix};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Checks and renders `{{ }}` / `{% %}` templates with `peregrine-expr`; no I/O functions.
 #[derive(Clone, Copy, Debug, Default)]
@@ -264,6 +265,34 @@ where
                 ))
             }),
     }
+}
+
+/// Renders every string of a value, keeping the type of `{{ expr }}` templates (the inputs and
+/// labels of triggers).
+pub(crate) fn render_tree(
+    expressions: &dyn Expressions,
+    value: &Value,
+    variables: &Value,
+) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(template) if is_expression(template) => {
+            expressions.render(template, variables)?
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| render_tree(expressions, item, variables))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => {
+            let mut rendered = Map::new();
+            for (key, item) in map {
+                rendered.insert(key.clone(), render_tree(expressions, item, variables)?);
+            }
+            Value::Object(rendered)
+        }
+        other => other.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -7,14 +7,13 @@ use peregrine_engine::variables::Globals;
 use peregrine_model::execution::ExecutionTrigger;
 use peregrine_model::expressions::Expressions;
 use peregrine_model::flow::{Label, Labels, Trigger};
-use peregrine_model::property::is_expression;
 use peregrine_model::state::State;
 use peregrine_ports::future::BoxFuture;
 use peregrine_scheduler::{Firing, LaunchError, Launcher, Started};
 use serde_json::{Map, Value, json};
 
 use crate::conditions::{self, ConditionContext};
-use crate::expressions::RuntimeExpressions;
+use crate::expressions::{RuntimeExpressions, render_tree};
 use crate::runtime::LocalRuntime;
 
 /// The execution to create and its inputs (typed against the flow when it is created).
@@ -28,33 +27,6 @@ pub(crate) struct RuntimeLauncher {
 
 fn failed(message: impl std::fmt::Display) -> LaunchError {
     LaunchError(message.to_string())
-}
-
-/// Renders every string of a value, keeping the type of `{{ expr }}` templates.
-fn render_tree(
-    expressions: &dyn Expressions,
-    value: &Value,
-    variables: &Value,
-) -> Result<Value, String> {
-    Ok(match value {
-        Value::String(template) if is_expression(template) => {
-            expressions.render(template, variables)?
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| render_tree(expressions, item, variables))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Object(map) => {
-            let mut rendered = Map::new();
-            for (key, item) in map {
-                rendered.insert(key.clone(), render_tree(expressions, item, variables)?);
-            }
-            Value::Object(rendered)
-        }
-        other => other.clone(),
-    })
 }
 
 impl RuntimeLauncher {

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::flow_cache::CachedFlow;
 use crate::conditions::{self, ConditionContext};
+use crate::expressions::render_tree;
 
 /// The execution a call starts, and how to answer it.
 #[derive(Debug)]
@@ -189,31 +190,4 @@ fn labels_of(
             })
         })
         .collect()
-}
-
-/// Renders every string of a value, keeping the type of `{{ expr }}` templates.
-fn render_tree(
-    expressions: &dyn Expressions,
-    value: &Value,
-    variables: &Value,
-) -> Result<Value, String> {
-    Ok(match value {
-        Value::String(template) if is_expression(template) => {
-            expressions.render(template, variables)?
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| render_tree(expressions, item, variables))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Object(map) => {
-            let mut rendered = Map::new();
-            for (key, item) in map {
-                rendered.insert(key.clone(), render_tree(expressions, item, variables)?);
-            }
-            Value::Object(rendered)
-        }
-        other => other.clone(),
-    })
 }
