@@ -2,6 +2,8 @@
 //! revision 2 with other tasks, the server started again on the same SQLite store, then resumed
 //! by an `execution.Resume` task, it ends with revision 1's tasks and `onResume` inputs.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +11,7 @@ use peregrine_model::execution::Execution;
 use peregrine_model::state::State;
 use peregrine_node::backends::Backends;
 use peregrine_node::server::LocalServices;
-use peregrine_ports::memory::MemoryStorage;
 use peregrine_ports::repository::{ExecutionCommands, FlowRepository, StartRequest};
-use peregrine_store_sqlite::{Durability, SqliteStore};
 use serde_json::{Map, Value, json};
 
 const NAMESPACE: &str = "company.team";
@@ -58,21 +58,6 @@ tasks:
 "#;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn backends(folder: &std::path::Path) -> Backends {
-    let store = SqliteStore::open(folder.join("peregrine.db"), Durability::Process)
-        .expect("the database opens");
-    let store = Arc::new(store);
-    Backends {
-        store: store.clone(),
-        flows: store.clone(),
-        triggers: store,
-        storage: Arc::new(MemoryStorage::new()),
-        keep_finished: peregrine_node::backends::KEEP_FINISHED,
-        worker_slots: 4,
-        description: "test".into(),
-    }
-}
 
 fn start(flow_id: &str, inputs: Value) -> StartRequest {
     let inputs: Map<String, Value> = match inputs {
@@ -154,7 +139,7 @@ fn a_paused_execution_resumed_after_a_restart_ends_on_its_own_revision() {
     let folder = std::env::temp_dir().join(format!("peregrine-revisions-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).expect("a folder");
-    let backends = backends(&folder);
+    let backends = common::sqlite_backends(&folder);
     let first = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let paused = first.block_on(pause_on_revision_1(&backends));
     // The first server stops: its event loop, worker and timers are gone.

@@ -2,6 +2,8 @@
 //! continued yet) is continued by the next server on the same SQLite store: it ends, running
 //! again only from the chosen task run.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +15,8 @@ use peregrine_model::Validator;
 use peregrine_model::state::State;
 use peregrine_node::backends::Backends;
 use peregrine_node::server::LocalServices;
-use peregrine_ports::memory::MemoryStorage;
 use peregrine_ports::repository::{ExecutionCommands, FlowRepository, StartRequest};
-use peregrine_ports::store::{Commit, Transition};
-use peregrine_store_sqlite::{Durability, SqliteStore};
-use serde_json::Value;
+use peregrine_ports::store::Commit;
 
 const FLOW: &str = r#"
 id: steps
@@ -41,21 +40,6 @@ tasks:
 "#;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn backends(folder: &std::path::Path) -> Backends {
-    let store = SqliteStore::open(folder.join("peregrine.db"), Durability::Process)
-        .expect("the database opens");
-    let store = Arc::new(store);
-    Backends {
-        store: store.clone(),
-        flows: store.clone(),
-        triggers: store,
-        storage: Arc::new(MemoryStorage::new()),
-        keep_finished: peregrine_node::backends::KEEP_FINISHED,
-        worker_slots: 4,
-        description: "test".into(),
-    }
-}
 
 /// The first server: the flow runs to its end, then a replay from `c` is committed the way the
 /// API commits it, and the server stops before the replay's first step.
@@ -144,25 +128,8 @@ async fn run_then_commit_a_replay(backends: &Backends) -> String {
         jiff::Timestamp::now(),
     )
     .expect("replayed");
-    let mut header = replayed.execution.clone();
-    let task_runs = std::mem::take(&mut header.task_run_list)
-        .into_iter()
-        .enumerate()
-        .collect();
-    let written = |frame: &Frame| serde_json::to_value(frame).expect("a frame");
-    let transition = Transition {
-        execution_id: header.id.clone(),
-        header: Some(header),
-        task_runs,
-        removed: Vec::new(),
-        frames: replayed
-            .frames
-            .iter()
-            .map(|(id, frame)| (id.clone(), written(frame)))
-            .collect::<Vec<(String, Value)>>(),
-        root: Some(written(&replayed.root)),
-        parent: None,
-    };
+    let transition =
+        peregrine_node::runtime::first_transition(&replayed).expect("a first transition");
     let commit = Commit {
         transitions: vec![transition],
         ..Commit::default()
@@ -180,7 +147,7 @@ fn a_replay_committed_but_not_continued_is_continued_after_a_restart() {
     let folder = std::env::temp_dir().join(format!("peregrine-replay-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).expect("a folder");
-    let backends = backends(&folder);
+    let backends = common::sqlite_backends(&folder);
     let first = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let replay = first.block_on(run_then_commit_a_replay(&backends));
     first.shutdown_timeout(Duration::from_secs(5));

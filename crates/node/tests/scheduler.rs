@@ -2,13 +2,13 @@
 //! Kestra's `trigger` variables, and after a restart the missed slots as
 //! `recoverMissedSchedules` says (all of them, none).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use peregrine_model::execution::Execution;
-use peregrine_node::backends::Backends;
-use peregrine_node::config::ServerConfig;
 use peregrine_node::server::LocalServices;
 use peregrine_ports::repository::{ExecutionQuery, FlowRepository};
 
@@ -38,13 +38,6 @@ triggers:
     )
 }
 
-fn backends(folder: &std::path::Path) -> Backends {
-    let mut config = ServerConfig::default();
-    config.datasources.sqlite.path = folder.join("peregrine.db");
-    config.kestra.storage.local.base_path = folder.join("storage");
-    Backends::open(&config).expect("backends open")
-}
-
 /// Runs a server process on `folder` for `seconds`, with the flow saved when `save` is given;
 /// returns every execution of the flow once they have ended.
 fn run_for(folder: &std::path::Path, save: Option<&str>, seconds: f64) -> Vec<Execution> {
@@ -55,7 +48,7 @@ fn run_for(folder: &std::path::Path, save: Option<&str>, seconds: f64) -> Vec<Ex
         .expect("a tokio runtime");
     let executions = runtime.block_on(async {
         let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &backends(folder))
+        let (services, _) = LocalServices::open(registry, &common::sqlite_backends(folder))
             .await
             .expect("opens");
         if let Some(source) = save {
@@ -219,7 +212,7 @@ fn toggle_stops_and_starts_a_schedule_at_once() {
         .expect("a tokio runtime");
     runtime.block_on(async {
         let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &backends(folder.path()))
+        let (services, _) = LocalServices::open(registry, &common::sqlite_backends(folder.path()))
             .await
             .expect("opens");
         let flows = [

@@ -38,6 +38,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::expressions::RuntimeExpressions;
 
 pub use recovery::Recovered;
+pub use replay::first_transition;
 pub use subscribers::ExecutionHook;
 
 #[derive(Debug, thiserror::Error)]

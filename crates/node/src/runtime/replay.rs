@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use peregrine_engine::replay::{ReplayFrom, replay_from};
+use peregrine_engine::replay::{ReplayFrom, Replayed, replay_from};
 use peregrine_engine::state::Frame;
 use peregrine_engine::{Event, NewExecution, ReplayOf};
 use peregrine_model::execution::Execution;
@@ -90,27 +90,8 @@ impl LocalRuntime {
         let replayed = replay_from(&plan, from, new_id, &mut new_run_id, now_millis())?;
 
         let id = replayed.execution.id.clone();
-        let written = |frame: &Frame| serde_json::to_value(frame).map_err(unreadable);
-        let frames = replayed
-            .frames
-            .iter()
-            .map(|(id, frame)| Ok((id.clone(), written(frame)?)))
-            .collect::<Result<Vec<(String, Value)>, RuntimeError>>()?;
-        let root = written(&replayed.root)?;
-        let mut header = replayed.execution.clone();
-        let task_runs = std::mem::take(&mut header.task_run_list)
-            .into_iter()
-            .enumerate()
-            .collect();
-        let transition = Transition {
-            execution_id: id.clone(),
-            header: Some(header),
-            task_runs,
-            removed: Vec::new(),
-            frames: frames.clone(),
-            root: Some(root.clone()),
-            parent: None,
-        };
+        let transition = first_transition(&replayed).map_err(unreadable)?;
+        let (frames, root) = (transition.frames.clone(), transition.root.clone());
         let commit = Commit {
             transitions: vec![transition],
             ..Commit::default()
@@ -120,7 +101,7 @@ impl LocalRuntime {
         let to_restart = StoredExecution {
             execution: replayed.to_restart,
             frames,
-            root: Some(root),
+            root,
             parent: None,
         };
         {
@@ -139,6 +120,30 @@ impl LocalRuntime {
         self.send(&id, Event::Restart);
         Ok(replayed.execution)
     }
+}
+
+/// The first commit of a replay: the new execution with every task run it keeps, its frames and
+/// its root frame.
+pub fn first_transition(replayed: &Replayed) -> Result<Transition, serde_json::Error> {
+    let frames = replayed
+        .frames
+        .iter()
+        .map(|(id, frame)| Ok((id.clone(), serde_json::to_value(frame)?)))
+        .collect::<Result<Vec<(String, Value)>, serde_json::Error>>()?;
+    let mut header = replayed.execution.clone();
+    let task_runs = std::mem::take(&mut header.task_run_list)
+        .into_iter()
+        .enumerate()
+        .collect();
+    Ok(Transition {
+        execution_id: header.id.clone(),
+        header: Some(header),
+        task_runs,
+        removed: Vec::new(),
+        frames,
+        root: Some(serde_json::to_value(&replayed.root)?),
+        parent: None,
+    })
 }
 
 /// The wall clock truncated to milliseconds, as the executor dates states.
