@@ -36,3 +36,15 @@ pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
 pub fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
+
+/// A memory figure of a process from `/proc/<pid>/status` (`self` for this one), in KiB
+/// (`VmRSS:`, `VmHWM:`); 0 when it cannot be read.
+pub fn status_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with(field))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}

@@ -84,16 +84,7 @@ fn main() {
     }
     flows.sort();
     healths.sort();
-    let rss = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
-        .ok()
-        .and_then(|status| {
-            let line = status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))?
-                .to_string();
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .unwrap_or(0);
+    let rss = peregrine_bench::status_kib(&server.id().to_string(), "VmRSS:");
     let _ = server.kill();
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&data);

@@ -29,17 +29,7 @@ struct Figures {
 }
 
 fn rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))?
-                .to_string();
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .unwrap_or(0)
-        / 1024
+    peregrine_bench::status_kib("self", "VmRSS:") / 1024
 }
 
 async fn wait_end(runtime: &LocalRuntime, id: &str) {

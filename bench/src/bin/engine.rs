@@ -47,15 +47,9 @@ async fn run_one(runtime: &LocalRuntime, flow_id: &str) -> Duration {
     start.elapsed()
 }
 
-/// A memory figure of this process from /proc/self/status, in KiB (`VmRSS`, `VmHWM`).
+/// A memory figure of this process, in KiB (`VmRSS:`, `VmHWM:`).
 fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with(field))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
+    peregrine_bench::status_kib("self", field)
 }
 
 fn main() {

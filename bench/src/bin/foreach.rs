@@ -12,16 +12,9 @@ use peregrine_model::Validator;
 use peregrine_node::runtime::{LocalRuntime, RuntimeOptions};
 use serde_json::Map;
 
-/// What `/proc/self/status` says of a `Vm…` line, in MiB.
+/// A memory figure of this process, in MiB (`VmRSS:`, `VmHWM:`).
 fn status_mib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with(key))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .unwrap_or(0)
-        / 1024
+    peregrine_bench::status_kib("self", key) / 1024
 }
 
 fn flow(values: usize, concurrency: usize) -> String {
