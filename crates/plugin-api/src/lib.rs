@@ -14,4 +14,4 @@ pub use context::{RunContext, TaskError, TaskOutput};
 pub use control::{ControlError, ExecutionControl, NoExecutionControl, ResumeRequest};
 pub use logs::{LogEntry, LogLevel, LogSink};
 pub use runners::{BoxFuture, RunnableTask, Runners, TaskBuilder, from_spec};
-pub use services::{MemoryLogRepository, NamespaceKv, TaskServices, TaskStorage};
+pub use services::{NamespaceKv, TaskServices, TaskStorage};

@@ -2,14 +2,12 @@
 //! key-value store, secrets, execution logs and trigger states, with the facades that scope them
 //! to the running task.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jiff::Timestamp;
-use peregrine_model::log::LogEntry;
-use peregrine_ports::future::BoxFuture;
 use peregrine_ports::kv::{KvEntry, KvPut, KvRecord, KvStore, StorageKv};
 use peregrine_ports::memory::{MemoryExecutions, MemoryStorage, MemoryTriggers};
-use peregrine_ports::repository::{self, ExecutionRepository, LogQuery, LogRepository};
+use peregrine_ports::repository::{self, ExecutionRepository, LogRepository};
 use peregrine_ports::secrets::{EnvSecrets, Secrets};
 use peregrine_ports::storage::{Storage, StorageContext, StoragePath};
 use peregrine_ports::triggers::TriggerStore;
@@ -51,58 +49,11 @@ impl TaskServices {
             kv: Arc::new(StorageKv::new(storage.clone())),
             storage,
             secrets: Arc::new(EnvSecrets::default()),
-            logs: Arc::new(MemoryLogRepository::default()),
+            logs: Arc::new(MemoryExecutions::new()),
             executions: Arc::new(MemoryExecutions::new()),
             control: Arc::new(NoExecutionControl),
             triggers: Arc::new(MemoryTriggers::new()),
         }
-    }
-}
-
-/// Execution logs kept in memory, in the order they were appended: the logs of
-/// [`TaskServices::in_memory`].
-#[derive(Debug, Default)]
-pub struct MemoryLogRepository(Mutex<Vec<LogEntry>>);
-
-impl LogRepository for MemoryLogRepository {
-    fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), repository::Error>> {
-        let result = self
-            .0
-            .lock()
-            .map(|mut lines| lines.extend(entries))
-            .map_err(|_| repository::Error::Backend("log store poisoned".into()));
-        Box::pin(async move { result })
-    }
-
-    fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, repository::Error>> {
-        let result = self
-            .0
-            .lock()
-            .map(|lines| {
-                lines
-                    .iter()
-                    .filter(|line| query.matches(line))
-                    .cloned()
-                    .collect()
-            })
-            .map_err(|_| repository::Error::Backend("log store poisoned".into()));
-        Box::pin(async move { result })
-    }
-
-    fn delete_execution(
-        &self,
-        execution_id: &str,
-    ) -> BoxFuture<'_, Result<usize, repository::Error>> {
-        let result = self
-            .0
-            .lock()
-            .map(|mut lines| {
-                let before = lines.len();
-                lines.retain(|line| line.execution_id != execution_id);
-                before - lines.len()
-            })
-            .map_err(|_| repository::Error::Backend("log store poisoned".into()));
-        Box::pin(async move { result })
     }
 }
 

@@ -44,6 +44,7 @@ macro_rules! store_conformance_tests {
             search_filters_pages_and_sorts_newest_first,
             delete_removes_the_execution_and_its_outbox,
             logs_come_back_in_order_and_filtered,
+            log_search_filters_pages_and_sorts_newest_first,
         );
     };
 }

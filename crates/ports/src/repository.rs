@@ -148,6 +148,15 @@ pub struct LogQuery {
     pub task_run_id: Option<String>,
     pub task_id: Option<String>,
     pub min_level: Option<LogLevel>,
+    /// The namespace or one of its parents (`company` matches `company.team`).
+    pub namespace: Option<String>,
+    pub flow_id: Option<String>,
+    /// Text to find in the message, without case.
+    pub text: Option<String>,
+    /// Lines written at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Lines written at or before this instant.
+    pub to: Option<Timestamp>,
 }
 
 impl LogQuery {
@@ -159,14 +168,53 @@ impl LogQuery {
         same(&self.execution_id, Some(&line.execution_id))
             && same(&self.task_run_id, line.task_run_id.as_deref())
             && same(&self.task_id, line.task_id.as_deref())
+            && same(&self.flow_id, Some(&line.flow_id))
             && self.min_level.is_none_or(|level| line.level >= level)
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|filter| in_namespace(&line.namespace, filter))
+            && self
+                .text
+                .as_deref()
+                .is_none_or(|text| line.message.to_lowercase().contains(&text.to_lowercase()))
+            && self.from.is_none_or(|from| line.timestamp >= from)
+            && self.to.is_none_or(|to| line.timestamp <= to)
+    }
+}
+
+/// Which page of a log search, and in which order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogPaging {
+    /// 1-based page number.
+    pub page: usize,
+    pub size: usize,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+}
+
+impl Default for LogPaging {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            size: 10,
+            oldest_first: false,
+        }
     }
 }
 
 /// Execution logs, in the order they were written.
 pub trait LogRepository: Send + Sync {
     fn append(&self, entries: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>>;
+    /// Every matching line, in the order written.
     fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>>;
+    /// One page of the matching lines, newest first unless asked otherwise (in the order
+    /// written: lines of one instant keep their order), and how many match in all.
+    fn page(
+        &self,
+        query: &LogQuery,
+        paging: LogPaging,
+    ) -> BoxFuture<'_, Result<Page<LogEntry>, Error>>;
     fn delete_execution(&self, execution_id: &str) -> BoxFuture<'_, Result<usize, Error>>;
 }
 

@@ -2,7 +2,8 @@
 
 use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, LogQuery, LogRepository};
+use peregrine_ports::repository::{Error, LogPaging, LogQuery, LogRepository, Page};
+use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
 use crate::{SqliteStore, json_error};
@@ -22,7 +23,8 @@ pub(crate) fn insert(connection: &Connection, entries: &[LogEntry]) -> rusqlite:
         return Ok(());
     }
     let mut insert = connection.prepare_cached(
-        "INSERT INTO logs (execution_id, task_id, task_run_id, level, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO logs (execution_id, task_id, task_run_id, level, doc, namespace, flow_id, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for entry in entries {
         let doc = serde_json::to_string(entry).map_err(json_error)?;
@@ -31,10 +33,99 @@ pub(crate) fn insert(connection: &Connection, entries: &[LogEntry]) -> rusqlite:
             entry.task_id,
             entry.task_run_id,
             level(entry.level),
-            doc
+            doc,
+            entry.namespace,
+            entry.flow_id,
+            entry.timestamp.as_microsecond(),
         ])?;
     }
     Ok(())
+}
+
+/// `LIKE` text matching `text` literally.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The `WHERE` clause of a query (empty when it filters nothing) and its values.
+fn filter(query: &LogQuery) -> (String, Vec<Value>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    // Each `?` of a clause takes the next value, numbered as SQLite wants them.
+    let mut push = |clause: &str, given: Vec<Value>| {
+        let mut given = given.into_iter();
+        let mut numbered = String::new();
+        for (index, part) in clause.split('?').enumerate() {
+            if index > 0 {
+                values.push(given.next().unwrap_or(Value::Null));
+                numbered.push_str(&format!("?{}", values.len()));
+            }
+            numbered.push_str(part);
+        }
+        clauses.push(numbered);
+    };
+    for (column, wanted) in [
+        ("execution_id", &query.execution_id),
+        ("task_run_id", &query.task_run_id),
+        ("task_id", &query.task_id),
+        ("flow_id", &query.flow_id),
+    ] {
+        if let Some(wanted) = wanted {
+            push(&format!("{column} = ?"), vec![wanted.clone().into()]);
+        }
+    }
+    if let Some(min) = query.min_level {
+        push("level >= ?", vec![level(min).into()]);
+    }
+    if let Some(namespace) = &query.namespace {
+        let children = format!("{}.%", like_escaped(namespace));
+        push(
+            r"(namespace = ? OR namespace LIKE ? ESCAPE '\')",
+            vec![namespace.clone().into(), children.into()],
+        );
+    }
+    if let Some(text) = &query.text {
+        let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+        push(
+            r"lower(json_extract(doc, '$.message')) LIKE ? ESCAPE '\'",
+            vec![pattern.into()],
+        );
+    }
+    if let Some(from) = query.from {
+        push("at >= ?", vec![from.as_microsecond().into()]);
+    }
+    if let Some(to) = query.to {
+        push("at <= ?", vec![to.as_microsecond().into()]);
+    }
+    if clauses.is_empty() {
+        (String::new(), values)
+    } else {
+        (format!("WHERE {}", clauses.join(" AND ")), values)
+    }
+}
+
+fn documents(
+    connection: &Connection,
+    sql: &str,
+    values: &[Value],
+) -> rusqlite::Result<Vec<LogEntry>> {
+    connection
+        .prepare_cached(sql)?
+        .query_map(params_from_iter(values.iter()), |row| {
+            row.get::<_, String>(0)
+        })?
+        .map(|doc| {
+            serde_json::from_str(&doc?).map_err(|error| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(error),
+                )
+            })
+        })
+        .collect()
 }
 
 impl LogRepository for SqliteStore {
@@ -46,44 +137,36 @@ impl LogRepository for SqliteStore {
     }
 
     fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
-        let query = query.clone();
+        let (clause, values) = filter(query);
         Box::pin(self.read(move |connection| {
-            let mut clauses = Vec::new();
-            let mut values: Vec<rusqlite::types::Value> = Vec::new();
-            for (column, wanted) in [
-                ("execution_id", &query.execution_id),
-                ("task_run_id", &query.task_run_id),
-                ("task_id", &query.task_id),
-            ] {
-                if let Some(wanted) = wanted {
-                    values.push(wanted.clone().into());
-                    clauses.push(format!("{column} = ?{}", values.len()));
-                }
-            }
-            if let Some(min) = query.min_level {
-                values.push(level(min).into());
-                clauses.push(format!("level >= ?{}", values.len()));
-            }
-            let clause = if clauses.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", clauses.join(" AND "))
-            };
-            connection
-                .prepare_cached(&format!("SELECT doc FROM logs {clause} ORDER BY seq"))?
-                .query_map(params_from_iter(values.iter()), |row| {
-                    row.get::<_, String>(0)
-                })?
-                .map(|doc| {
-                    serde_json::from_str(&doc?).map_err(|error| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            Box::new(error),
-                        )
-                    })
-                })
-                .collect()
+            documents(
+                connection,
+                &format!("SELECT doc FROM logs {clause} ORDER BY seq"),
+                &values,
+            )
+        }))
+    }
+
+    fn page(
+        &self,
+        query: &LogQuery,
+        paging: LogPaging,
+    ) -> BoxFuture<'_, Result<Page<LogEntry>, Error>> {
+        let (clause, values) = filter(query);
+        Box::pin(self.read(move |connection| {
+            let total: i64 = connection
+                .prepare_cached(&format!("SELECT COUNT(*) FROM logs {clause}"))?
+                .query_row(params_from_iter(values.iter()), |row| row.get(0))?;
+            let order = if paging.oldest_first { "" } else { " DESC" };
+            let offset = paging.page.saturating_sub(1).saturating_mul(paging.size);
+            let sql = format!(
+                "SELECT doc FROM logs {clause} ORDER BY seq{order} LIMIT {} OFFSET {offset}",
+                paging.size
+            );
+            Ok(Page {
+                results: documents(connection, &sql, &values)?,
+                total: usize::try_from(total).unwrap_or_default(),
+            })
         }))
     }
 

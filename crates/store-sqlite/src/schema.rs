@@ -76,6 +76,17 @@ CREATE TABLE triggers (
     PRIMARY KEY (namespace, flow_id, trigger_id)
 ) WITHOUT ROWID;
 "#,
+    r#"
+ALTER TABLE logs ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+ALTER TABLE logs ADD COLUMN flow_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE logs ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+UPDATE logs SET
+    namespace = json_extract(doc, '$.namespace'),
+    flow_id = json_extract(doc, '$.flowId'),
+    at = CAST(unixepoch(json_extract(doc, '$.timestamp'), 'subsec') * 1000000 AS INTEGER);
+CREATE INDEX logs_by_flow ON logs (namespace, flow_id, seq);
+CREATE INDEX logs_by_time ON logs (at);
+"#,
 ];
 
 pub(crate) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
@@ -89,4 +100,35 @@ pub(crate) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
         connection.execute_batch(&sql)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_written_before_their_columns_existed_are_filled_in() {
+        let connection = Connection::open_in_memory().expect("opens");
+        for (index, step) in STEPS.iter().take(2).enumerate() {
+            connection.execute_batch(step).expect("older step");
+            connection
+                .pragma_update(None, "user_version", index as i64 + 1)
+                .expect("version");
+        }
+        let doc = r#"{"namespace":"team","flowId":"f","executionId":"e","timestamp":"2026-01-02T03:04:05.678Z","level":"INFO","message":"m"}"#;
+        connection
+            .execute(
+                "INSERT INTO logs (execution_id, level, doc) VALUES ('e', 2, ?1)",
+                [doc],
+            )
+            .expect("old line");
+        migrate(&connection).expect("migrates");
+        let row: (String, String, i64) = connection
+            .query_row("SELECT namespace, flow_id, at FROM logs", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .expect("line");
+        let at: jiff::Timestamp = "2026-01-02T03:04:05.678Z".parse().expect("instant");
+        assert_eq!(row, ("team".into(), "f".into(), at.as_microsecond()));
+    }
 }

@@ -1,4 +1,5 @@
-//! `/api/v1/logs`: the log lines of an execution, as JSON, as a text file, or followed live.
+//! `/api/v1/logs`: log lines searched across executions, and the lines of one execution as JSON,
+//! as a text file, or followed live.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,8 +9,9 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
+use jiff::Timestamp;
 use peregrine_model::log::{LogEntry, LogLevel};
-use peregrine_ports::repository::LogQuery;
+use peregrine_ports::repository::{LogPaging, LogQuery, Page};
 
 use crate::error::ApiError;
 use crate::params::Params;
@@ -27,6 +29,33 @@ const FILTERS: &[QueryParam] = &[
     QueryParam::new("taskRunId", "string", "Only the lines of this task run"),
     QueryParam::new("taskId", "string", "Only the lines of this task"),
 ];
+const SEARCH_QUERY: &[QueryParam] = &[
+    QueryParam::new("page", "integer", "The page, from 1 (default 1)"),
+    QueryParam::new("size", "integer", "Lines per page (default 10)"),
+    QueryParam::new(
+        "sort",
+        "string",
+        "timestamp:desc (default, newest first) or timestamp:asc",
+    ),
+    QueryParam::new("q", "string", "Text to find in the message, without case"),
+    QueryParam::new("namespace", "string", "The namespace or one of its parents"),
+    QueryParam::new("flowId", "string", "Only the lines of this flow"),
+    QueryParam::new(
+        "minLevel",
+        "string",
+        "The lowest level: TRACE, DEBUG, INFO, WARN, ERROR",
+    ),
+    QueryParam::new(
+        "startDate",
+        "string",
+        "Lines written at or after this ISO 8601 instant",
+    ),
+    QueryParam::new(
+        "endDate",
+        "string",
+        "Lines written at or before this ISO 8601 instant",
+    ),
+];
 
 pub(crate) fn routes() -> Vec<Route> {
     let endpoint = |path, operation_id, summary, reply| Endpoint {
@@ -41,6 +70,18 @@ pub(crate) fn routes() -> Vec<Route> {
         errors: &[422],
     };
     vec![
+        Route {
+            endpoint: Endpoint {
+                query: SEARCH_QUERY,
+                ..endpoint(
+                    "/api/v1/logs/search",
+                    "searchLogs",
+                    "Search log lines across executions, newest first",
+                    Reply::json("PagedLogs"),
+                )
+            },
+            handler: get(search),
+        },
         Route {
             endpoint: endpoint(
                 "/api/v1/logs/{executionId}",
@@ -73,6 +114,52 @@ pub(crate) fn routes() -> Vec<Route> {
             handler: get(follow),
         },
     ]
+}
+
+async fn search(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Page<LogEntry>>, ApiError> {
+    let (page, size) = params.paging()?;
+    let oldest_first = match params.get("sort") {
+        None | Some("timestamp:desc") => false,
+        Some("timestamp:asc") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "query parameter 'sort' must be timestamp:asc or timestamp:desc, found '{other}'"
+            )));
+        }
+    };
+    let query = LogQuery {
+        min_level: min_level(&params)?,
+        namespace: params.get("namespace").map(str::to_string),
+        flow_id: params.get("flowId").map(str::to_string),
+        text: params.get("q").map(str::to_string),
+        from: instant(&params, "startDate")?,
+        to: instant(&params, "endDate")?,
+        ..LogQuery::default()
+    };
+    let paging = LogPaging {
+        page,
+        size,
+        oldest_first,
+    };
+    Ok(Json(state.options.logs.page(&query, paging).await?))
+}
+
+/// An ISO 8601 instant with an offset (`2026-01-02T03:04:05Z`, `...+01:00`) or a zoned
+/// date-time as Kestra writes them (`...+01:00[Europe/Paris]`).
+fn instant(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
+    let Some(text) = params.get(name) else {
+        return Ok(None);
+    };
+    // The offset fixes the instant; a zone name after it adds nothing.
+    let instant = text.split_once('[').map_or(text, |(instant, _)| instant);
+    instant.parse::<Timestamp>().map(Some).map_err(|_| {
+        ApiError::invalid(format!(
+            "query parameter '{name}' must be an ISO 8601 date-time with an offset, found '{text}'"
+        ))
+    })
 }
 
 async fn list(
@@ -132,6 +219,7 @@ fn log_query(execution_id: String, params: &Params) -> Result<LogQuery, ApiError
         task_run_id: params.get("taskRunId").map(str::to_string),
         task_id: params.get("taskId").map(str::to_string),
         min_level: min_level(params)?,
+        ..LogQuery::default()
     })
 }
 

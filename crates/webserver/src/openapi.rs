@@ -374,6 +374,13 @@ fn schemas() -> Value {
                 "total": { "type": "integer" }
             }
         },
+        "PagedLogs": {
+            "type": "object",
+            "properties": {
+                "results": { "type": "array", "items": { "$ref": "#/components/schemas/LogEntry" } },
+                "total": { "type": "integer" }
+            }
+        },
         "LogEntry": {
             "type": "object",
             "properties": {

@@ -11,16 +11,15 @@ use peregrine_model::execution::Execution;
 use peregrine_model::log::LogEntry;
 use peregrine_ports::future::BoxFuture;
 use peregrine_ports::kv::StorageKv;
-use peregrine_ports::memory::MemoryStorage;
+use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage};
 use peregrine_ports::repository::{
-    Error, ExecutionCommands, ExecutionQuery, ExecutionRepository, ExecutionUpdates, FlowQuery,
-    FlowRecord, FlowRepository, LogQuery, LogRepository, Page, StartRequest,
+    Error, ExecutionCommands, ExecutionUpdates, LogRepository, StartRequest,
 };
 use peregrine_webserver::WebserverOptions;
 use serde_json::{Map, Value};
 use tower::ServiceExt;
 
-/// Ports with nothing in them: reads find nothing, commands name an unknown execution.
+/// Commands that know no execution.
 struct Empty;
 
 fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
@@ -31,62 +30,6 @@ fn unknown(id: &str) -> Error {
     Error::NotFound {
         what: "execution",
         id: id.to_string(),
-    }
-}
-
-impl FlowRepository for Empty {
-    fn save(
-        &self,
-        namespace: &str,
-        id: &str,
-        _: String,
-        _: Timestamp,
-    ) -> BoxFuture<'_, Result<FlowRecord, Error>> {
-        ready(Err(Error::Conflict(format!("{namespace}.{id}: read-only"))))
-    }
-    fn get(
-        &self,
-        _: &str,
-        _: &str,
-        _: Option<u32>,
-    ) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>> {
-        ready(Ok(None))
-    }
-    fn revisions(&self, _: &str, _: &str) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
-        ready(Ok(Vec::new()))
-    }
-    fn list(&self, _: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
-        ready(Ok(Vec::new()))
-    }
-    fn delete(&self, _: &str, _: &str, _: Timestamp) -> BoxFuture<'_, Result<bool, Error>> {
-        ready(Ok(false))
-    }
-}
-
-impl ExecutionRepository for Empty {
-    fn get(&self, _: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
-        ready(Ok(None))
-    }
-    fn search(&self, _: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>> {
-        ready(Ok(Page {
-            results: Vec::new(),
-            total: 0,
-        }))
-    }
-    fn delete(&self, _: &str) -> BoxFuture<'_, Result<bool, Error>> {
-        ready(Ok(false))
-    }
-}
-
-impl LogRepository for Empty {
-    fn append(&self, _: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>> {
-        ready(Ok(()))
-    }
-    fn find(&self, _: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
-        ready(Ok(Vec::new()))
-    }
-    fn delete_execution(&self, _: &str) -> BoxFuture<'_, Result<usize, Error>> {
-        ready(Ok(0))
     }
 }
 
@@ -114,12 +57,17 @@ fn router() -> axum::Router {
 
 /// The router over empty ports and the given key-value store.
 fn router_with(kv: Arc<StorageKv>) -> axum::Router {
-    let empty = Arc::new(Empty);
+    router_over(kv, Arc::new(MemoryExecutions::new()))
+}
+
+/// The router over the given key-value store and executions (with their logs); no flows, and
+/// commands that know no execution.
+fn router_over(kv: Arc<StorageKv>, executions: Arc<MemoryExecutions>) -> axum::Router {
     WebserverOptions {
-        flows: empty.clone(),
-        executions: empty.clone(),
-        logs: empty.clone(),
-        commands: empty,
+        flows: Arc::new(MemoryFlows::new()),
+        executions: executions.clone(),
+        logs: executions,
+        commands: Arc::new(Empty),
         kv,
         storage: Arc::new(MemoryStorage::new()),
         registry: Arc::new(peregrine_model::core_registry()),
@@ -406,4 +354,72 @@ async fn namespaces_without_flows_are_the_system_one() {
     let (status, text) = call("GET", "/api/v1/namespaces/company.team", "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(text, "{\"id\":\"company.team\",\"deleted\":false}");
+}
+
+#[tokio::test]
+async fn log_search_filters_and_pages_across_executions() {
+    let executions = Arc::new(MemoryExecutions::new());
+    let line = |namespace: &str, second: i64, message: &str| LogEntry {
+        namespace: namespace.into(),
+        flow_id: "f".into(),
+        execution_id: format!("e{second}"),
+        task_id: None,
+        task_run_id: None,
+        attempt_number: None,
+        timestamp: Timestamp::from_second(1_767_225_600 + second).expect("instant"),
+        level: peregrine_model::log::LogLevel::Info,
+        message: message.into(),
+    };
+    executions
+        .append(vec![
+            line("company.team", 0, "first hello"),
+            line("other", 1, "hello elsewhere"),
+            line("company", 2, "second HELLO"),
+            line("company", 3, "bye"),
+        ])
+        .await
+        .expect("append");
+    let kv = Arc::new(StorageKv::new(Arc::new(MemoryStorage::new())));
+    let search = |query: &'static str| {
+        let router = router_over(kv.clone(), executions.clone());
+        async move {
+            let uri = format!("/api/v1/logs/search?{query}");
+            let (status, body) = call_on(router, "GET", &uri, &[], "").await;
+            let found: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let messages: Vec<String> = found["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|line| line["message"].as_str().map(str::to_string))
+                .collect();
+            (status, messages, found["total"].clone(), body)
+        }
+    };
+
+    let (status, messages, total, _) = search("namespace=company&q=hello").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(messages, ["second HELLO", "first hello"], "newest first");
+    assert_eq!(total, 2);
+    let (_, messages, total, _) = search("size=1&page=2&sort=timestamp:asc").await;
+    assert_eq!(
+        (messages, total),
+        (vec!["hello elsewhere".to_string()], 4.into())
+    );
+    let (_, messages, _, _) =
+        search("startDate=2026-01-01T00:00:01Z&endDate=2026-01-01T01:00:02%2B01:00[Europe/Paris]")
+            .await;
+    assert_eq!(
+        messages,
+        ["second HELLO", "hello elsewhere"],
+        "both ends count"
+    );
+    for bad in [
+        "sort=level",
+        "startDate=yesterday",
+        "minLevel=LOUD",
+        "size=0",
+    ] {
+        let (status, _, _, body) = search(bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
 }

@@ -8,13 +8,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use jiff::Timestamp;
 use peregrine_model::execution::{Execution, ExecutionMetadata, StateHistory};
-use peregrine_model::log::LogEntry;
 use peregrine_model::state::State;
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::memory::{MemoryExecutions, MemoryFlows};
 use peregrine_ports::repository::{
-    Error, ExecutionCommands, ExecutionQuery, ExecutionRepository, ExecutionUpdates, FlowQuery,
-    FlowRecord, FlowRepository, InputFile, LogQuery, LogRepository, Page, StartRequest,
-    WebhookCall, WebhookOutcome,
+    Error, ExecutionCommands, ExecutionUpdates, InputFile, StartRequest, WebhookCall,
+    WebhookOutcome,
 };
 use peregrine_webserver::WebserverOptions;
 use serde_json::{Map, Value, json};
@@ -120,67 +119,11 @@ impl ExecutionCommands for Recording {
     }
 }
 
-impl FlowRepository for Recording {
-    fn save(
-        &self,
-        _: &str,
-        _: &str,
-        _: String,
-        _: Timestamp,
-    ) -> BoxFuture<'_, Result<FlowRecord, Error>> {
-        ready(Err(Error::Conflict("read-only".into())))
-    }
-    fn get(
-        &self,
-        _: &str,
-        _: &str,
-        _: Option<u32>,
-    ) -> BoxFuture<'_, Result<Option<FlowRecord>, Error>> {
-        ready(Ok(None))
-    }
-    fn revisions(&self, _: &str, _: &str) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
-        ready(Ok(Vec::new()))
-    }
-    fn list(&self, _: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
-        ready(Ok(Vec::new()))
-    }
-    fn delete(&self, _: &str, _: &str, _: Timestamp) -> BoxFuture<'_, Result<bool, Error>> {
-        ready(Ok(false))
-    }
-}
-
-impl ExecutionRepository for Recording {
-    fn get(&self, _: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
-        ready(Ok(None))
-    }
-    fn search(&self, _: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>> {
-        ready(Ok(Page {
-            results: Vec::new(),
-            total: 0,
-        }))
-    }
-    fn delete(&self, _: &str) -> BoxFuture<'_, Result<bool, Error>> {
-        ready(Ok(false))
-    }
-}
-
-impl LogRepository for Recording {
-    fn append(&self, _: Vec<LogEntry>) -> BoxFuture<'_, Result<(), Error>> {
-        ready(Ok(()))
-    }
-    fn find(&self, _: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
-        ready(Ok(Vec::new()))
-    }
-    fn delete_execution(&self, _: &str) -> BoxFuture<'_, Result<usize, Error>> {
-        ready(Ok(0))
-    }
-}
-
 fn router(port: &Arc<Recording>) -> axum::Router {
     WebserverOptions {
-        flows: port.clone(),
-        executions: port.clone(),
-        logs: port.clone(),
+        flows: Arc::new(MemoryFlows::new()),
+        executions: Arc::new(MemoryExecutions::new()),
+        logs: Arc::new(MemoryExecutions::new()),
         commands: port.clone(),
         kv: Arc::new(peregrine_ports::kv::StorageKv::new(Arc::new(
             peregrine_ports::memory::MemoryStorage::new(),

@@ -7,7 +7,7 @@ use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_model::state::State;
 use serde_json::json;
 
-use crate::repository::{ExecutionQuery, ExecutionRepository, LogQuery};
+use crate::repository::{ExecutionQuery, ExecutionRepository, LogPaging, LogQuery};
 use crate::store::{Commit, ExecutionBackend as Backend, OutboxRow, ParentLink, Transition};
 
 fn at(seconds: i64) -> Timestamp {
@@ -401,5 +401,76 @@ pub async fn logs_come_back_in_order_and_filtered(store: &dyn Backend) {
             .await
             .map(|lines| lines.len()),
         Ok(1)
+    );
+}
+
+pub async fn log_search_filters_pages_and_sorts_newest_first(store: &dyn Backend) {
+    let entry = |namespace: &str, flow_id: &str, second: i64, level, message: &str| LogEntry {
+        namespace: namespace.into(),
+        flow_id: flow_id.into(),
+        timestamp: at(second),
+        ..line(&format!("e-{flow_id}"), None, level, message)
+    };
+    let lines = vec![
+        entry("company", "a", 1, LogLevel::Info, "Hello one"),
+        entry("company.team", "b", 2, LogLevel::Warn, "hello two"),
+        entry("other", "c", 3, LogLevel::Error, "three"),
+        entry("company.team", "b", 4, LogLevel::Debug, "HELLO four"),
+        entry("companyx", "d", 5, LogLevel::Info, "hello five"),
+    ];
+    store.append(lines).await.expect("append");
+    let search = |query: LogQuery, page: usize, size: usize, oldest_first: bool| async move {
+        let paging = LogPaging {
+            page,
+            size,
+            oldest_first,
+        };
+        let found = store.page(&query, paging).await.expect("page");
+        let messages: Vec<String> = found.results.into_iter().map(|l| l.message).collect();
+        (messages, found.total)
+    };
+
+    let all = search(LogQuery::default(), 1, 2, false).await;
+    assert_eq!(all, (vec!["hello five".into(), "HELLO four".into()], 5));
+    let second = search(LogQuery::default(), 2, 2, false).await;
+    assert_eq!(second, (vec!["three".into(), "hello two".into()], 5));
+    let oldest = search(LogQuery::default(), 3, 2, true).await;
+    assert_eq!(oldest, (vec!["hello five".into()], 5));
+    let beyond = search(LogQuery::default(), 4, 2, false).await;
+    assert_eq!(beyond, (Vec::<String>::new(), 5));
+
+    let tree = LogQuery {
+        namespace: Some("company".into()),
+        ..LogQuery::default()
+    };
+    let found = search(tree, 1, 10, true).await;
+    let expected = ["Hello one", "hello two", "HELLO four"].map(String::from);
+    assert_eq!(
+        found,
+        (expected.to_vec(), 3),
+        "a namespace holds its children only"
+    );
+
+    let text = LogQuery {
+        text: Some("hello".into()),
+        flow_id: Some("b".into()),
+        min_level: Some(LogLevel::Info),
+        ..LogQuery::default()
+    };
+    assert_eq!(
+        search(text, 1, 10, false).await,
+        (vec!["hello two".into()], 1)
+    );
+
+    let window = LogQuery {
+        from: Some(at(2)),
+        to: Some(at(4)),
+        ..LogQuery::default()
+    };
+    let expected = ["HELLO four", "three", "hello two"].map(String::from);
+    assert_eq!(
+        search(window, 1, 10, false).await,
+        (expected.to_vec(), 3),
+        "both ends are inclusive"
     );
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::future::BoxFuture;
 use crate::repository::{
-    Error, ExecutionQuery, ExecutionRepository, LogQuery, LogRepository, Page,
+    Error, ExecutionQuery, ExecutionRepository, LogPaging, LogQuery, LogRepository, Page,
 };
 use crate::store::{Commit, ExecutionStore, OutboxRow, ParentLink, StoredExecution, Transition};
 
@@ -230,6 +230,34 @@ impl LogRepository for MemoryExecutions {
                 .filter(|line| query.matches(line))
                 .cloned()
                 .collect()
+        });
+        Box::pin(async move { result })
+    }
+
+    fn page(
+        &self,
+        query: &LogQuery,
+        paging: LogPaging,
+    ) -> BoxFuture<'_, Result<Page<LogEntry>, Error>> {
+        let result = self.lock().map(|inner| {
+            let found: Vec<&LogEntry> = inner
+                .logs
+                .iter()
+                .filter(|line| query.matches(line))
+                .collect();
+            let total = found.len();
+            let skip = paging.page.saturating_sub(1).saturating_mul(paging.size);
+            let ordered: Box<dyn Iterator<Item = &&LogEntry>> = if paging.oldest_first {
+                Box::new(found.iter())
+            } else {
+                Box::new(found.iter().rev())
+            };
+            let results = ordered
+                .skip(skip)
+                .take(paging.size)
+                .map(|line| (*line).clone())
+                .collect();
+            Page { results, total }
         });
         Box::pin(async move { result })
     }
