@@ -86,6 +86,12 @@ impl Backends {
                     format!("state in {}", sqlite.path.display()),
                 )
             }
+            RepositoryType::Postgres | RepositoryType::Mysql => {
+                return Err(ConfigError::Invalid(format!(
+                    "kestra.repository.type: {:?} is not available in this build",
+                    config.kestra.repository.kind
+                )));
+            }
         };
         let (storage, where_files): (Arc<dyn Storage>, String) = match config.kestra.storage.kind {
             StorageType::Memory => (Arc::new(MemoryStorage::new()), "files in memory".into()),

@@ -1,6 +1,7 @@
 //! The server configuration file: Kestra's keys where Kestra has them (`kestra.repository.type`,
 //! `kestra.queue.type`, `kestra.storage.type`, `kestra.storage.local.base-path`,
-//! `micronaut.server.port`), plus `datasources.sqlite` for the embedded database. Every value
+//! `datasources.postgres|mysql.url|username|password`, `micronaut.server.port`), plus
+//! `datasources.sqlite` for the embedded database. Every value
 //! has a default, so an empty file runs the embedded setup. Keys Peregrine does not use are
 //! reported, not refused (a Kestra file carries many); a bad value is an error naming the key
 //! and its line.
@@ -71,6 +72,12 @@ pub enum RepositoryType {
     Sqlite,
     /// Nothing kept when the server stops.
     Memory,
+    /// A PostgreSQL server (`datasources.postgres`).
+    #[serde(alias = "postgresql")]
+    Postgres,
+    /// A MySQL or MariaDB server (`datasources.mysql`).
+    #[serde(alias = "mariadb")]
+    Mysql,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -129,6 +136,78 @@ impl Default for WorkerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct Datasources {
     pub sqlite: SqliteConfig,
+    pub postgres: ServerDatasource,
+    pub mysql: ServerDatasource,
+}
+
+/// A database server, as Kestra's `datasources.postgres` and `datasources.mysql` name it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct ServerDatasource {
+    /// `jdbc:postgresql://host:port/db` as Kestra writes it, or `postgres://...`,
+    /// `mysql://...`.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Connections this process opens at most.
+    #[serde(alias = "maximumPoolSize")]
+    pub maximum_pool_size: u32,
+    /// Kestra's JDBC driver class; not needed here.
+    #[serde(alias = "driverClassName")]
+    pub driver_class_name: Option<String>,
+    /// Other connection-pool keys of Kestra's files (reported as unused).
+    #[serde(flatten)]
+    pub ignored: BTreeMap<String, Value>,
+}
+
+impl Default for ServerDatasource {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            username: None,
+            password: None,
+            maximum_pool_size: 16,
+            driver_class_name: None,
+            ignored: BTreeMap::new(),
+        }
+    }
+}
+
+impl ServerDatasource {
+    /// The URL to connect with: Kestra's `jdbc:` prefix removed, the scheme the driver expects
+    /// (`postgres://`, `mysql://`), `username` and `password` put in when the URL has none.
+    pub fn connection_url(&self, key: &str) -> Result<String, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid(format!("{key}.url: {message}"));
+        let url = self.url.trim();
+        if url.is_empty() {
+            return Err(invalid("the database URL is required".into()));
+        }
+        let url = url.strip_prefix("jdbc:").unwrap_or(url);
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(invalid(format!(
+                "'{url}' is not a URL (scheme://host/database)"
+            )));
+        };
+        let scheme = match scheme {
+            "postgresql" | "postgres" => "postgres",
+            "mysql" | "mariadb" => "mysql",
+            other => return Err(invalid(format!("unknown database scheme '{other}'"))),
+        };
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if rest[..authority_end].contains('@') || self.username.is_none() {
+            return Ok(format!("{scheme}://{rest}"));
+        }
+        let encode = |text: &str| {
+            percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+        };
+        let mut user = encode(self.username.as_deref().unwrap_or_default());
+        if let Some(password) = &self.password {
+            user.push(':');
+            user.push_str(&encode(password));
+        }
+        Ok(format!("{scheme}://{user}@{rest}"))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -223,7 +302,11 @@ impl ServerConfig {
             .ignored
             .keys()
             .map(|key| format!("kestra.{key}"));
-        root.chain(kestra).collect()
+        let postgres = self.datasources.postgres.ignored.keys();
+        let postgres = postgres.map(|key| format!("datasources.postgres.{key}"));
+        let mysql = self.datasources.mysql.ignored.keys();
+        let mysql = mysql.map(|key| format!("datasources.mysql.{key}"));
+        root.chain(kestra).chain(postgres).chain(mysql).collect()
     }
 }
 
@@ -287,6 +370,44 @@ mod tests {
         let error =
             parse("datasources:\n  sqlite:\n    path: a\n    pool: 3\n").expect_err("refused");
         assert!(error.to_string().contains("datasources.sqlite"), "{error}");
+    }
+
+    #[test]
+    fn kestra_datasources_give_the_connection_url() {
+        let config = parse(concat!(
+            "kestra:\n  repository:\n    type: postgres\n  queue:\n    type: postgres\n",
+            "datasources:\n  postgres:\n    url: jdbc:postgresql://127.0.0.1:5432/kestra\n",
+            "    driverClassName: org.postgresql.Driver\n    username: kestra\n",
+            "    password: k3str@4\n    maximum-pool-size: 8\n    connection-timeout: 5000\n",
+        ))
+        .expect("valid");
+        assert_eq!(config.kestra.repository.kind, RepositoryType::Postgres);
+        let postgres = &config.datasources.postgres;
+        assert_eq!(postgres.maximum_pool_size, 8);
+        assert_eq!(
+            postgres.connection_url("datasources.postgres").ok(),
+            Some("postgres://kestra:k3str%404@127.0.0.1:5432/kestra".to_string())
+        );
+        assert_eq!(
+            config.ignored_keys(),
+            vec!["datasources.postgres.connection-timeout"]
+        );
+        let mysql = ServerDatasource {
+            url: "mysql://me:pw@db:3306/kestra?x=1".into(),
+            username: Some("other".into()),
+            ..ServerDatasource::default()
+        };
+        assert_eq!(
+            mysql.connection_url("m").ok(),
+            Some("mysql://me:pw@db:3306/kestra?x=1".to_string())
+        );
+        let missing = ServerDatasource::default().connection_url("datasources.mysql");
+        assert!(missing.is_err_and(|error| error.to_string().starts_with("datasources.mysql.url")),);
+        let odd = ServerDatasource {
+            url: "jdbc:oracle://x/y".into(),
+            ..ServerDatasource::default()
+        };
+        assert!(odd.connection_url("d").is_err());
     }
 
     #[test]
