@@ -54,7 +54,7 @@ impl Backends {
     }
 
     /// Opens the backends a configuration names (creating folders and the database).
-    pub fn open(config: &ServerConfig) -> Result<Self, ConfigError> {
+    pub async fn open(config: &ServerConfig) -> Result<Self, ConfigError> {
         // Kept beside the executions: the SQLite arm replaces it with its database.
         let mut triggers: Arc<dyn TriggerStore> = Arc::new(MemoryTriggers::new());
         let (store, flows, keep_finished, state): (

@@ -41,6 +41,7 @@ triggers:
 /// Runs a server process on `folder` for `seconds`, with the flow saved when `save` is given;
 /// returns every execution of the flow once they have ended.
 fn run_for(folder: &std::path::Path, save: Option<&str>, seconds: f64) -> Vec<Execution> {
+    let backends = common::sqlite_backends(folder);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -48,7 +49,7 @@ fn run_for(folder: &std::path::Path, save: Option<&str>, seconds: f64) -> Vec<Ex
         .expect("a tokio runtime");
     let executions = runtime.block_on(async {
         let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &common::sqlite_backends(folder))
+        let (services, _) = LocalServices::open(registry, &backends)
             .await
             .expect("opens");
         if let Some(source) = save {
@@ -205,6 +206,7 @@ fn toggle(id: &str, enabled: bool) -> String {
 #[test]
 fn toggle_stops_and_starts_a_schedule_at_once() {
     let folder = tempfile::tempdir().expect("a folder");
+    let backends = common::sqlite_backends(folder.path());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -212,7 +214,7 @@ fn toggle_stops_and_starts_a_schedule_at_once() {
         .expect("a tokio runtime");
     runtime.block_on(async {
         let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &common::sqlite_backends(folder.path()))
+        let (services, _) = LocalServices::open(registry, &backends)
             .await
             .expect("opens");
         let flows = [

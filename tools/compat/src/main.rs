@@ -183,7 +183,7 @@ fn run_entry(
         }
     }
     runtime.block_on(async {
-        let environment = match test_environment(&options.topology) {
+        let environment = match test_environment(&options.topology).await {
             Ok(environment) => environment,
             Err(error) => return vec![format!("{error:#}")],
         };
@@ -263,7 +263,7 @@ fn load_flow(
 /// What Kestra's build gives its tests: `KESTRA_TEST*` variables, `SECRET_*` variables and the
 /// `kestra.variables.globals` of its test configuration; on the `sqlite` topology, a fresh
 /// database and storage folder under the system's temporary folder (removed when the run ends).
-fn test_environment(topology: &str) -> anyhow::Result<RuntimeOptions> {
+async fn test_environment(topology: &str) -> anyhow::Result<RuntimeOptions> {
     use base64::Engine;
     let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
     let long = "passwordveryveryveyrlong".repeat(5);
@@ -282,7 +282,7 @@ fn test_environment(topology: &str) -> anyhow::Result<RuntimeOptions> {
         let folder = sqlite_folder()?;
         config.datasources.sqlite.path = folder.join("peregrine.db");
         config.kestra.storage.local.base_path = folder.join("storage");
-        let backends = peregrine_node::backends::Backends::open(&config)?;
+        let backends = peregrine_node::backends::Backends::open(&config).await?;
         let durable = backends.runtime_options();
         options.store = durable.store;
         options.services.storage = durable.services.storage;

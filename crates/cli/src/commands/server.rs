@@ -65,15 +65,13 @@ pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
             memory,
             flow_path,
         } => {
-            let backends = if memory {
-                Backends::memory()
-            } else {
+            let config = (!memory).then(|| {
                 let mut config = ServerConfig::default();
                 config.datasources.sqlite.path = data.join("peregrine.db");
                 config.kestra.storage.local.base_path = data.join("storage");
-                Backends::open(&config)?
-            };
-            serve("local", started, port, backends, flow_path)
+                config
+            });
+            serve("local", started, port, config, flow_path)
         }
         ServerCommand::Standalone {
             config,
@@ -84,24 +82,28 @@ pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
             for key in config.ignored_keys() {
                 eprintln!("configuration: {key} is not used by Peregrine");
             }
-            let backends = Backends::open(&config)?;
             let port = port.unwrap_or(config.micronaut.server.port);
-            serve("standalone", started, port, backends, flow_path)
+            serve("standalone", started, port, Some(config), flow_path)
         }
     }
 }
 
+/// Serves on the backends `config` names, or in memory without one.
 fn serve(
     mode: &'static str,
     started: Instant,
     port: u16,
-    backends: Backends,
+    config: Option<ServerConfig>,
     flow_path: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let backends = match &config {
+            Some(config) => Backends::open(config).await?,
+            None => Backends::memory(),
+        };
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let description = backends.description.clone();

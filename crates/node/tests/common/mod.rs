@@ -3,10 +3,15 @@
 use peregrine_node::backends::Backends;
 use peregrine_node::config::ServerConfig;
 
-/// The backends `server local` opens on `folder`: SQLite and a storage folder.
+/// The backends `server local` opens on `folder`: SQLite and a storage folder. Called outside
+/// a tokio runtime: they serve any runtime afterwards.
 pub fn sqlite_backends(folder: &std::path::Path) -> Backends {
     let mut config = ServerConfig::default();
     config.datasources.sqlite.path = folder.join("peregrine.db");
     config.kestra.storage.local.base_path = folder.join("storage");
-    Backends::open(&config).expect("backends open")
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(Backends::open(&config))
+        .expect("backends open")
 }
