@@ -4,13 +4,15 @@
 //! `datasources.sqlite` for the embedded database. Every value
 //! has a default, so an empty file runs the embedded setup. Keys Peregrine does not use are
 //! reported, not refused (a Kestra file carries many); a bad value is an error naming the key
-//! and its line.
+//! and its line. Environment variables set keys too, over the file (see [`env`]).
+
+mod env;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use peregrine_model::yaml::{Node, load_document};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +31,18 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    #[error("environment variable {variable} ({key}): {message}")]
+    Variable {
+        variable: String,
+        key: String,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
 
 /// The whole file.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ServerConfig {
     pub kestra: KestraConfig,
@@ -44,7 +52,7 @@ pub struct ServerConfig {
     pub ignored: BTreeMap<String, Value>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct KestraConfig {
     pub repository: Typed<RepositoryType>,
@@ -56,14 +64,14 @@ pub struct KestraConfig {
 }
 
 /// A section that only chooses a backend: `type: ...`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Typed<T: Default> {
     #[serde(rename = "type")]
     pub kind: T,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RepositoryType {
     /// The embedded database (Kestra's `h2` is read as this).
@@ -80,7 +88,7 @@ pub enum RepositoryType {
     Mysql,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct StorageConfig {
     #[serde(rename = "type")]
@@ -97,7 +105,7 @@ impl Default for StorageConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageType {
     #[default]
@@ -105,7 +113,7 @@ pub enum StorageType {
     Memory,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LocalStorageConfig {
     pub base_path: PathBuf,
@@ -119,7 +127,7 @@ impl Default for LocalStorageConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct WorkerConfig {
     /// Task runs running at once.
@@ -132,7 +140,7 @@ impl Default for WorkerConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Datasources {
     pub sqlite: SqliteConfig,
@@ -141,7 +149,7 @@ pub struct Datasources {
 }
 
 /// A database server, as Kestra's `datasources.postgres` and `datasources.mysql` name it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct ServerDatasource {
     /// `jdbc:postgresql://host:port/db` as Kestra writes it, or `postgres://...`,
@@ -210,7 +218,7 @@ impl ServerDatasource {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SqliteConfig {
     pub path: PathBuf,
@@ -227,7 +235,7 @@ impl Default for SqliteConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
     #[default]
@@ -235,13 +243,13 @@ pub enum Durability {
     Machine,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Micronaut {
     pub server: MicronautServer,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MicronautServer {
     pub port: u16,
@@ -254,32 +262,58 @@ impl Default for MicronautServer {
 }
 
 impl ServerConfig {
-    /// Reads a configuration file.
+    /// Reads a configuration file, with the keys this process's environment variables set.
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
         let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(path, &source)
+        Self::parse_with(path, &source, std::env::vars())
+    }
+
+    /// The keys this process's environment variables set, defaults for the others.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::parse_with(Path::new("(environment)"), "", std::env::vars())
     }
 
     /// Reads a configuration from its text; `path` names it in errors.
     pub fn parse(path: &Path, source: &str) -> Result<Self, ConfigError> {
+        Self::parse_with(path, source, std::iter::empty())
+    }
+
+    /// Reads a configuration from its text and the keys `variables` set over it.
+    pub fn parse_with(
+        path: &Path,
+        source: &str,
+        variables: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let document = load_document(source).map_err(|error| ConfigError::Syntax {
             path: path.to_path_buf(),
             message: error.to_string(),
         })?;
-        let json = match document.root.to_json() {
+        let mut json = match document.root.to_json() {
             Value::Null => Value::Object(Default::default()),
             other => other,
         };
+        let defaults = serde_json::to_value(Self::default())
+            .map_err(|error| ConfigError::Invalid(format!("the default configuration: {error}")))?;
+        let overrides = env::overrides(&defaults, variables);
+        env::apply(&mut json, &overrides);
         let config: Self = serde_path_to_error::deserialize(json).map_err(|error| {
             let key = error.path().to_string();
-            ConfigError::Value {
-                path: path.to_path_buf(),
-                line: line_of(&document.root, &key),
-                message: error.into_inner().to_string(),
-                key,
+            let message = error.into_inner().to_string();
+            match overrides.iter().find(|found| found.key == key) {
+                Some(found) => ConfigError::Variable {
+                    variable: found.variable.clone(),
+                    key,
+                    message,
+                },
+                None => ConfigError::Value {
+                    path: path.to_path_buf(),
+                    line: line_of(&document.root, &key),
+                    message,
+                    key,
+                },
             }
         })?;
         if config.kestra.queue.kind != config.kestra.repository.kind {
@@ -408,6 +442,31 @@ mod tests {
             ..ServerDatasource::default()
         };
         assert!(odd.connection_url("d").is_err());
+    }
+
+    #[test]
+    fn environment_variables_set_keys_over_the_file() {
+        let variables = [
+            ("KESTRA_REPOSITORY_TYPE", "postgres"),
+            ("KESTRA_QUEUE_TYPE", "postgres"),
+            ("DATASOURCES_POSTGRES_URL", "jdbc:postgresql://db/k"),
+            ("MICRONAUT_SERVER_PORT", "9001"),
+        ]
+        .map(|(name, value)| (name.to_string(), value.to_string()));
+        let file = "micronaut:\n  server:\n    port: 9000\n";
+        let config = ServerConfig::parse_with(Path::new("s.yml"), file, variables).expect("valid");
+        assert_eq!(config.kestra.repository.kind, RepositoryType::Postgres);
+        assert_eq!(config.datasources.postgres.url, "jdbc:postgresql://db/k");
+        assert_eq!(config.micronaut.server.port, 9001);
+
+        let bad = [("KESTRA_STORAGE_TYPE".to_string(), "s3".to_string())];
+        let error = ServerConfig::parse_with(Path::new("s.yml"), "", bad).expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .starts_with("environment variable KESTRA_STORAGE_TYPE (kestra.storage.type): unknown variant `s3`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -41,12 +41,13 @@ pub enum ServerCommand {
         flow_path: Option<PathBuf>,
     },
     /// Run every role in this process on the backends a configuration file names (Kestra-like
-    /// keys: `kestra.repository.type`, `kestra.storage.type`, `datasources.sqlite.path`,
-    /// `micronaut.server.port`; see docs/configuration.md).
+    /// keys: `kestra.repository.type`, `kestra.storage.type`, `datasources.postgres.url`,
+    /// `micronaut.server.port`; see docs/configuration.md). Environment variables set keys too
+    /// (`KESTRA_REPOSITORY_TYPE=postgres`, `DATASOURCES_POSTGRES_URL=...`), over the file.
     Standalone {
-        /// The configuration file (YAML).
+        /// The configuration file (YAML); without one, environment variables and defaults.
         #[arg(long, short = 'c')]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// The port to listen on, instead of the file's `micronaut.server.port`.
         #[arg(long)]
         port: Option<u16>,
@@ -78,7 +79,10 @@ pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
             port,
             flow_path,
         } => {
-            let config = ServerConfig::read(&config)?;
+            let config = match config {
+                Some(path) => ServerConfig::read(&path)?,
+                None => ServerConfig::from_env()?,
+            };
             for key in config.ignored_keys() {
                 eprintln!("configuration: {key} is not used by Peregrine");
             }
