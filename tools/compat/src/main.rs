@@ -34,9 +34,11 @@ struct Options {
     /// The corpus folder (holding expectations.yaml and flows/).
     #[arg(long, default_value = "../shared/compat/kestra")]
     corpus: PathBuf,
-    /// Where executions run: `memory` (every role in this process on in-memory state) or
+    /// Where executions run: `memory` (every role in this process on in-memory state),
     /// `sqlite` (the standalone server's backends: every transition committed to an embedded
-    /// SQLite database, files in a local folder; a fresh one per flow).
+    /// SQLite database, files in a local folder; a fresh one per flow), `postgres` or `mysql`
+    /// (the same on the private server `scripts/services/postgres|mariadb` starts; a fresh
+    /// database per flow).
     #[arg(long, default_value = "memory")]
     topology: String,
     /// Only flows whose file name contains this text.
@@ -65,8 +67,11 @@ fn main() -> ExitCode {
 
 fn run(options: Options) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        matches!(options.topology.as_str(), "memory" | "sqlite"),
-        "topology '{}' is not available (memory and sqlite are)",
+        matches!(
+            options.topology.as_str(),
+            "memory" | "sqlite" | "postgres" | "mysql"
+        ),
+        "topology '{}' is not available (memory, sqlite, postgres and mysql are)",
         options.topology
     );
     let entries = expectations::load(&options.corpus)?;
@@ -118,6 +123,9 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
     }
     println!("\ncompat: {}/{total} pass", passed.len());
     let _ = std::fs::remove_dir_all(sqlite_root());
+    if let Some(service) = database_service(&options.topology) {
+        let _ = service_script(service, &["drop", &database_prefix()]);
+    }
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &options.baseline {
         let before = match std::fs::read_to_string(path) {
@@ -277,11 +285,28 @@ async fn test_environment(topology: &str) -> anyhow::Result<RuntimeOptions> {
     options.globals.envs = serde_json::json!({ "test1": "true", "test2": "Pass by env" });
     options.globals.globals =
         serde_json::json!({ "string": "string", "int": 1, "bool": true, "nested": { "int": 2 } });
-    if topology == "sqlite" {
-        let mut config = peregrine_node::config::ServerConfig::default();
+    if topology != "memory" {
+        use peregrine_node::config::{RepositoryType, ServerConfig};
+        let mut config = ServerConfig::default();
         let folder = sqlite_folder()?;
         config.datasources.sqlite.path = folder.join("peregrine.db");
         config.kestra.storage.local.base_path = folder.join("storage");
+        if let Some(service) = database_service(topology) {
+            let name = folder
+                .file_name()
+                .map(|name| format!("{}{}", database_prefix(), name.to_string_lossy()))
+                .unwrap_or_default();
+            let url = service_script(service, &["database", &name])?;
+            let (kind, datasource) = if service == "postgres" {
+                (RepositoryType::Postgres, &mut config.datasources.postgres)
+            } else {
+                (RepositoryType::Mysql, &mut config.datasources.mysql)
+            };
+            datasource.url = url;
+            datasource.maximum_pool_size = 4;
+            config.kestra.repository.kind = kind;
+            config.kestra.queue.kind = kind;
+        }
         let backends = peregrine_node::backends::Backends::open(&config).await?;
         let durable = backends.runtime_options();
         options.store = durable.store;
@@ -301,6 +326,43 @@ fn sqlite_folder() -> anyhow::Result<PathBuf> {
     let folder = sqlite_root().join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
     std::fs::create_dir_all(&folder)?;
     Ok(folder)
+}
+
+/// The script starting the database server of a topology, if it has one.
+fn database_service(topology: &str) -> Option<&'static str> {
+    match topology {
+        "postgres" => Some("postgres"),
+        "mysql" => Some("mariadb"),
+        _ => None,
+    }
+}
+
+/// This run's databases start with this.
+fn database_prefix() -> String {
+    format!("compat_{}_", std::process::id())
+}
+
+/// Runs `scripts/services/SERVICE ARGS...` (which starts the server when it is not running)
+/// and returns the last line it printed.
+fn service_script(service: &str, args: &[&str]) -> anyhow::Result<String> {
+    let script = Path::new("scripts/services").join(service);
+    let output = std::process::Command::new(&script)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {}", script.display()))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{} {}: {}",
+        script.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string())
 }
 
 fn sqlite_root() -> PathBuf {
