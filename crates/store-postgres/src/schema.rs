@@ -1,0 +1,126 @@
+//! The tables, created and migrated in order at open. `schema_version` records each step run;
+//! every process opening the database takes the same transaction-scoped advisory lock first, so
+//! several starting at once migrate exactly once and the others find the work done.
+
+use sqlx::postgres::PgPool;
+
+use crate::OpenError;
+
+/// Each step runs once, in order, in the migration transaction. Key columns use the `C`
+/// collation: byte order, as SQLite sorts, whatever the database's locale, and prefix ranges
+/// on namespaces served by the index.
+const STEPS: &[&str] = &[r#"
+CREATE TABLE flows (
+    namespace TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    revision INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    updated BIGINT NOT NULL,
+    deleted BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (namespace, id, revision)
+);
+
+CREATE TABLE executions (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    namespace TEXT COLLATE "C" NOT NULL,
+    flow_id TEXT COLLATE "C" NOT NULL,
+    state TEXT NOT NULL,
+    terminated BOOLEAN NOT NULL,
+    started BIGINT,
+    header TEXT NOT NULL,
+    root TEXT,
+    parent TEXT
+);
+CREATE INDEX executions_by_start ON executions (started DESC NULLS LAST, id);
+CREATE INDEX executions_by_flow ON executions (namespace, flow_id, started DESC NULLS LAST);
+CREATE INDEX executions_unfinished ON executions (id) WHERE NOT terminated;
+
+CREATE TABLE task_runs (
+    execution_id TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    position BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (execution_id, id)
+);
+
+CREATE TABLE frames (
+    execution_id TEXT COLLATE "C" NOT NULL,
+    task_run_id TEXT COLLATE "C" NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (execution_id, task_run_id)
+);
+
+CREATE TABLE outbox (
+    execution_id TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (execution_id, key)
+);
+
+CREATE TABLE logs (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace TEXT COLLATE "C" NOT NULL,
+    flow_id TEXT COLLATE "C" NOT NULL,
+    execution_id TEXT COLLATE "C" NOT NULL,
+    task_id TEXT COLLATE "C",
+    task_run_id TEXT COLLATE "C",
+    attempt_number INTEGER,
+    level SMALLINT NOT NULL,
+    timestamp BIGINT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX logs_by_execution ON logs (execution_id, seq);
+CREATE INDEX logs_by_flow ON logs (namespace, flow_id, timestamp DESC);
+CREATE INDEX logs_by_time ON logs (timestamp DESC, seq DESC);
+
+CREATE TABLE triggers (
+    namespace TEXT COLLATE "C" NOT NULL,
+    flow_id TEXT COLLATE "C" NOT NULL,
+    trigger_id TEXT COLLATE "C" NOT NULL,
+    revision BIGINT NOT NULL,
+    date BIGINT NOT NULL,
+    next_date BIGINT,
+    disabled BOOLEAN NOT NULL,
+    execution_id TEXT,
+    updated BIGINT NOT NULL,
+    PRIMARY KEY (namespace, flow_id, trigger_id)
+);
+"#];
+
+/// Runs the steps not yet run, all in one transaction under an advisory lock keyed by the
+/// current schema (so databases or schemas shared by different deployments do not wait on
+/// each other).
+pub(crate) async fn migrate(pool: &PgPool) -> Result<(), OpenError> {
+    let failed = |version: usize| move |source| OpenError::Migrate { version, source };
+    let target = STEPS.len();
+    let mut transaction = pool.begin().await.map_err(failed(target))?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('peregrine-schema:' || current_schema()))")
+        .execute(&mut *transaction)
+        .await
+        .map_err(failed(target))?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_version (\
+         version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .execute(&mut *transaction)
+    .await
+    .map_err(failed(target))?;
+    let done: i32 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(failed(target))?;
+    let done = usize::try_from(done).unwrap_or_default();
+    for (index, step) in STEPS.iter().enumerate().skip(done) {
+        let version = index + 1;
+        sqlx::raw_sql(*step)
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed(version))?;
+        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+            .bind(i32::try_from(version).unwrap_or(i32::MAX))
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed(version))?;
+    }
+    transaction.commit().await.map_err(failed(target))
+}
