@@ -220,12 +220,14 @@ async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<
         .await?;
     }
     if !commit.put.is_empty() {
-        let rows = last_per_key(
+        let mut rows = last_per_key(
             commit
                 .put
                 .iter()
                 .map(|row| ((row.execution_id.as_str(), row.key.as_str()), row)),
         );
+        // Rows locked in one order by every writer, so two commits cannot deadlock on them.
+        rows.sort_by(|a, b| (&a.execution_id, &a.key).cmp(&(&b.execution_id, &b.key)));
         let mut executions = Vec::with_capacity(rows.len());
         let mut keys = Vec::with_capacity(rows.len());
         let mut payloads = Vec::with_capacity(rows.len());

@@ -2,7 +2,7 @@
 
 use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, LogQuery, LogRepository};
+use peregrine_ports::repository::{Error, LogPaging, LogQuery, LogRepository, Page};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{QueryBuilder, Row};
 
@@ -101,6 +101,13 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+/// `LIKE` text matching `text` literally (backslash is the escape character).
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Adds the WHERE clause of a log query.
 fn push_filters(sql: &mut QueryBuilder<sqlx::Postgres>, query: &LogQuery) {
     sql.push(" WHERE TRUE");
@@ -108,6 +115,7 @@ fn push_filters(sql: &mut QueryBuilder<sqlx::Postgres>, query: &LogQuery) {
         ("execution_id", &query.execution_id),
         ("task_run_id", &query.task_run_id),
         ("task_id", &query.task_id),
+        ("flow_id", &query.flow_id),
     ] {
         if let Some(wanted) = wanted {
             sql.push(format!(" AND {column} = "))
@@ -117,6 +125,23 @@ fn push_filters(sql: &mut QueryBuilder<sqlx::Postgres>, query: &LogQuery) {
     if let Some(min) = query.min_level {
         sql.push(" AND level >= ").push_bind(level(min));
     }
+    if let Some(namespace) = &query.namespace {
+        sql.push(" AND ");
+        crate::push_namespace_tree(sql, "namespace", namespace);
+    }
+    if let Some(text) = &query.text {
+        // Case is folded by the server (`ILIKE`), not by Rust's `to_lowercase`: the same for
+        // every ASCII letter, and for most others.
+        sql.push(" AND message ILIKE ")
+            .push_bind(format!("%{}%", like_escaped(text)))
+            .push(r" ESCAPE '\'");
+    }
+    if let Some(from) = query.from {
+        sql.push(" AND timestamp >= ").push_bind(micros(from));
+    }
+    if let Some(to) = query.to {
+        sql.push(" AND timestamp <= ").push_bind(micros(to));
+    }
 }
 
 async fn find(store: &PostgresStore, query: &LogQuery) -> Result<Vec<LogEntry>, Failure> {
@@ -125,6 +150,33 @@ async fn find(store: &PostgresStore, query: &LogQuery) -> Result<Vec<LogEntry>, 
     sql.push(" ORDER BY seq");
     let rows = sql.build().fetch_all(&store.pool).await?;
     Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+}
+
+/// One page in the order written (newest first unless asked), and the count of every match.
+async fn page(
+    store: &PostgresStore,
+    query: &LogQuery,
+    paging: LogPaging,
+) -> Result<Page<LogEntry>, Failure> {
+    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM logs");
+    push_filters(&mut count, query);
+    let total: i64 = count.build_query_scalar().fetch_one(&store.pool).await?;
+    let offset = paging.page.saturating_sub(1).saturating_mul(paging.size);
+    let mut sql = QueryBuilder::new(format!("SELECT {COLUMNS} FROM logs"));
+    push_filters(&mut sql, query);
+    sql.push(if paging.oldest_first {
+        " ORDER BY seq LIMIT "
+    } else {
+        " ORDER BY seq DESC LIMIT "
+    })
+    .push_bind(i64::try_from(paging.size).unwrap_or(i64::MAX))
+    .push(" OFFSET ")
+    .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    let rows = sql.build().fetch_all(&store.pool).await?;
+    Ok(Page {
+        results: rows.iter().map(entry).collect::<Result<_, _>>()?,
+        total: usize::try_from(total).unwrap_or_default(),
+    })
 }
 
 impl LogRepository for PostgresStore {
@@ -138,6 +190,15 @@ impl LogRepository for PostgresStore {
     fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
         let query = query.clone();
         Box::pin(async move { answer(find(self, &query).await) })
+    }
+
+    fn page(
+        &self,
+        query: &LogQuery,
+        paging: LogPaging,
+    ) -> BoxFuture<'_, Result<Page<LogEntry>, Error>> {
+        let query = query.clone();
+        Box::pin(async move { answer(page(self, &query, paging).await) })
     }
 
     fn delete_execution(&self, execution_id: &str) -> BoxFuture<'_, Result<usize, Error>> {

@@ -70,8 +70,8 @@ CREATE TABLE logs (
     message TEXT NOT NULL
 );
 CREATE INDEX logs_by_execution ON logs (execution_id, seq);
-CREATE INDEX logs_by_flow ON logs (namespace, flow_id, timestamp DESC);
-CREATE INDEX logs_by_time ON logs (timestamp DESC, seq DESC);
+CREATE INDEX logs_by_flow ON logs (namespace, flow_id, seq);
+CREATE INDEX logs_by_time ON logs (timestamp);
 
 CREATE TABLE triggers (
     namespace TEXT COLLATE "C" NOT NULL,

@@ -255,3 +255,47 @@ async fn reopening_the_schema_keeps_flows_and_executions() {
     };
     assert_eq!(store.search(&query).await.map(|page| page.total), Ok(1));
 }
+
+#[tokio::test]
+async fn log_text_is_matched_literally_without_case() {
+    use peregrine_model::log::{LogEntry, LogLevel};
+    use peregrine_ports::repository::{LogPaging, LogQuery, LogRepository};
+
+    let store = store().await;
+    let line = |message: &str| LogEntry {
+        namespace: "team".into(),
+        flow_id: "f".into(),
+        execution_id: "e".into(),
+        task_id: None,
+        task_run_id: None,
+        attempt_number: Some(2),
+        timestamp: jiff::Timestamp::UNIX_EPOCH,
+        level: LogLevel::Info,
+        message: message.into(),
+    };
+    let lines = ["100% Done", "1000 done", "a_b", "axb", r"back\slash"].map(line);
+    store.append(lines.to_vec()).await.expect("appended");
+    let found = |text: &str| {
+        let query = LogQuery {
+            text: Some(text.into()),
+            ..LogQuery::default()
+        };
+        let store = &store;
+        async move {
+            let paging = LogPaging {
+                oldest_first: true,
+                ..LogPaging::default()
+            };
+            let page = store.page(&query, paging).await.expect("searched");
+            page.results
+                .into_iter()
+                .map(|line| line.message)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("0% DONE").await, ["100% Done"]);
+    assert_eq!(found("A_B").await, ["a_b"]);
+    assert_eq!(found(r"k\s").await, [r"back\slash"]);
+    let all = store.find(&LogQuery::default()).await.expect("found");
+    assert_eq!(all, lines.to_vec(), "every field comes back");
+}
