@@ -1,6 +1,6 @@
 //! The backends a server runs on, built from its configuration: the executor's store and the
-//! flows and trigger states (memory or SQLite), internal storage (memory or local folder) and the
-//! KV store over it.
+//! flows and trigger states (memory, SQLite or PostgreSQL), internal storage (memory or local
+//! folder) and the KV store over it.
 
 use std::sync::Arc;
 
@@ -86,11 +86,20 @@ impl Backends {
                     format!("state in {}", sqlite.path.display()),
                 )
             }
-            RepositoryType::Postgres | RepositoryType::Mysql => {
-                return Err(ConfigError::Invalid(format!(
-                    "kestra.repository.type: {:?} is not available in this build",
-                    config.kestra.repository.kind
-                )));
+            RepositoryType::Postgres => {
+                let server = postgres(config).await?;
+                triggers = server.triggers;
+                (
+                    server.store,
+                    server.flows,
+                    KEEP_FINISHED,
+                    server.description,
+                )
+            }
+            RepositoryType::Mysql => {
+                return Err(ConfigError::Invalid(
+                    "kestra.repository.type: mysql is not available in this build".into(),
+                ));
             }
         };
         let (storage, where_files): (Arc<dyn Storage>, String) = match config.kestra.storage.kind {
@@ -136,4 +145,48 @@ impl Backends {
             ..base
         }
     }
+}
+
+/// The ports a database server serves.
+struct ServerBackends {
+    store: Arc<dyn ExecutionBackend>,
+    flows: Arc<dyn FlowRepository>,
+    triggers: Arc<dyn TriggerStore>,
+    description: String,
+}
+
+/// The PostgreSQL server `datasources.postgres` names, migrated.
+#[cfg(feature = "postgres")]
+async fn postgres(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
+    use peregrine_store_postgres::{PostgresOptions, PostgresStore};
+    let datasource = &config.datasources.postgres;
+    let url = datasource.connection_url("datasources.postgres")?;
+    let options = PostgresOptions {
+        max_connections: datasource.maximum_pool_size.max(1),
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::connect(&url, options)
+        .await
+        .map_err(|error| ConfigError::Invalid(format!("datasources.postgres: {error}")))?;
+    let store = Arc::new(store);
+    Ok(ServerBackends {
+        store: store.clone(),
+        flows: store.clone(),
+        triggers: store,
+        description: format!("state in PostgreSQL at {}", server_of(&url)),
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres(_: &ServerConfig) -> Result<ServerBackends, ConfigError> {
+    Err(ConfigError::Invalid(
+        "kestra.repository.type: postgres is not available in this build (feature postgres)".into(),
+    ))
+}
+
+/// The host, port and database of a URL, without its user and password.
+fn server_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, rest)| rest);
+    rest.split('?').next().unwrap_or(rest)
 }
