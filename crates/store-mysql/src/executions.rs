@@ -1,0 +1,152 @@
+//! The executor's store and the execution repository over the tables `executions`,
+//! `task_runs`, `frames` and `outbox`.
+
+use peregrine_model::execution::Execution;
+use peregrine_ports::future::BoxFuture;
+use peregrine_ports::repository::{Error, ExecutionQuery, ExecutionRepository, Page};
+use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow, StoredExecution};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::batch::{Bound, bind_all, marks};
+use crate::load::{Parts, Which, fetch};
+use crate::{MysqlStore, backend, from_text, like_prefix};
+
+impl ExecutionStore for MysqlStore {
+    fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move { crate::write::commit(&self.pool, &commit).await })
+    }
+
+    fn load(&self, execution_id: &str) -> BoxFuture<'_, Result<Option<StoredExecution>, Error>> {
+        let id = execution_id.to_string();
+        Box::pin(async move {
+            let found = fetch(&self.pool, Which::One(&id), Parts::Stored).await?;
+            Ok(found.into_iter().next())
+        })
+    }
+
+    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>> {
+        Box::pin(fetch(&self.pool, Which::Unfinished, Parts::Stored))
+    }
+
+    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT execution_id, `key`, payload FROM outbox ORDER BY execution_id, `key`",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            rows.iter()
+                .map(|row| {
+                    let payload: String = row.try_get(2).map_err(backend)?;
+                    Ok(OutboxRow {
+                        execution_id: row.try_get(0).map_err(backend)?,
+                        key: row.try_get(1).map_err(backend)?,
+                        payload: from_text("outbox", &payload)?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+/// The WHERE clause and values of a search.
+fn filters(query: &ExecutionQuery) -> (String, Vec<Bound>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if let Some(namespace) = &query.namespace {
+        clauses.push("(namespace = ? OR namespace LIKE ? ESCAPE '|')".to_string());
+        values.push(Bound::Text(namespace.clone()));
+        values.push(Bound::Text(like_prefix(&format!("{namespace}."))));
+    }
+    if let Some(flow_id) = &query.flow_id {
+        clauses.push("flow_id = ?".to_string());
+        values.push(Bound::Text(flow_id.clone()));
+    }
+    if !query.states.is_empty() {
+        clauses.push(format!("state IN ({})", marks(query.states.len())));
+        for state in &query.states {
+            let name = serde_json::to_value(state)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            values.push(Bound::Text(name));
+        }
+    }
+    let clause = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (clause, values)
+}
+
+impl ExecutionRepository for MysqlStore {
+    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
+        let id = id.to_string();
+        Box::pin(async move {
+            let found = fetch(&self.pool, Which::One(&id), Parts::Execution).await?;
+            Ok(found.into_iter().next().map(|stored| stored.execution))
+        })
+    }
+
+    fn search(&self, query: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>> {
+        let query = query.clone();
+        Box::pin(async move {
+            let (clause, values) = filters(&query);
+            let count = format!("SELECT COUNT(*) FROM executions {clause}");
+            let total: i64 = bind_all(sqlx::query(AssertSqlSafe(count)), &values)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(backend)?;
+            let size = query.size.max(1);
+            let offset = query.page.saturating_sub(1).saturating_mul(size);
+            let page = format!(
+                "SELECT id FROM executions {clause} ORDER BY started DESC, id LIMIT ? OFFSET ?"
+            );
+            let ids: Vec<String> = bind_all(sqlx::query(AssertSqlSafe(page)), &values)
+                .bind(i64::try_from(size).unwrap_or(i64::MAX))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await
+                .and_then(|rows| rows.iter().map(|row| row.try_get(0)).collect())
+                .map_err(backend)?;
+            let mut found = fetch(&self.pool, Which::Some(&ids), Parts::Execution).await?;
+            // Back in the order of the page (fetch sorts by id).
+            let mut results = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(index) = found.iter().position(|stored| &stored.execution.id == id) {
+                    results.push(found.swap_remove(index).execution);
+                }
+            }
+            Ok(Page {
+                results,
+                total: usize::try_from(total).unwrap_or_default(),
+            })
+        })
+    }
+
+    fn delete(&self, id: &str) -> BoxFuture<'_, Result<bool, Error>> {
+        let id = id.to_string();
+        Box::pin(async move {
+            let mut transaction = self.pool.begin().await.map_err(backend)?;
+            for table in ["task_runs", "frames", "outbox"] {
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE execution_id = ?"
+                )))
+                .bind(&id)
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+            }
+            let deleted = sqlx::query("DELETE FROM executions WHERE id = ?")
+                .bind(&id)
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+            transaction.commit().await.map_err(backend)?;
+            Ok(deleted.rows_affected() > 0)
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! The store, flow and trigger conformance suites on a real MySQL server (MariaDB in CI), one
+//! fresh database per test, plus what only a shared server can show: concurrent opens migrate
+//! once, reopening keeps everything, ids are case-sensitive.
+//!
+//! The server is `PEREGRINE_TEST_MYSQL_URL` when set, else the private one that
+//! `scripts/services/mariadb` starts (and installs when needed). A server that cannot be
+//! reached fails every test.
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use peregrine_store_mysql::{MysqlOptions, MysqlStore, SCHEMA_VERSION};
+use sqlx::{Connection, Executor, MySqlConnection, Row};
+
+/// The server's URL, its database part included; the server is started once per process.
+fn server() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Some(url) = std::env::var("PEREGRINE_TEST_MYSQL_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+        {
+            return url.trim().to_string();
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/services/mariadb");
+        let output = std::process::Command::new(&script)
+            .output()
+            .expect("scripts/services/mariadb runs");
+        assert!(
+            output.status.success(),
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let url = stdout.lines().last().unwrap_or_default().trim().to_string();
+        assert!(url.starts_with("mysql://"), "no url printed: {stdout}");
+        url
+    })
+}
+
+/// `url` with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_end = base.find("://").map_or(0, |scheme| scheme + 3);
+    let root = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    format!("{root}/{database}{query}")
+}
+
+/// A database name no other test (of this process or another) uses.
+fn unique_name() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "t_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn admin() -> MySqlConnection {
+    MySqlConnection::connect(server())
+        .await
+        .expect("the test server answers (PEREGRINE_TEST_MYSQL_URL or scripts/services/mariadb)")
+}
+
+/// Creates a fresh database; returns its URL and name.
+async fn fresh_database() -> (String, String) {
+    let name = unique_name();
+    let mut connection = admin().await;
+    connection
+        .execute(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )))
+        .await
+        .expect("the test user may create databases");
+    let _ = connection.close().await;
+    (with_database(server(), &name), name)
+}
+
+fn options() -> MysqlOptions {
+    MysqlOptions {
+        max_connections: 4,
+        ..MysqlOptions::default()
+    }
+}
+
+/// A store on a fresh database, dropped with the fixture.
+struct Fixture {
+    store: Option<MysqlStore>,
+    name: String,
+}
+
+impl Deref for Fixture {
+    type Target = MysqlStore;
+
+    fn deref(&self) -> &MysqlStore {
+        self.store
+            .as_ref()
+            .expect("the store lives as long as the fixture")
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // Close the pool's sockets, then drop the database from a thread of its own: the
+        // test's runtime cannot run futures while it drops.
+        drop(self.store.take());
+        let name = self.name.clone();
+        let url = server().to_string();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let mut connection = MySqlConnection::connect(&url).await?;
+                connection
+                    .execute("SET SESSION lock_wait_timeout = 10")
+                    .await?;
+                connection
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name}"
+                    )))
+                    .await?;
+                connection.close().await
+            })
+        });
+        if let Ok(Err(error)) = dropped.join() {
+            eprintln!("cannot drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+async fn store() -> Fixture {
+    let (url, name) = fresh_database().await;
+    let store = MysqlStore::connect(&url, options())
+        .await
+        .expect("the store opens on a fresh database");
+    Fixture {
+        store: Some(store),
+        name,
+    }
+}
+
+mod store_conformance {
+    peregrine_ports::store_conformance_tests!(super::store().await);
+}
+
+mod flows_conformance {
+    peregrine_ports::flows_conformance_tests!(super::store().await);
+}
+
+mod triggers_conformance {
+    peregrine_ports::triggers_conformance_tests!(super::store().await);
+}
+
+#[tokio::test]
+async fn racing_opens_of_a_fresh_database_migrate_it_once() {
+    let fixture = store().await;
+    let (url, name) = fresh_database().await;
+    let open = || MysqlStore::connect(&url, options());
+    let (a, b, c) = tokio::join!(open(), open(), open());
+    for opened in [a, b, c] {
+        opened.expect("every racing open succeeds");
+    }
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*), CAST(MAX(version) AS SIGNED) FROM {name}.peregrine_schema"
+    )))
+    .fetch_one(fixture.pool())
+    .await
+    .expect("the version table is there");
+    let steps: i64 = row.get(0);
+    let version: i64 = row.get(1);
+    assert_eq!((steps, version), (SCHEMA_VERSION, SCHEMA_VERSION));
+    let mut connection = admin().await;
+    connection
+        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .await
+        .expect("dropped");
+}
+
+fn execution(
+    id: &str,
+    state: peregrine_model::state::State,
+) -> peregrine_model::execution::Execution {
+    use peregrine_model::execution::{Execution, ExecutionMetadata, StateHistory};
+    let at = jiff::Timestamp::from_second(1_700_000_000).expect("valid instant");
+    Execution {
+        id: id.into(),
+        namespace: "team".into(),
+        flow_id: "f".into(),
+        flow_revision: 1,
+        state: StateHistory::new(state, at),
+        task_run_list: Vec::new(),
+        inputs: None,
+        outputs: None,
+        labels: Vec::new(),
+        variables: None,
+        parent_id: None,
+        original_id: None,
+        trigger: None,
+        metadata: ExecutionMetadata {
+            attempt_number: 1,
+            original_created_date: at,
+        },
+        schedule_date: None,
+        deleted: false,
+    }
+}
+
+#[tokio::test]
+async fn reopening_the_database_keeps_flows_and_executions() {
+    use peregrine_model::state::State;
+    use peregrine_ports::repository::FlowRepository;
+    use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow, Transition};
+
+    let fixture = store().await;
+    let url = with_database(server(), &fixture.name);
+    {
+        let store = MysqlStore::connect(&url, options()).await.expect("opens");
+        let source = "id: f\nnamespace: team\ntasks: []\n".to_string();
+        store
+            .save("team", "f", source, jiff::Timestamp::UNIX_EPOCH)
+            .await
+            .expect("saved");
+        let row = OutboxRow {
+            execution_id: "e".into(),
+            key: "job:a".into(),
+            payload: serde_json::json!({"attempt": 1}),
+        };
+        let transition = Transition {
+            execution_id: "e".into(),
+            header: Some(execution("e", State::Running)),
+            ..Transition::default()
+        };
+        store
+            .commit(std::sync::Arc::new(Commit {
+                transitions: vec![transition],
+                put: vec![row],
+                ..Commit::default()
+            }))
+            .await
+            .expect("committed");
+        store.close().await;
+    }
+    let store = MysqlStore::connect(&url, options()).await.expect("reopens");
+    let flow = store.get("team", "f", None).await.expect("read");
+    assert_eq!(flow.map(|record| record.revision), Some(1));
+    assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(1));
+    let unfinished = store.unfinished().await.expect("read");
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].execution, execution("e", State::Running));
+}
+
+#[tokio::test]
+async fn ids_are_case_sensitive() {
+    use peregrine_ports::repository::{FlowQuery, FlowRepository};
+
+    let store = store().await;
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    for id in ["flow", "Flow", "FLOW"] {
+        let saved = store
+            .save("team", id, format!("id: {id}\nnamespace: team\n"), now)
+            .await
+            .expect("saved");
+        assert_eq!(saved.revision, 1, "{id} is a flow of its own");
+    }
+    let listed = store.list(&FlowQuery::default()).await.expect("listed");
+    let ids: Vec<&str> = listed.iter().map(|record| record.id.as_str()).collect();
+    assert_eq!(ids, ["FLOW", "Flow", "flow"]);
+    assert_eq!(store.get("Team", "flow", None).await, Ok(None));
+}
