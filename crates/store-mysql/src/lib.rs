@@ -146,15 +146,34 @@ pub(crate) fn from_text<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|error| decode_error(table, error))
 }
 
-/// A `LIKE ... ESCAPE '|'` pattern matching every text that starts with `prefix`.
-pub(crate) fn like_prefix(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 2);
-    for character in prefix.chars() {
+/// `text` with the `LIKE` wildcards escaped by `|` (the escape character every statement names:
+/// a backslash would depend on `NO_BACKSLASH_ESCAPES`).
+fn like_escaped(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    for character in text.chars() {
         if matches!(character, '|' | '%' | '_') {
             pattern.push('|');
         }
         pattern.push(character);
     }
-    pattern.push('%');
     pattern
+}
+
+/// A `LIKE ... ESCAPE '|'` pattern matching every text that starts with `prefix`.
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    format!("{}%", like_escaped(prefix))
+}
+
+/// A `LIKE ... ESCAPE '|'` pattern matching every text that contains `text`.
+pub(crate) fn like_contains(text: &str) -> String {
+    format!("%{}%", like_escaped(text))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_wildcards_literally() {
+        assert_eq!(super::like_prefix("a_b%c|d."), "a|_b|%c||d.%");
+        assert_eq!(super::like_contains("50%"), "%50|%%");
+    }
 }

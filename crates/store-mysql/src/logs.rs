@@ -1,14 +1,15 @@
 //! Execution logs: one row per line, with the columns searches filter on and the whole entry
-//! as JSON, in the order they were written (`seq`).
+//! as JSON, in the order they were written (`seq`). Searches page newest first by `seq`, so
+//! lines of one instant keep their order.
 
 use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, LogQuery, LogRepository};
-use sqlx::mysql::MySqlConnection;
+use peregrine_ports::repository::{Error, LogPaging, LogQuery, LogRepository, Page};
+use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::batch::{Bound, bind_all, runs, tuples};
-use crate::{MysqlStore, backend, from_text, to_text};
+use crate::{MysqlStore, backend, from_text, like_contains, like_prefix, to_text};
 
 pub(crate) fn level(level: LogLevel) -> i64 {
     match level {
@@ -75,7 +76,7 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-/// The WHERE clause and values of a log query.
+/// The WHERE clause (empty when it filters nothing) and values of a log query.
 fn filters(query: &LogQuery) -> (String, Vec<Bound>) {
     let mut clauses = Vec::new();
     let mut values = Vec::new();
@@ -83,6 +84,7 @@ fn filters(query: &LogQuery) -> (String, Vec<Bound>) {
         ("execution_id", &query.execution_id),
         ("task_run_id", &query.task_run_id),
         ("task_id", &query.task_id),
+        ("flow_id", &query.flow_id),
     ] {
         if let Some(wanted) = wanted {
             clauses.push(format!("{column} = ?"));
@@ -93,12 +95,40 @@ fn filters(query: &LogQuery) -> (String, Vec<Bound>) {
         clauses.push("level >= ?".to_string());
         values.push(Bound::Number(level(min)));
     }
+    if let Some(namespace) = &query.namespace {
+        clauses.push("(namespace = ? OR namespace LIKE ? ESCAPE '|')".to_string());
+        values.push(Bound::Text(namespace.clone()));
+        values.push(Bound::Text(like_prefix(&format!("{namespace}."))));
+    }
+    if let Some(text) = &query.text {
+        clauses.push(
+            "LOWER(JSON_UNQUOTE(JSON_EXTRACT(doc, '$.message'))) LIKE ? ESCAPE '|'".to_string(),
+        );
+        values.push(Bound::Text(like_contains(&text.to_lowercase())));
+    }
+    if let Some(from) = query.from {
+        clauses.push("timestamp >= ?".to_string());
+        values.push(Bound::Number(micros(from)));
+    }
+    if let Some(to) = query.to {
+        clauses.push("timestamp <= ?".to_string());
+        values.push(Bound::Number(micros(to)));
+    }
     let clause = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
     (clause, values)
+}
+
+fn documents(rows: &[MySqlRow]) -> Result<Vec<LogEntry>, Error> {
+    rows.iter()
+        .map(|row| {
+            let doc: String = row.try_get(0).map_err(backend)?;
+            from_text("logs", &doc)
+        })
+        .collect()
 }
 
 impl LogRepository for MysqlStore {
@@ -115,20 +145,43 @@ impl LogRepository for MysqlStore {
     }
 
     fn find(&self, query: &LogQuery) -> BoxFuture<'_, Result<Vec<LogEntry>, Error>> {
-        let query = query.clone();
+        let (clause, values) = filters(query);
         Box::pin(async move {
-            let (clause, values) = filters(&query);
             let sql = format!("SELECT doc FROM logs {clause} ORDER BY seq");
             let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &values)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-            rows.iter()
-                .map(|row| {
-                    let doc: String = row.try_get(0).map_err(backend)?;
-                    from_text("logs", &doc)
-                })
-                .collect()
+            documents(&rows)
+        })
+    }
+
+    fn page(
+        &self,
+        query: &LogQuery,
+        paging: LogPaging,
+    ) -> BoxFuture<'_, Result<Page<LogEntry>, Error>> {
+        let (clause, values) = filters(query);
+        Box::pin(async move {
+            let count = format!("SELECT COUNT(*) FROM logs {clause}");
+            let total: i64 = bind_all(sqlx::query(AssertSqlSafe(count)), &values)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(backend)?;
+            let order = if paging.oldest_first { "" } else { " DESC" };
+            let offset = paging.page.saturating_sub(1).saturating_mul(paging.size);
+            let sql = format!("SELECT doc FROM logs {clause} ORDER BY seq{order} LIMIT ? OFFSET ?");
+            let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &values)
+                .bind(i64::try_from(paging.size).unwrap_or(i64::MAX))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(Page {
+                results: documents(&rows)?,
+                total: usize::try_from(total).unwrap_or_default(),
+            })
         })
     }
 

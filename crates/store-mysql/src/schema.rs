@@ -73,7 +73,7 @@ const STEPS: &[&[&str]] = &[&[
         PRIMARY KEY (seq),
         INDEX logs_by_execution (execution_id, seq),
         INDEX logs_by_time (timestamp),
-        INDEX logs_by_flow (namespace, flow_id, timestamp)
+        INDEX logs_by_flow (namespace, flow_id, seq)
     )",
     "CREATE TABLE IF NOT EXISTS triggers (
         namespace VARCHAR(191) NOT NULL,
