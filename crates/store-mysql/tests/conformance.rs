@@ -282,3 +282,81 @@ async fn ids_are_case_sensitive() {
     assert_eq!(ids, ["FLOW", "Flow", "flow"]);
     assert_eq!(store.get("Team", "flow", None).await, Ok(None));
 }
+
+#[tokio::test]
+async fn two_stores_saving_one_flow_get_one_revision_each() {
+    use peregrine_ports::repository::FlowRepository;
+
+    let first = store().await;
+    let url = with_database(server(), &first.name);
+    let second = MysqlStore::connect(&url, options()).await.expect("opens");
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    let source = |index: usize| format!("id: f\nnamespace: team\n# {index}\n");
+    let (a, b, c, d) = tokio::join!(
+        first.save("team", "f", source(1), now),
+        second.save("team", "f", source(2), now),
+        first.save("team", "f", source(3), now),
+        second.save("team", "f", source(4), now),
+    );
+    let mut revisions: Vec<u32> = [a, b, c, d]
+        .into_iter()
+        .map(|saved| saved.expect("every save succeeds").revision)
+        .collect();
+    revisions.sort_unstable();
+    assert_eq!(revisions, [1, 2, 3, 4]);
+    let stored = first.revisions("team", "f").await.expect("read");
+    assert_eq!(stored.len(), 4);
+}
+
+#[tokio::test]
+async fn concurrent_commits_of_many_executions_all_land() {
+    use peregrine_model::state::State;
+    use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow, Transition};
+
+    let store = store().await;
+    let row = |execution_id: &str, key: &str| OutboxRow {
+        execution_id: execution_id.into(),
+        key: key.into(),
+        payload: serde_json::json!({"key": key}),
+    };
+    let step = |id: &str, state, put: Vec<OutboxRow>, done_prefix: Vec<(String, String)>| {
+        std::sync::Arc::new(Commit {
+            transitions: vec![Transition {
+                execution_id: id.into(),
+                header: Some(execution(id, state)),
+                ..Transition::default()
+            }],
+            put,
+            done_prefix,
+            ..Commit::default()
+        })
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..24 {
+        let store = MysqlStore::clone(&store);
+        let id = format!("e{index:02}");
+        let started = step(
+            &id,
+            State::Running,
+            vec![row(&id, "job:a"), row(&id, "job:b")],
+            Vec::new(),
+        );
+        let ended = step(
+            &id,
+            State::Success,
+            vec![row(&id, "ended")],
+            vec![(id.clone(), "job:".into())],
+        );
+        tasks.spawn(async move {
+            store.commit(started).await?;
+            store.commit(ended).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("the task ran").expect("every commit lands");
+    }
+    let rows = store.outbox().await.expect("outbox");
+    assert_eq!(rows.len(), 24);
+    assert!(rows.iter().all(|row| row.key == "ended"));
+    assert_eq!(store.unfinished().await.map(|found| found.len()), Ok(0));
+}
