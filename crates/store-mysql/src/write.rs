@@ -62,29 +62,45 @@ fn encode_transition(transition: &Transition) -> Result<EncodedTransition<'_>, E
             doc: to_text(header)?,
         }),
     };
+    let mut task_runs = transition
+        .task_runs
+        .iter()
+        .map(|(position, run)| {
+            let position = i64::try_from(*position).unwrap_or(i64::MAX);
+            Ok((run.id.as_str(), position, to_text(run)?))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let mut frames = transition
+        .frames
+        .iter()
+        .map(|(id, frame)| Ok((id.as_str(), to_text(frame)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    // Rows are locked in the order written: key order everywhere keeps two writers of the same
+    // rows from locking them in opposite orders. The sorts are stable: of two writes of one
+    // key, the later still wins.
+    task_runs.sort_by_key(|(id, _, _)| *id);
+    frames.sort_by_key(|(id, _)| *id);
     Ok(EncodedTransition {
         id: &transition.execution_id,
         header,
         root: transition.root.as_ref().map(to_text).transpose()?,
         parent: transition.parent.as_ref().map(to_text).transpose()?,
         removed: &transition.removed,
-        task_runs: transition
-            .task_runs
-            .iter()
-            .map(|(position, run)| {
-                let position = i64::try_from(*position).unwrap_or(i64::MAX);
-                Ok((run.id.as_str(), position, to_text(run)?))
-            })
-            .collect::<Result<_, Error>>()?,
-        frames: transition
-            .frames
-            .iter()
-            .map(|(id, frame)| Ok((id.as_str(), to_text(frame)?)))
-            .collect::<Result<_, Error>>()?,
+        task_runs,
+        frames,
     })
 }
 
 fn encode(commit: &Commit) -> Result<EncodedCommit<'_>, Error> {
+    let mut put = commit
+        .put
+        .iter()
+        .map(|row| {
+            let payload = to_text(&row.payload)?;
+            Ok((row.execution_id.as_str(), row.key.as_str(), payload))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    put.sort_by_key(|(execution_id, key, _)| (*execution_id, *key));
     Ok(EncodedCommit {
         transitions: commit
             .transitions
@@ -97,17 +113,7 @@ fn encode(commit: &Commit) -> Result<EncodedCommit<'_>, Error> {
             .iter()
             .map(|(id, prefix)| (id.as_str(), like_prefix(prefix)))
             .collect(),
-        put: commit
-            .put
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.execution_id.as_str(),
-                    row.key.as_str(),
-                    to_text(&row.payload)?,
-                ))
-            })
-            .collect::<Result<_, Error>>()?,
+        put,
         logs: logs::encode(&commit.logs)?,
     })
 }
