@@ -1,5 +1,5 @@
 //! The backends a server runs on, built from its configuration: the executor's store and the
-//! flows and trigger states (memory, SQLite or PostgreSQL), internal storage (memory or local
+//! flows and trigger states (memory, SQLite, PostgreSQL or MySQL), internal storage (memory or local
 //! folder) and the KV store over it.
 
 use std::sync::Arc;
@@ -97,9 +97,14 @@ impl Backends {
                 )
             }
             RepositoryType::Mysql => {
-                return Err(ConfigError::Invalid(
-                    "kestra.repository.type: mysql is not available in this build".into(),
-                ));
+                let server = mysql(config).await?;
+                triggers = server.triggers;
+                (
+                    server.store,
+                    server.flows,
+                    KEEP_FINISHED,
+                    server.description,
+                )
             }
         };
         let (storage, where_files): (Arc<dyn Storage>, String) = match config.kestra.storage.kind {
@@ -184,7 +189,37 @@ async fn postgres(_: &ServerConfig) -> Result<ServerBackends, ConfigError> {
     ))
 }
 
+/// The MySQL (or MariaDB) server `datasources.mysql` names, migrated.
+#[cfg(feature = "mysql")]
+async fn mysql(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
+    use peregrine_store_mysql::{MysqlOptions, MysqlStore};
+    let datasource = &config.datasources.mysql;
+    let url = datasource.connection_url("datasources.mysql")?;
+    let options = MysqlOptions {
+        max_connections: datasource.maximum_pool_size.max(1),
+        ..MysqlOptions::default()
+    };
+    let store = MysqlStore::connect(&url, options)
+        .await
+        .map_err(|error| ConfigError::Invalid(format!("datasources.mysql: {error}")))?;
+    let store = Arc::new(store);
+    Ok(ServerBackends {
+        store: store.clone(),
+        flows: store.clone(),
+        triggers: store,
+        description: format!("state in MySQL at {}", server_of(&url)),
+    })
+}
+
+#[cfg(not(feature = "mysql"))]
+async fn mysql(_: &ServerConfig) -> Result<ServerBackends, ConfigError> {
+    Err(ConfigError::Invalid(
+        "kestra.repository.type: mysql is not available in this build (feature mysql)".into(),
+    ))
+}
+
 /// The host, port and database of a URL, without its user and password.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn server_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, rest)| rest);
