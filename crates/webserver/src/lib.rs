@@ -6,7 +6,7 @@
 //! of each port error is decided here and nowhere else ([`error`]).
 //!
 //! - [`flows`], [`executions`], [`execution_labels`], [`logs`], [`kv`], [`namespaces`],
-//!   [`namespace_files`]: one file per API resource, each with its route table;
+//!   [`namespace_files`], [`triggers`]: one file per API resource, each with its route table;
 //!   [`webhook`]: the Webhook trigger's endpoint; [`form`]: multipart inputs and files;
 //! - [`health`]: `/health` and `/metrics` (Prometheus text);
 //! - [`openapi`]: the OpenAPI document, generated from the same route tables as the router;
@@ -30,6 +30,7 @@ mod params;
 mod routes;
 mod sse;
 mod state;
+mod triggers;
 mod webhook;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ use peregrine_ports::repository::{
     ExecutionCommands, ExecutionRepository, FlowRepository, LogRepository,
 };
 use peregrine_ports::storage::Storage;
+use peregrine_ports::triggers::TriggerStore;
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
@@ -60,6 +62,8 @@ pub struct WebserverOptions {
     pub kv: Arc<dyn KvStore>,
     /// Internal storage, for the namespace files.
     pub storage: Arc<dyn Storage>,
+    /// The scheduler's trigger states; a change made here should wake the scheduler.
+    pub triggers: Arc<dyn TriggerStore>,
     /// The plugin catalogue flows are validated against.
     pub registry: Arc<Registry>,
     /// Checks the syntax of `{{ }}` templates during validation, when given.

@@ -161,7 +161,8 @@ fn error_description(status: u16) -> &'static str {
     }
 }
 
-/// The schemas of the key-value store, namespaces and bulk answers, added to `schemas`.
+/// The schemas of the key-value store, namespaces, triggers and bulk answers, added to
+/// `schemas`.
 fn with_more_schemas(mut schemas: Value) -> Value {
     let more = json!({
         "KVEntry": {
@@ -206,6 +207,46 @@ fn with_more_schemas(mut schemas: Value) -> Value {
         "BulkResponse": {
             "type": "object",
             "properties": { "count": { "type": "integer" } }
+        },
+        "Trigger": {
+            "type": "object",
+            "description": "The scheduler's state of one trigger of a flow",
+            "properties": {
+                "namespace": { "type": "string" },
+                "flowId": { "type": "string" },
+                "triggerId": { "type": "string" },
+                "date": { "type": "string", "format": "date-time",
+                          "description": "The slot last fired or passed over" },
+                "nextExecutionDate": { "type": "string", "format": "date-time" },
+                "disabled": { "type": "boolean" },
+                "executionId": { "type": "string",
+                                 "description": "The execution it waits for (locked)" },
+                "updatedDate": { "type": "string", "format": "date-time" }
+            },
+            "required": ["namespace", "flowId", "triggerId", "date", "disabled"]
+        },
+        "PagedTriggers": {
+            "type": "object",
+            "properties": {
+                "results": { "type": "array", "items": { "$ref": "#/components/schemas/Trigger" } },
+                "total": { "type": "integer" }
+            }
+        },
+        "PagedTriggersWithDefinition": {
+            "type": "object",
+            "properties": {
+                "results": { "type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "abstractTrigger": {
+                            "type": ["object", "null"],
+                            "description": "The trigger as the flow defines it"
+                        },
+                        "triggerContext": { "$ref": "#/components/schemas/Trigger" }
+                    }
+                }},
+                "total": { "type": "integer" }
+            }
         },
         "Boolean": { "type": "boolean" },
         "FileAttributes": {

@@ -100,6 +100,7 @@ pub(crate) fn all() -> Vec<Route> {
     routes.extend(crate::namespaces::routes());
     routes.extend(crate::webhook::routes());
     routes.extend(crate::logs::routes());
+    routes.extend(crate::triggers::routes());
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
     routes

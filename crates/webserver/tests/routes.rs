@@ -70,6 +70,7 @@ fn router_over(kv: Arc<StorageKv>, executions: Arc<MemoryExecutions>) -> axum::R
         commands: Arc::new(Empty),
         kv,
         storage: Arc::new(MemoryStorage::new()),
+        triggers: Arc::new(peregrine_ports::memory::MemoryTriggers::new()),
         registry: Arc::new(peregrine_model::core_registry()),
         expressions: None,
         metrics: Some(Arc::new(|out: &mut String| {

@@ -129,6 +129,7 @@ fn router(port: &Arc<Recording>) -> axum::Router {
             peregrine_ports::memory::MemoryStorage::new(),
         ))),
         storage: Arc::new(peregrine_ports::memory::MemoryStorage::new()),
+        triggers: Arc::new(peregrine_ports::memory::MemoryTriggers::new()),
         registry: Arc::new(peregrine_model::core_registry()),
         expressions: None,
         metrics: None,

@@ -40,6 +40,9 @@ pub struct LocalServices {
     pub kv: Arc<dyn peregrine_ports::kv::KvStore>,
     /// The internal storage the runtime's tasks use (namespace files included).
     pub storage: Arc<dyn peregrine_ports::storage::Storage>,
+    /// The trigger states, through the [`crate::scheduling::NotifyingTriggers`] the runtime's
+    /// tasks use: every change wakes the scheduler.
+    pub triggers: Arc<dyn peregrine_ports::triggers::TriggerStore>,
     pub metrics: Arc<ExecutionMetrics>,
     /// The scheduler role, fed the flows loaded here.
     pub scheduler: peregrine_scheduler::SchedulerHandle,
@@ -88,6 +91,7 @@ impl LocalServices {
             ),
             kv: options.services.kv.clone(),
             storage: options.services.storage.clone(),
+            triggers: options.services.triggers.clone(),
             flows,
             runtime,
             metrics,
@@ -121,6 +125,7 @@ impl LocalServices {
             commands: self.commands.clone(),
             kv: self.kv.clone(),
             storage: self.storage.clone(),
+            triggers: self.triggers.clone(),
             registry: self.registry.clone(),
             expressions: Some(Arc::new(crate::PebbleSyntax)),
             metrics: Some(Arc::new(move |out: &mut String| metrics.render(out))),
