@@ -4,187 +4,25 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Server, agent};
-
-use serde_json::Value;
+use common::{Server, agent, recovery};
 
 const EXECUTIONS: usize = 100;
-
-const CHILD: &str = "id: child
-namespace: crash.test
-tasks:
-  - id: nap
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT0.4S
-  - id: answer
-    type: io.kestra.plugin.core.debug.Return
-    format: child of {{ trigger.executionId }}
-";
-
-const PARENT: &str = "id: parent
-namespace: crash.test
-tasks:
-  - id: first
-    type: io.kestra.plugin.core.debug.Return
-    format: started
-  - id: flaky
-    type: io.kestra.plugin.core.execution.Fail
-    condition: '{{ taskrun.attemptsCount < 2 }}'
-    allowFailure: true
-    retry:
-      type: constant
-      interval: PT0.3S
-      maxAttempt: 3
-  - id: sub
-    type: io.kestra.plugin.core.flow.Subflow
-    namespace: crash.test
-    flowId: child
-    wait: true
-    transmitFailed: true
-  - id: each
-    type: io.kestra.plugin.core.flow.ForEach
-    values: [1, 2, 3]
-    concurrencyLimit: 0
-    tasks:
-      - id: pause
-        type: io.kestra.plugin.core.flow.Sleep
-        duration: PT0.2S
-  - id: last
-    type: io.kestra.plugin.core.debug.Return
-    format: '{{ outputs.sub.executionId }}'
-";
-
-fn read_json(response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.into_body().read_to_string().expect("a text body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn post_flow(agent: &ureq::Agent, server: &Server, source: &str) {
-    let response = agent
-        .post(server.url("/api/v1/flows"))
-        .header("Content-Type", "application/x-yaml")
-        .send(source)
-        .expect("flow posted");
-    let (status, body) = read_json(response);
-    assert_eq!(status, 200, "{body}");
-}
-
-/// Every execution of a flow (one page large enough for all).
-fn executions(agent: &ureq::Agent, server: &Server, flow_id: &str) -> Vec<Value> {
-    let url = server.url(&format!(
-        "/api/v1/executions/search?namespace=crash.test&flowId={flow_id}&size=1000"
-    ));
-    let (status, body) = read_json(agent.get(url).call().expect("search"));
-    assert_eq!(status, 200, "{body}");
-    body["results"].as_array().cloned().unwrap_or_default()
-}
-
-fn state(execution: &Value) -> &str {
-    execution["state"]["current"].as_str().unwrap_or_default()
-}
-
-fn terminal(execution: &Value) -> bool {
-    matches!(
-        state(execution),
-        "SUCCESS" | "WARNING" | "FAILED" | "KILLED"
-    )
-}
 
 #[test]
 fn a_killed_server_finishes_every_execution_after_a_restart() {
     let data = tempfile::tempdir().expect("a data folder");
     let agent = agent();
     let server = Server::start(&["--data".as_ref(), data.path().as_os_str()]);
-    post_flow(&agent, &server, CHILD);
-    post_flow(&agent, &server, PARENT);
-    let boundary = "crash-test";
-    let body = format!("--{boundary}--\r\n");
-    for _ in 0..EXECUTIONS {
-        let response = agent
-            .post(server.url("/api/v1/executions/crash.test/parent"))
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .send(&body)
-            .expect("execution started");
-        let (status, created) = read_json(response);
-        assert_eq!(status, 200, "{created}");
-    }
+    recovery::start_parents(&agent, &server, EXECUTIONS);
     // Kill it while retries, subflows and loops are in flight.
     std::thread::sleep(Duration::from_millis(600));
-    let running = executions(&agent, &server, "parent")
-        .iter()
-        .filter(|execution| !terminal(execution))
-        .count();
+    let running = recovery::running_parents(&agent, &server);
     server.kill();
     assert!(running > 0, "the kill must land while executions run");
 
     let server = Server::start(&["--data".as_ref(), data.path().as_os_str()]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (parents, children) = loop {
-        let parents = executions(&agent, &server, "parent");
-        let children = executions(&agent, &server, "child");
-        if parents.iter().chain(&children).all(terminal) && parents.len() == EXECUTIONS {
-            break (parents, children);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "executions did not all end after the restart"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert_eq!(parents.len(), EXECUTIONS, "no execution is lost");
-    assert_eq!(
-        children.len(),
-        EXECUTIONS,
-        "each parent started exactly one child"
-    );
-    for parent in &parents {
-        assert!(matches!(state(parent), "SUCCESS" | "WARNING"), "{parent}");
-        let runs = parent["taskRunList"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        // first, flaky, sub, each, 3 x pause, last.
-        assert_eq!(runs.len(), 8, "{parent}");
-        let mut keys = HashSet::new();
-        for run in &runs {
-            let key = (
-                run["taskId"].clone(),
-                run["parentTaskRunId"].clone(),
-                run["value"].clone(),
-            );
-            assert!(keys.insert(key), "a task run reported twice: {run}");
-            let attempts = run["attempts"].as_array().map_or(0, Vec::len);
-            assert!(attempts <= 3, "{run}");
-        }
-    }
-    let child_ids: HashSet<&str> = children
-        .iter()
-        .filter_map(|child| child["id"].as_str())
-        .collect();
-    for parent in &parents {
-        let last = parent["taskRunList"]
-            .as_array()
-            .and_then(|runs| runs.iter().find(|run| run["taskId"] == "last"))
-            .and_then(|run| run["outputs"]["value"].as_str())
-            .unwrap_or_default();
-        assert!(
-            child_ids.contains(last),
-            "the child of {} is {last}",
-            parent["id"]
-        );
-    }
-    for child in &children {
-        assert_eq!(state(child), "SUCCESS", "{child}");
-    }
+    recovery::assert_all_end_once(&agent, &server, EXECUTIONS, Duration::from_secs(60));
     server.kill();
 }

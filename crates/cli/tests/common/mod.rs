@@ -1,8 +1,10 @@
-//! What the end-to-end tests share: a `peregrine server local` on a free port, stopped when
-//! dropped, and an HTTP agent that returns every status.
+//! What the end-to-end tests share: a `peregrine server local` (or `standalone`) on a free
+//! port, stopped when dropped, and an HTTP agent that returns every status.
 
 // Each test binary compiles this module on its own and uses a part of it.
 #![allow(dead_code)]
+
+pub mod recovery;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -18,13 +20,21 @@ pub struct Server {
 impl Server {
     /// Starts `peregrine server local --port <free> <args>` and waits for its ready line.
     pub fn start(args: &[&std::ffi::OsStr]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        Self::start_with("local", args, &[])
+    }
+
+    /// Starts `peregrine server standalone --port <free>` configured by environment variables
+    /// and waits for its ready line.
+    pub fn standalone(variables: &[(&str, &str)]) -> Self {
+        Self::start_with("standalone", &[], variables)
+    }
+
+    fn start_with(mode: &str, args: &[&std::ffi::OsStr], variables: &[(&str, &str)]) -> Self {
+        let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
-            .args(["server", "local", "--port", &port.to_string()])
+            .args(["server", mode, "--port", &port.to_string()])
             .args(args)
+            .envs(variables.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -56,6 +66,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// An agent that does not turn error statuses into errors.

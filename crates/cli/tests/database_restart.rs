@@ -1,0 +1,106 @@
+//! The database restarted under a standalone server on PostgreSQL while 200 executions with
+//! retries and subflows are running: commits wait for it and go on, so every execution reaches
+//! its terminal state, none is lost and no task run is reported twice.
+//!
+//! The database is a private PostgreSQL cluster of this test (`scripts/services/postgres` on a
+//! folder and port of its own), so restarting it disturbs no other test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Server, agent, free_port, recovery};
+
+const EXECUTIONS: usize = 200;
+
+/// A PostgreSQL cluster of its own, stopped and removed when dropped.
+struct Cluster {
+    folder: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        // Readable by the server's own user, which the script runs it as under root.
+        let folder =
+            std::env::temp_dir().join(format!("peregrine-dbrestart-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("a folder");
+        set_world_readable(&folder);
+        let cluster = Self {
+            folder,
+            port: free_port(),
+        };
+        cluster.script(&["start"]);
+        cluster
+    }
+
+    /// Runs `scripts/services/postgres ARGS` on this cluster; returns the last line printed.
+    fn script(&self, args: &[&str]) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let output = Command::new(root.join("scripts/services/postgres"))
+            .args(args)
+            .env("PEREGRINE_SERVICES", &self.folder)
+            .env("PEREGRINE_PG_PORT", self.port.to_string())
+            .output()
+            .expect("scripts/services/postgres runs");
+        assert!(
+            output.status.success(),
+            "scripts/services/postgres {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let _ = Command::new(root.join("scripts/services/postgres"))
+            .arg("stop")
+            .env("PEREGRINE_SERVICES", &self.folder)
+            .env("PEREGRINE_PG_PORT", self.port.to_string())
+            .output();
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+fn set_world_readable(folder: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).expect("permissions");
+}
+
+#[test]
+fn a_database_restart_costs_latency_not_executions() {
+    let cluster = Cluster::start();
+    let url = cluster.script(&["database", "restart_test"]);
+    let storage = tempfile::tempdir().expect("a storage folder");
+    let storage_path = storage.path().to_string_lossy().into_owned();
+    let agent = agent();
+    let server = Server::standalone(&[
+        ("KESTRA_REPOSITORY_TYPE", "postgres"),
+        ("KESTRA_QUEUE_TYPE", "postgres"),
+        ("DATASOURCES_POSTGRES_URL", &url),
+        ("KESTRA_STORAGE_LOCAL_BASE_PATH", &storage_path),
+    ]);
+    recovery::start_parents(&agent, &server, EXECUTIONS);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        recovery::running_parents(&agent, &server) > 0,
+        "the restart must land while executions run"
+    );
+    let stopped = Instant::now();
+    cluster.script(&["stop"]);
+    // Tasks keep ending on the worker meanwhile: their results wait for the database.
+    std::thread::sleep(Duration::from_secs(2));
+    cluster.script(&["start"]);
+    eprintln!("database down for {} ms", stopped.elapsed().as_millis());
+    recovery::assert_all_end_once(&agent, &server, EXECUTIONS, Duration::from_secs(120));
+    server.kill();
+}
