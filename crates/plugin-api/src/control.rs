@@ -48,6 +48,13 @@ pub trait ExecutionControl: Send + Sync {
     /// match the `onResume` inputs are `Invalid`. Not idempotent: a second resume of an
     /// execution that already runs again is a `Conflict`.
     fn resume(&self, request: ResumeRequest) -> BoxFuture<'_, Result<(), ControlError>>;
+
+    /// Ended executions deleted from the store (`execution.PurgeExecutions`): whatever the
+    /// executor still keeps of them in memory goes too, so nobody is served them again. Running
+    /// executions are left alone.
+    fn forget(&self, execution_ids: &[String]) {
+        let _ = execution_ids;
+    }
 }
 
 /// The control of a worker that has no executor to talk to: every request is refused.

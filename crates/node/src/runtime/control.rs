@@ -96,4 +96,12 @@ impl ExecutionControl for RuntimeControl {
         });
         Box::pin(async move { result })
     }
+
+    fn forget(&self, execution_ids: &[String]) {
+        if let Ok(mut shared) = self.shared.lock() {
+            for id in execution_ids {
+                shared.forget(id);
+            }
+        }
+    }
 }

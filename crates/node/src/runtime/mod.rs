@@ -114,6 +114,21 @@ struct Shared {
     waiters: HashMap<String, Vec<Waiter>>,
 }
 
+impl Shared {
+    /// Drops what is kept of an ended execution (a running one is kept); true when something
+    /// was dropped.
+    fn forget(&mut self, execution_id: &str) -> bool {
+        self.subscribers.forget(execution_id);
+        self.finished.remove(execution_id);
+        let held = self
+            .executor
+            .execution(execution_id)
+            .is_some_and(|execution| execution.state.is_terminated())
+            && self.executor.evict(execution_id);
+        self.watchers.remove(execution_id).is_some() || held
+    }
+}
+
 /// A condition on an execution.
 type Condition = Arc<dyn Fn(&Execution) -> bool + Send + Sync>;
 
@@ -567,17 +582,9 @@ impl LocalRuntime {
 
     /// Stops listing an execution (a deleted one). Returns false when it was not listed.
     pub fn forget(&self, execution_id: &str) -> bool {
-        let Ok(mut shared) = self.shared.lock() else {
-            return false;
-        };
-        shared.subscribers.forget(execution_id);
-        shared.finished.remove(execution_id);
-        let held = shared
-            .executor
-            .execution(execution_id)
-            .is_some_and(|execution| execution.state.is_terminated())
-            && shared.executor.evict(execution_id);
-        shared.watchers.remove(execution_id).is_some() || held
+        self.shared
+            .lock()
+            .is_ok_and(|mut shared| shared.forget(execution_id))
     }
 
     /// Makes a flow unavailable to new executions and subflows. Returns false when not loaded.
