@@ -59,6 +59,7 @@ pub struct KestraConfig {
     pub queue: Typed<RepositoryType>,
     pub storage: StorageConfig,
     pub worker: WorkerConfig,
+    pub retention: RetentionConfig,
     #[serde(flatten)]
     pub ignored: BTreeMap<String, Value>,
 }
@@ -124,6 +125,95 @@ impl Default for LocalStorageConfig {
         Self {
             base_path: PathBuf::from("data/storage"),
         }
+    }
+}
+
+/// How long the server keeps what ended: older ended executions (with their log lines and
+/// files) and older log lines are deleted every hour. On by default, so no table grows without
+/// bound; `forever` keeps everything.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub executions: Retention,
+    pub logs: Retention,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            executions: Retention::Days(90),
+            logs: Retention::Days(30),
+        }
+    }
+}
+
+/// A retention period: `90d`, `P90D`, `36h`, or `forever`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    Forever,
+    Days(u32),
+    Hours(u32),
+}
+
+impl Retention {
+    /// The period, none for `forever`.
+    pub fn period(self) -> Option<std::time::Duration> {
+        const HOUR: u64 = 3600;
+        match self {
+            Retention::Forever => None,
+            Retention::Days(days) => {
+                Some(std::time::Duration::from_secs(u64::from(days) * 24 * HOUR))
+            }
+            Retention::Hours(hours) => {
+                Some(std::time::Duration::from_secs(u64::from(hours) * HOUR))
+            }
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("forever") {
+            return Ok(Retention::Forever);
+        }
+        let upper = text.to_ascii_uppercase();
+        let (number, unit) = if let Some(days) = upper.strip_prefix('P') {
+            match days.strip_prefix('T') {
+                Some(hours) => (hours.strip_suffix('H'), 'h'),
+                None => (days.strip_suffix('D'), 'd'),
+            }
+        } else if let Some(days) = upper.strip_suffix('D') {
+            (Some(days), 'd')
+        } else {
+            (upper.strip_suffix('H'), 'h')
+        };
+        let number = number
+            .and_then(|number| number.parse::<u32>().ok())
+            .filter(|number| *number > 0)
+            .ok_or_else(|| {
+                format!("'{text}' is not a retention: write 90d, P90D, 36h, PT36H or forever")
+            })?;
+        Ok(if unit == 'd' {
+            Retention::Days(number)
+        } else {
+            Retention::Hours(number)
+        })
+    }
+}
+
+impl Serialize for Retention {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Retention::Forever => serializer.serialize_str("forever"),
+            Retention::Days(days) => serializer.serialize_str(&format!("{days}d")),
+            Retention::Hours(hours) => serializer.serialize_str(&format!("{hours}h")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Retention {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Retention::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -467,6 +557,34 @@ mod tests {
                 .starts_with("environment variable KESTRA_STORAGE_TYPE (kestra.storage.type): unknown variant `s3`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn retention_is_on_by_default_and_reads_periods() {
+        let config = parse("").expect("valid");
+        assert_eq!(config.kestra.retention.executions, Retention::Days(90));
+        assert_eq!(config.kestra.retention.logs, Retention::Days(30));
+        let config = parse("kestra:\n  retention:\n    executions: forever\n    logs: PT36H\n")
+            .expect("valid");
+        assert_eq!(config.kestra.retention.executions.period(), None);
+        assert_eq!(
+            config.kestra.retention.logs.period(),
+            Some(std::time::Duration::from_secs(36 * 3600))
+        );
+        let error = parse("kestra:\n  retention:\n    logs: soon\n").expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .starts_with("server.yml:3: kestra.retention.logs: 'soon' is not a retention"),
+            "{error}"
+        );
+        for (text, expected) in [
+            ("7d", Retention::Days(7)),
+            ("P7D", Retention::Days(7)),
+            ("12h", Retention::Hours(12)),
+        ] {
+            assert_eq!(Retention::parse(text), Ok(expected));
+        }
     }
 
     #[test]
