@@ -45,6 +45,8 @@ macro_rules! store_conformance_tests {
             delete_removes_the_execution_and_its_outbox,
             logs_come_back_in_order_and_filtered,
             log_search_filters_pages_and_sorts_newest_first,
+            purge_removes_only_ended_executions_in_the_window,
+            log_purge_filters_by_query_and_level,
         );
     };
 }

@@ -133,12 +133,71 @@ pub struct Page<T> {
     pub total: usize,
 }
 
+/// Which ended executions a purge removes (Kestra's `PurgeExecutions`); empty filters match
+/// everything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PurgeQuery {
+    /// The namespace or one of its parents (`company` matches `company.team`).
+    pub namespace: Option<String>,
+    pub flow_id: Option<String>,
+    /// Executions started at or after this instant (Kestra's `startDate`).
+    pub started_after: Option<Timestamp>,
+    /// Executions started at or before this instant (Kestra's `endDate`).
+    pub started_before: Timestamp,
+    /// The states to purge; empty means every terminal state. Only terminal states ever match:
+    /// an execution that has not ended is never purged, even when its state is listed.
+    pub states: Vec<State>,
+}
+
+impl PurgeQuery {
+    /// Whether an execution has ended and passes every filter of the query.
+    pub fn matches(&self, execution: &Execution) -> bool {
+        let state = execution.state.current;
+        let started = execution.state.started();
+        state.is_terminated()
+            && (self.states.is_empty() || self.states.contains(&state))
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|filter| in_namespace(&execution.namespace, filter))
+            && self
+                .flow_id
+                .as_deref()
+                .is_none_or(|flow_id| execution.flow_id == flow_id)
+            && started.is_some_and(|started| {
+                started <= self.started_before
+                    && self.started_after.is_none_or(|after| started >= after)
+            })
+    }
+}
+
+/// An execution a purge removed: what the caller needs to remove its files from internal
+/// storage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgedExecution {
+    pub id: String,
+    pub namespace: String,
+    pub flow_id: String,
+}
+
 /// Stored executions, newest first in searches.
 pub trait ExecutionRepository: Send + Sync {
     fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>>;
     fn search(&self, query: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>>;
     /// Returns false when there was no such execution.
     fn delete(&self, id: &str) -> BoxFuture<'_, Result<bool, Error>>;
+    /// Deletes at most `limit` executions matching `query` (only ended ones, oldest started
+    /// first) with everything stored for them: task runs, frames, outbox rows, parent link and,
+    /// when `logs` is true, their log lines. Atomic per call: an execution is removed whole or
+    /// not at all. Returns the executions removed, in no particular order; a caller purging
+    /// everything calls again until it gets fewer than `limit`.
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>>;
 }
 
 /// Filters for log searches.
@@ -216,6 +275,10 @@ pub trait LogRepository: Send + Sync {
         paging: LogPaging,
     ) -> BoxFuture<'_, Result<Page<LogEntry>, Error>>;
     fn delete_execution(&self, execution_id: &str) -> BoxFuture<'_, Result<usize, Error>>;
+    /// Deletes every line matching `query` whose level is one of `levels` (any level when
+    /// empty), atomically (Kestra's `PurgeLogs`); returns how many were deleted.
+    fn purge(&self, query: &LogQuery, levels: Vec<LogLevel>)
+    -> BoxFuture<'_, Result<usize, Error>>;
 }
 
 /// A new execution to start.

@@ -3,7 +3,9 @@
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, ExecutionQuery, ExecutionRepository, Page};
+use peregrine_ports::repository::{
+    Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
+};
 use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow, StoredExecution};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -81,6 +83,78 @@ fn filters(query: &ExecutionQuery) -> (String, Vec<Bound>) {
     (clause, values)
 }
 
+/// Removes the executions a purge picks (ended, matching, oldest started first) with their
+/// task runs, frames, outbox rows and, when asked, their log lines, in one transaction. The
+/// rows picked are read locked (at read committed, only the rows matching), so a commit
+/// changing one meanwhile either waits for the purge or makes it pass over that execution.
+async fn purge(
+    pool: &sqlx::MySqlPool,
+    query: &PurgeQuery,
+    limit: usize,
+    logs: bool,
+) -> Result<Vec<PurgedExecution>, sqlx::Error> {
+    let (clause, mut values) = filters(&ExecutionQuery {
+        namespace: query.namespace.clone(),
+        flow_id: query.flow_id.clone(),
+        states: query.states.clone(),
+        ..ExecutionQuery::default()
+    });
+    let mut clauses = vec![if clause.is_empty() {
+        "WHERE ended = TRUE".to_string()
+    } else {
+        format!("{clause} AND ended = TRUE")
+    }];
+    clauses.push("started <= ?".into());
+    values.push(Bound::Number(query.started_before.as_millisecond()));
+    if let Some(after) = query.started_after {
+        clauses.push("started >= ?".into());
+        values.push(Bound::Number(after.as_millisecond()));
+    }
+    values.push(Bound::Number(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let select = format!(
+        "SELECT id, namespace, flow_id FROM executions {} ORDER BY started, id LIMIT ? FOR UPDATE",
+        clauses.join(" AND ")
+    );
+    let mut transaction = pool.begin().await?;
+    let purged: Vec<PurgedExecution> = bind_all(sqlx::query(AssertSqlSafe(select)), &values)
+        .fetch_all(&mut *transaction)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(PurgedExecution {
+                id: row.try_get(0)?,
+                namespace: row.try_get(1)?,
+                flow_id: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let mut tables = vec!["task_runs", "frames", "outbox"];
+    if logs {
+        tables.push("logs");
+    }
+    tables.push("executions");
+    for chunk in purged.chunks(500) {
+        for table in &tables {
+            let column = if *table == "executions" {
+                "id"
+            } else {
+                "execution_id"
+            };
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} IN ({})",
+                marks(chunk.len())
+            );
+            let mut delete = sqlx::query(AssertSqlSafe(sql));
+            for execution in chunk {
+                delete = delete.bind(&execution.id);
+            }
+            delete.execute(&mut *transaction).await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(purged)
+}
+
 impl ExecutionRepository for MysqlStore {
     fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
         let id = id.to_string();
@@ -147,6 +221,20 @@ impl ExecutionRepository for MysqlStore {
                 .map_err(backend)?;
             transaction.commit().await.map_err(backend)?;
             Ok(deleted.rows_affected() > 0)
+        })
+    }
+
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
+        let query = query.clone();
+        Box::pin(async move {
+            purge(&self.pool, &query, limit, logs)
+                .await
+                .map_err(backend)
         })
     }
 }

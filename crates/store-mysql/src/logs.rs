@@ -8,7 +8,7 @@ use peregrine_ports::repository::{Error, LogPaging, LogQuery, LogRepository, Pag
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::batch::{Bound, bind_all, runs, tuples};
+use crate::batch::{Bound, bind_all, marks, runs, tuples};
 use crate::{MysqlStore, backend, from_text, like_contains, like_prefix, to_text};
 
 pub(crate) fn level(level: LogLevel) -> i64 {
@@ -182,6 +182,37 @@ impl LogRepository for MysqlStore {
                 results: documents(&rows)?,
                 total: usize::try_from(total).unwrap_or_default(),
             })
+        })
+    }
+
+    fn purge(
+        &self,
+        query: &LogQuery,
+        levels: Vec<LogLevel>,
+    ) -> BoxFuture<'_, Result<usize, Error>> {
+        let (clause, mut values) = filters(query);
+        let clause = if levels.is_empty() {
+            clause
+        } else {
+            let wanted = format!("level IN ({})", marks(levels.len()));
+            values.extend(
+                levels
+                    .into_iter()
+                    .map(|wanted| Bound::Number(level(wanted))),
+            );
+            if clause.is_empty() {
+                format!("WHERE {wanted}")
+            } else {
+                format!("{clause} AND {wanted}")
+            }
+        };
+        Box::pin(async move {
+            let sql = format!("DELETE FROM logs {clause}");
+            let done = bind_all(sqlx::query(AssertSqlSafe(sql)), &values)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
         })
     }
 

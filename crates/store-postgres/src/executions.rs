@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, ExecutionQuery, ExecutionRepository, Page};
+use peregrine_ports::repository::{
+    Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
+};
 use peregrine_ports::store::{
     Commit, ExecutionStore, OutboxRow, ParentLink, StoredExecution, Transition,
 };
@@ -362,6 +364,58 @@ async fn delete(pool: &PgPool, id: &str) -> Result<bool, Failure> {
     Ok(deleted.rows_affected() > 0)
 }
 
+/// Removes the executions a purge picks (ended, matching, oldest started first) with their
+/// task runs, frames, outbox rows and, when asked, their log lines, in one statement. The rows
+/// picked are locked and checked again, so one a commit changes meanwhile (a restart) stays.
+async fn purge(
+    pool: &PgPool,
+    query: &PurgeQuery,
+    limit: usize,
+    logs: bool,
+) -> Result<Vec<PurgedExecution>, Failure> {
+    let mut sql = QueryBuilder::new("WITH doomed AS (SELECT e.id FROM executions e");
+    push_filters(
+        &mut sql,
+        &ExecutionQuery {
+            namespace: query.namespace.clone(),
+            flow_id: query.flow_id.clone(),
+            states: query.states.clone(),
+            ..ExecutionQuery::default()
+        },
+    )?;
+    sql.push(" AND e.terminated AND e.started <= ")
+        .push_bind(micros(query.started_before));
+    if let Some(after) = query.started_after {
+        sql.push(" AND e.started >= ").push_bind(micros(after));
+    }
+    sql.push(" ORDER BY e.started, e.id LIMIT ")
+        .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .push(
+            " FOR UPDATE), \
+             runs AS (DELETE FROM task_runs WHERE execution_id IN (SELECT id FROM doomed)), \
+             frames AS (DELETE FROM frames WHERE execution_id IN (SELECT id FROM doomed)), \
+             outbox AS (DELETE FROM outbox WHERE execution_id IN (SELECT id FROM doomed)), \
+             logs AS (DELETE FROM logs WHERE ",
+        )
+        .push_bind(logs)
+        .push(
+            " AND execution_id IN (SELECT id FROM doomed)) \
+             DELETE FROM executions e USING doomed d WHERE e.id = d.id \
+             RETURNING e.id, e.namespace, e.flow_id",
+        );
+    let rows = sql.build().fetch_all(pool).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            Ok(PurgedExecution {
+                id: row.try_get(0)?,
+                namespace: row.try_get(1)?,
+                flow_id: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
 impl ExecutionStore for PostgresStore {
     fn commit(&self, commit: Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move { answer(write_commit(&self.pool, &commit).await) })
@@ -395,5 +449,15 @@ impl ExecutionRepository for PostgresStore {
     fn delete(&self, id: &str) -> BoxFuture<'_, Result<bool, Error>> {
         let id = id.to_string();
         Box::pin(async move { answer(delete(&self.pool, &id).await) })
+    }
+
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
+        let query = query.clone();
+        Box::pin(async move { answer(purge(&self.pool, &query, limit, logs).await) })
     }
 }

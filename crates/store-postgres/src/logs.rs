@@ -201,6 +201,24 @@ impl LogRepository for PostgresStore {
         Box::pin(async move { answer(page(self, &query, paging).await) })
     }
 
+    fn purge(
+        &self,
+        query: &LogQuery,
+        levels: Vec<LogLevel>,
+    ) -> BoxFuture<'_, Result<usize, Error>> {
+        let query = query.clone();
+        Box::pin(async move {
+            let mut sql = QueryBuilder::new("DELETE FROM logs");
+            push_filters(&mut sql, &query);
+            if !levels.is_empty() {
+                let levels: Vec<i16> = levels.into_iter().map(level).collect();
+                sql.push(" AND level = ANY(").push_bind(levels).push(")");
+            }
+            let deleted = sql.build().execute(&self.pool).await.map_err(Failure::from);
+            answer(deleted).map(|done| usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+        })
+    }
+
     fn delete_execution(&self, execution_id: &str) -> BoxFuture<'_, Result<usize, Error>> {
         let id = execution_id.to_string();
         Box::pin(async move {

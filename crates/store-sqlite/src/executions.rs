@@ -2,7 +2,9 @@
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, ExecutionQuery, ExecutionRepository, Page};
+use peregrine_ports::repository::{
+    Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
+};
 use peregrine_ports::store::{
     Commit, ExecutionStore, OutboxRow, ParentLink, StoredExecution, Transition,
 };
@@ -260,6 +262,66 @@ fn filters(query: &ExecutionQuery) -> (String, Vec<String>) {
     (clause, values)
 }
 
+/// Removes the executions a purge picks (ended, matching, oldest started first) with their
+/// task runs, frames, outbox rows and, when asked, their log lines; called in the writer's
+/// transaction, so a purge is atomic.
+fn purge(
+    connection: &Connection,
+    query: &PurgeQuery,
+    limit: usize,
+    logs: bool,
+) -> rusqlite::Result<Vec<PurgedExecution>> {
+    let (clause, texts) = filters(&ExecutionQuery {
+        namespace: query.namespace.clone(),
+        flow_id: query.flow_id.clone(),
+        states: query.states.clone(),
+        ..ExecutionQuery::default()
+    });
+    let mut values: Vec<rusqlite::types::Value> = texts.into_iter().map(Into::into).collect();
+    let mut clauses = vec![if clause.is_empty() {
+        "WHERE terminated = 1".to_string()
+    } else {
+        format!("{clause} AND terminated = 1")
+    }];
+    values.push(query.started_before.as_millisecond().into());
+    clauses.push(format!("started <= ?{}", values.len()));
+    if let Some(after) = query.started_after {
+        values.push(after.as_millisecond().into());
+        clauses.push(format!("started >= ?{}", values.len()));
+    }
+    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+    let sql = format!(
+        "SELECT id, namespace, flow_id FROM executions {} ORDER BY started, id LIMIT ?{}",
+        clauses.join(" AND "),
+        values.len()
+    );
+    let purged: Vec<PurgedExecution> = connection
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(values.iter()), |row| {
+            Ok(PurgedExecution {
+                id: row.get(0)?,
+                namespace: row.get(1)?,
+                flow_id: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut tables = vec!["task_runs", "frames", "outbox"];
+    if logs {
+        tables.push("logs");
+    }
+    for execution in &purged {
+        for table in &tables {
+            connection
+                .prepare_cached(&format!("DELETE FROM {table} WHERE execution_id = ?1"))?
+                .execute(params![execution.id])?;
+        }
+        connection
+            .prepare_cached("DELETE FROM executions WHERE id = ?1")?
+            .execute(params![execution.id])?;
+    }
+    Ok(purged)
+}
+
 impl ExecutionRepository for SqliteStore {
     fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
         let id = id.to_string();
@@ -302,5 +364,18 @@ impl ExecutionRepository for SqliteStore {
                 .execute(params![id])?;
             Ok(deleted > 0)
         }))
+    }
+
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
+        let query = query.clone();
+        Box::pin(
+            self.writer
+                .write(move |connection| purge(connection, &query, limit, logs)),
+        )
     }
 }

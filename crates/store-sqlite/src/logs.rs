@@ -170,6 +170,29 @@ impl LogRepository for SqliteStore {
         }))
     }
 
+    fn purge(
+        &self,
+        query: &LogQuery,
+        levels: Vec<LogLevel>,
+    ) -> BoxFuture<'_, Result<usize, Error>> {
+        let (clause, mut values) = filter(query);
+        let mut marks = Vec::with_capacity(levels.len());
+        for wanted in levels {
+            values.push(level(wanted).into());
+            marks.push(format!("?{}", values.len()));
+        }
+        let clause = match (clause.is_empty(), marks.is_empty()) {
+            (_, true) => clause,
+            (true, false) => format!("WHERE level IN ({})", marks.join(", ")),
+            (false, false) => format!("{clause} AND level IN ({})", marks.join(", ")),
+        };
+        Box::pin(self.writer.write(move |connection| {
+            connection
+                .prepare_cached(&format!("DELETE FROM logs {clause}"))?
+                .execute(params_from_iter(values.iter()))
+        }))
+    }
+
     fn delete_execution(&self, execution_id: &str) -> BoxFuture<'_, Result<usize, Error>> {
         let id = execution_id.to_string();
         Box::pin(self.writer.write(move |connection| {

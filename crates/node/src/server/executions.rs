@@ -2,7 +2,9 @@
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, ExecutionQuery, ExecutionRepository, Page};
+use peregrine_ports::repository::{
+    Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
+};
 
 use crate::runtime::LocalRuntime;
 
@@ -45,6 +47,24 @@ impl ExecutionRepository for RuntimeExecutions {
                     store.delete(&id).await
                 }
             }
+        })
+    }
+
+    /// Purges from the store, then makes the runtime forget every execution purged.
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
+        let query = query.clone();
+        Box::pin(async move {
+            let store = self.runtime.store();
+            let purged = ExecutionRepository::purge(&*store, &query, limit, logs).await?;
+            for execution in &purged {
+                self.runtime.forget(&execution.id);
+            }
+            Ok(purged)
         })
     }
 }

@@ -7,7 +7,10 @@ use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_model::state::State;
 use serde_json::json;
 
-use crate::repository::{ExecutionQuery, ExecutionRepository, LogPaging, LogQuery};
+use crate::repository::{
+    ExecutionQuery, ExecutionRepository, LogPaging, LogQuery, LogRepository, PurgeQuery,
+    PurgedExecution,
+};
 use crate::store::{Commit, ExecutionBackend as Backend, OutboxRow, ParentLink, Transition};
 
 fn at(seconds: i64) -> Timestamp {
@@ -473,4 +476,265 @@ pub async fn log_search_filters_pages_and_sorts_newest_first(store: &dyn Backend
         (expected.to_vec(), 3),
         "both ends are inclusive"
     );
+}
+
+/// A purge, its result sorted by id.
+async fn purge(store: &dyn Backend, query: &PurgeQuery, limit: usize, logs: bool) -> Vec<String> {
+    let purged = ExecutionRepository::purge(store, query, limit, logs)
+        .await
+        .expect("purge");
+    let mut ids: Vec<String> = purged.into_iter().map(|execution| execution.id).collect();
+    ids.sort();
+    ids
+}
+
+async fn log_messages(store: &dyn Backend, execution_id: &str) -> Vec<String> {
+    let query = LogQuery {
+        execution_id: Some(execution_id.into()),
+        ..LogQuery::default()
+    };
+    let lines = store.find(&query).await.expect("find");
+    lines.into_iter().map(|line| line.message).collect()
+}
+
+pub async fn purge_removes_only_ended_executions_in_the_window(store: &dyn Backend) {
+    let mut transitions = Vec::new();
+    let mut put = Vec::new();
+    let mut logs = Vec::new();
+    for (id, namespace, flow_id, state, started) in [
+        ("before", "team", "f", State::Success, 5),
+        ("at-after", "team", "f", State::Success, 10),
+        ("child", "team.sub", "f", State::Failed, 20),
+        ("killed", "team", "f", State::Killed, 25),
+        ("at-before", "team", "f", State::Warning, 30),
+        ("after", "team", "f", State::Success, 31),
+        ("running", "team", "f", State::Running, 15),
+        ("paused", "team", "f", State::Paused, 15),
+        ("created", "team", "f", State::Created, 15),
+        ("other-namespace", "teamx", "f", State::Success, 15),
+        ("other-flow", "team", "g", State::Success, 15),
+    ] {
+        let mut transition = first(id, state, &[("a", State::Success), ("b", state)]);
+        let mut execution = header(id, namespace, state, started);
+        execution.flow_id = flow_id.into();
+        transition.header = Some(execution);
+        transition.frames = vec![("b".into(), json!({"items": [id]}))];
+        transition.parent = Some(ParentLink {
+            execution_id: "parent".into(),
+            task_run_id: format!("for-{id}"),
+        });
+        transitions.push(transition);
+        put.push(row(id, "ended", 1));
+        logs.push(line(id, Some("a"), LogLevel::Info, id));
+    }
+    commit(
+        store,
+        Commit {
+            transitions,
+            put,
+            logs,
+            ..Commit::default()
+        },
+    )
+    .await;
+
+    let window = PurgeQuery {
+        namespace: Some("team".into()),
+        flow_id: Some("f".into()),
+        started_after: Some(at(10)),
+        started_before: at(30),
+        states: vec![State::Failed, State::Running, State::Paused],
+    };
+    assert_eq!(
+        ExecutionRepository::purge(store, &window, 10, true).await,
+        Ok(vec![PurgedExecution {
+            id: "child".into(),
+            namespace: "team.sub".into(),
+            flow_id: "f".into(),
+        }]),
+        "listed states that have not ended are not purged"
+    );
+    let window = PurgeQuery {
+        states: Vec::new(),
+        ..window
+    };
+    assert_eq!(
+        purge(store, &window, 2, true).await,
+        vec!["at-after", "killed"],
+        "the oldest first, both ends of the window inclusive"
+    );
+    assert_eq!(purge(store, &window, 2, false).await, vec!["at-before"]);
+    assert_eq!(purge(store, &window, 2, true).await, Vec::<String>::new());
+
+    let purged = ["child", "at-after", "killed", "at-before"];
+    for id in purged {
+        assert_eq!(store.load(id).await, Ok(None), "{id} is gone");
+        assert_eq!(ExecutionRepository::get(store, id).await, Ok(None));
+    }
+    let query = ExecutionQuery {
+        page: 1,
+        size: 100,
+        ..ExecutionQuery::default()
+    };
+    let mut kept: Vec<String> = store
+        .search(&query)
+        .await
+        .expect("search")
+        .results
+        .into_iter()
+        .map(|execution| execution.id)
+        .collect();
+    kept.sort();
+    let expected = [
+        "after",
+        "before",
+        "created",
+        "other-flow",
+        "other-namespace",
+        "paused",
+        "running",
+    ];
+    assert_eq!(kept, expected);
+    let mut owing: Vec<String> = store
+        .outbox()
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|row| row.execution_id)
+        .collect();
+    owing.sort();
+    assert_eq!(
+        owing, expected,
+        "the outbox rows of purged executions are gone"
+    );
+    let mut unfinished: Vec<String> = store
+        .unfinished()
+        .await
+        .expect("unfinished")
+        .into_iter()
+        .map(|stored| stored.execution.id)
+        .collect();
+    unfinished.sort();
+    assert_eq!(unfinished, vec!["created", "paused", "running"]);
+
+    for id in ["child", "at-after", "killed"] {
+        assert!(log_messages(store, id).await.is_empty(), "{id} logs purged");
+    }
+    assert_eq!(
+        log_messages(store, "at-before").await,
+        vec!["at-before"],
+        "logs stay when not asked"
+    );
+    for id in expected {
+        assert_eq!(
+            log_messages(store, id).await,
+            vec![id],
+            "{id} keeps its logs"
+        );
+    }
+
+    // The same id written again starts from nothing: no task run, frame, root or parent left.
+    let again = Transition {
+        execution_id: "at-after".into(),
+        header: Some(header("at-after", "team", State::Running, 40)),
+        ..Transition::default()
+    };
+    commit(
+        store,
+        Commit {
+            transitions: vec![again],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let stored = store.load("at-after").await.expect("load").expect("stored");
+    assert!(stored.execution.task_run_list.is_empty());
+    assert!(stored.frames.is_empty());
+    assert_eq!((stored.root, stored.parent), (None, None));
+
+    let everything = PurgeQuery {
+        namespace: None,
+        flow_id: None,
+        started_after: None,
+        started_before: at(100),
+        states: Vec::new(),
+    };
+    assert_eq!(
+        purge(store, &everything, 100, true).await,
+        vec!["after", "before", "other-flow", "other-namespace"],
+        "without filters, every ended execution"
+    );
+    assert_eq!(
+        purge(store, &everything, 0, true).await,
+        Vec::<String>::new()
+    );
+}
+
+pub async fn log_purge_filters_by_query_and_level(store: &dyn Backend) {
+    let entry = |namespace: &str, flow_id: &str, second: i64, level, message: &str| LogEntry {
+        namespace: namespace.into(),
+        flow_id: flow_id.into(),
+        timestamp: at(second),
+        ..line(&format!("e-{flow_id}"), None, level, message)
+    };
+    let lines = vec![
+        entry("company", "a", 1, LogLevel::Info, "one"),
+        entry("company.team", "b", 2, LogLevel::Debug, "two"),
+        entry("company.team", "b", 3, LogLevel::Warn, "three"),
+        entry("other", "c", 2, LogLevel::Info, "four"),
+        entry("companyx", "d", 2, LogLevel::Info, "five"),
+        entry("company", "a", 5, LogLevel::Error, "six"),
+    ];
+    store.append(lines).await.expect("append");
+    let remaining = || async move {
+        let lines = store.find(&LogQuery::default()).await.expect("find");
+        lines
+            .into_iter()
+            .map(|line| line.message)
+            .collect::<Vec<_>>()
+    };
+
+    let tree = LogQuery {
+        namespace: Some("company".into()),
+        to: Some(at(3)),
+        ..LogQuery::default()
+    };
+    let levels = vec![LogLevel::Info, LogLevel::Debug];
+    assert_eq!(LogRepository::purge(store, &tree, levels).await, Ok(2));
+    assert_eq!(remaining().await, vec!["three", "four", "five", "six"]);
+
+    let instant = LogQuery {
+        flow_id: Some("b".into()),
+        from: Some(at(3)),
+        to: Some(at(3)),
+        ..LogQuery::default()
+    };
+    assert_eq!(
+        LogRepository::purge(store, &instant, Vec::new()).await,
+        Ok(1),
+        "both ends are inclusive, every level when none is given"
+    );
+
+    let errors = LogQuery {
+        to: Some(at(10)),
+        ..LogQuery::default()
+    };
+    let levels = vec![LogLevel::Error];
+    assert_eq!(
+        LogRepository::purge(store, &errors, levels.clone()).await,
+        Ok(1)
+    );
+    assert_eq!(LogRepository::purge(store, &errors, levels).await, Ok(0));
+    assert_eq!(remaining().await, vec!["four", "five"]);
+
+    let execution = LogQuery {
+        execution_id: Some("e-c".into()),
+        to: Some(at(10)),
+        ..LogQuery::default()
+    };
+    assert_eq!(
+        LogRepository::purge(store, &execution, Vec::new()).await,
+        Ok(1)
+    );
+    assert_eq!(remaining().await, vec!["five"]);
 }

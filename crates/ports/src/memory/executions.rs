@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use peregrine_model::execution::{Execution, TaskRun};
-use peregrine_model::log::LogEntry;
+use peregrine_model::log::{LogEntry, LogLevel};
 use serde_json::Value;
 
 use crate::future::BoxFuture;
 use crate::repository::{
     Error, ExecutionQuery, ExecutionRepository, LogPaging, LogQuery, LogRepository, Page,
+    PurgeQuery, PurgedExecution,
 };
 use crate::store::{Commit, ExecutionStore, OutboxRow, ParentLink, StoredExecution, Transition};
 
@@ -214,6 +215,50 @@ impl ExecutionRepository for MemoryExecutions {
         });
         Box::pin(async move { result })
     }
+
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
+        let result = self.lock().map(|mut inner| {
+            let mut found: Vec<(Option<jiff::Timestamp>, PurgedExecution)> = inner
+                .executions
+                .values()
+                .filter_map(|stored| stored.header.as_ref())
+                .filter(|header| query.matches(header))
+                .map(|header| {
+                    let purged = PurgedExecution {
+                        id: header.id.clone(),
+                        namespace: header.namespace.clone(),
+                        flow_id: header.flow_id.clone(),
+                    };
+                    (header.state.started(), purged)
+                })
+                .collect();
+            // Oldest started first.
+            found.sort_by(|(a, a_id), (b, b_id)| (a, &a_id.id).cmp(&(b, &b_id.id)));
+            found.truncate(limit);
+            let purged: Vec<PurgedExecution> =
+                found.into_iter().map(|(_, purged)| purged).collect();
+            let ids: std::collections::HashSet<&str> = purged
+                .iter()
+                .map(|execution| execution.id.as_str())
+                .collect();
+            inner.executions.retain(|id, _| !ids.contains(id.as_str()));
+            inner
+                .outbox
+                .retain(|(execution_id, _), _| !ids.contains(execution_id.as_str()));
+            if logs {
+                inner
+                    .logs
+                    .retain(|line| !ids.contains(line.execution_id.as_str()));
+            }
+            purged
+        });
+        Box::pin(async move { result })
+    }
 }
 
 impl LogRepository for MemoryExecutions {
@@ -266,6 +311,21 @@ impl LogRepository for MemoryExecutions {
         let result = self.lock().map(|mut inner| {
             let before = inner.logs.len();
             inner.logs.retain(|line| line.execution_id != execution_id);
+            before - inner.logs.len()
+        });
+        Box::pin(async move { result })
+    }
+
+    fn purge(
+        &self,
+        query: &LogQuery,
+        levels: Vec<LogLevel>,
+    ) -> BoxFuture<'_, Result<usize, Error>> {
+        let result = self.lock().map(|mut inner| {
+            let before = inner.logs.len();
+            inner.logs.retain(|line| {
+                !(query.matches(line) && (levels.is_empty() || levels.contains(&line.level)))
+            });
             before - inner.logs.len()
         });
         Box::pin(async move { result })
