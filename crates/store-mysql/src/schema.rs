@@ -16,8 +16,9 @@ use crate::OpenError;
 const TABLE_OPTIONS: &str = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
 /// Each step is a list of statements, run in order once.
-const STEPS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS flows (
+const STEPS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS flows (
         namespace VARCHAR(191) NOT NULL,
         id VARCHAR(191) NOT NULL,
         revision BIGINT NOT NULL,
@@ -26,7 +27,7 @@ const STEPS: &[&[&str]] = &[&[
         deleted BOOLEAN NOT NULL DEFAULT FALSE,
         PRIMARY KEY (namespace, id, revision)
     )",
-    "CREATE TABLE IF NOT EXISTS executions (
+        "CREATE TABLE IF NOT EXISTS executions (
         id VARCHAR(191) NOT NULL,
         namespace VARCHAR(191) NOT NULL,
         flow_id VARCHAR(191) NOT NULL,
@@ -41,26 +42,26 @@ const STEPS: &[&[&str]] = &[&[
         INDEX executions_by_flow (namespace, flow_id, started DESC),
         INDEX executions_unfinished (ended, id)
     )",
-    "CREATE TABLE IF NOT EXISTS task_runs (
+        "CREATE TABLE IF NOT EXISTS task_runs (
         execution_id VARCHAR(191) NOT NULL,
         id VARCHAR(191) NOT NULL,
         position BIGINT NOT NULL,
         doc LONGTEXT NOT NULL,
         PRIMARY KEY (execution_id, id)
     )",
-    "CREATE TABLE IF NOT EXISTS frames (
+        "CREATE TABLE IF NOT EXISTS frames (
         execution_id VARCHAR(191) NOT NULL,
         task_run_id VARCHAR(191) NOT NULL,
         doc LONGTEXT NOT NULL,
         PRIMARY KEY (execution_id, task_run_id)
     )",
-    "CREATE TABLE IF NOT EXISTS outbox (
+        "CREATE TABLE IF NOT EXISTS outbox (
         execution_id VARCHAR(191) NOT NULL,
         `key` VARCHAR(512) NOT NULL,
         payload LONGTEXT NOT NULL,
         PRIMARY KEY (execution_id, `key`)
     )",
-    "CREATE TABLE IF NOT EXISTS logs (
+        "CREATE TABLE IF NOT EXISTS logs (
         seq BIGINT NOT NULL AUTO_INCREMENT,
         namespace VARCHAR(191) NOT NULL,
         flow_id VARCHAR(191) NOT NULL,
@@ -75,7 +76,7 @@ const STEPS: &[&[&str]] = &[&[
         INDEX logs_by_time (timestamp),
         INDEX logs_by_flow (namespace, flow_id, seq)
     )",
-    "CREATE TABLE IF NOT EXISTS triggers (
+        "CREATE TABLE IF NOT EXISTS triggers (
         namespace VARCHAR(191) NOT NULL,
         flow_id VARCHAR(191) NOT NULL,
         trigger_id VARCHAR(191) NOT NULL,
@@ -87,7 +88,10 @@ const STEPS: &[&[&str]] = &[&[
         updated BIGINT NOT NULL,
         PRIMARY KEY (namespace, flow_id, trigger_id)
     )",
-]];
+    ],
+    // Purges pick ended executions oldest started first.
+    &["ALTER TABLE executions ADD INDEX executions_ended_by_start (ended, started, id)"],
+];
 
 /// The version this build creates: the number of steps.
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
@@ -109,6 +113,14 @@ async fn version(connection: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
         }
         Err(error) => Err(error),
     }
+}
+
+/// 1061: the index name is taken.
+fn is_duplicate_index(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error)
+        if error
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|error| error.number() == 1061))
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`].
@@ -163,11 +175,20 @@ async fn run_steps(connection: &mut MySqlConnection) -> Result<(), OpenError> {
             continue;
         }
         for statement in *step {
-            let sql = format!("{statement} {TABLE_OPTIONS}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            let sql = if statement.starts_with("CREATE TABLE") {
+                format!("{statement} {TABLE_OPTIONS}")
+            } else {
+                statement.to_string()
+            };
+            match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *connection)
                 .await
-                .map_err(OpenError::Migrate)?;
+            {
+                // MySQL has no `ADD INDEX IF NOT EXISTS`: an index made by a run of this step
+                // cut short before its row was written counts as made.
+                Err(error) if is_duplicate_index(&error) => {}
+                result => result.map(|_| ()).map_err(OpenError::Migrate)?,
+            }
         }
         // A plain insert: a second run of the same step would fail here, loudly.
         sqlx::query("INSERT INTO peregrine_schema (version, applied) VALUES (?, ?)")

@@ -191,6 +191,28 @@ async fn racing_opens_of_a_fresh_database_migrate_it_once() {
         .expect("dropped");
 }
 
+#[tokio::test]
+async fn a_step_cut_short_before_its_row_runs_again() {
+    let fixture = store().await;
+    // As if the last step made its index, then the process died before recording it.
+    sqlx::query("DELETE FROM peregrine_schema WHERE version = ?")
+        .bind(SCHEMA_VERSION)
+        .execute(fixture.pool())
+        .await
+        .expect("the last step is forgotten");
+    let url = with_database(server(), &fixture.name);
+    let reopened = MysqlStore::connect(&url, options())
+        .await
+        .expect("the step runs again over what it already made");
+    let version: i64 =
+        sqlx::query_scalar("SELECT CAST(MAX(version) AS SIGNED) FROM peregrine_schema")
+            .fetch_one(reopened.pool())
+            .await
+            .expect("the version is read");
+    assert_eq!(version, SCHEMA_VERSION);
+    reopened.close().await;
+}
+
 fn execution(
     id: &str,
     state: peregrine_model::state::State,

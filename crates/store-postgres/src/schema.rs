@@ -9,7 +9,8 @@ use crate::OpenError;
 /// Each step runs once, in order, in the migration transaction. Key columns use the `C`
 /// collation: byte order, as SQLite sorts, whatever the database's locale, and prefix ranges
 /// on namespaces served by the index.
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE flows (
     namespace TEXT COLLATE "C" NOT NULL,
     id TEXT COLLATE "C" NOT NULL,
@@ -85,7 +86,12 @@ CREATE TABLE triggers (
     updated BIGINT NOT NULL,
     PRIMARY KEY (namespace, flow_id, trigger_id)
 );
-"#];
+"#,
+    // Purges pick ended executions oldest started first.
+    r#"
+CREATE INDEX executions_ended_by_start ON executions (started, id) WHERE terminated;
+"#,
+];
 
 /// Runs the steps not yet run, all in one transaction under an advisory lock keyed by the
 /// current schema (so databases or schemas shared by different deployments do not wait on

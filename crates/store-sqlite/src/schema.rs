@@ -87,6 +87,10 @@ UPDATE logs SET
 CREATE INDEX logs_by_flow ON logs (namespace, flow_id, seq);
 CREATE INDEX logs_by_time ON logs (at);
 "#,
+    // Purges pick ended executions oldest started first.
+    r#"
+CREATE INDEX executions_ended_by_start ON executions (terminated, started, id);
+"#,
 ];
 
 pub(crate) fn migrate(connection: &Connection) -> rusqlite::Result<()> {
