@@ -11,7 +11,9 @@ use peregrine_ports::storage::Storage;
 use peregrine_ports::store::ExecutionBackend;
 use peregrine_ports::triggers::TriggerStore;
 
-use crate::config::{ConfigError, Durability, RepositoryType, ServerConfig, StorageType};
+use crate::config::{
+    ConfigError, Durability, RepositoryType, RetentionConfig, ServerConfig, StorageType,
+};
 use crate::runtime::RuntimeOptions;
 
 /// How many ended executions a server keeps in memory (older ones are read from the store).
@@ -27,6 +29,8 @@ pub struct Backends {
     /// Ended executions kept in memory; `usize::MAX` keeps every one (memory backends).
     pub keep_finished: usize,
     pub worker_slots: usize,
+    /// How long ended executions and log lines are kept.
+    pub retention: RetentionConfig,
     /// What the server says it runs on, for its ready line.
     pub description: String,
 }
@@ -49,6 +53,7 @@ impl Backends {
             triggers: Arc::new(MemoryTriggers::new()),
             keep_finished: usize::MAX,
             worker_slots: 16,
+            retention: RetentionConfig::default(),
             description: "state in memory: lost when the server stops".into(),
         }
     }
@@ -129,6 +134,7 @@ impl Backends {
             triggers,
             keep_finished,
             worker_slots: config.kestra.worker.threads.max(1),
+            retention: config.kestra.retention.clone(),
             description: format!("{state}, {where_files}"),
         })
     }

@@ -8,6 +8,7 @@ pub mod config;
 mod expressions;
 pub mod flow_triggers;
 pub mod local;
+pub mod retention;
 pub mod runtime;
 pub mod scheduling;
 pub mod server;

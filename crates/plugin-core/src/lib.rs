@@ -4,6 +4,7 @@
 //! catalogue. Properties follow Kestra's own classes, as of 0.21 up to 1.1: a property any of
 //! those versions accepts is declared, so flows written for either validate.
 
+mod dates;
 pub mod debug;
 pub mod execution;
 pub mod flow;
@@ -81,6 +82,11 @@ pub fn runners(runners: &mut peregrine_plugin_api::Runners) {
         execution::CountSpec::TYPE,
         from_spec::<execution::CountSpec>,
     );
+    runners.add(
+        execution::PurgeExecutionsSpec::TYPE,
+        from_spec::<execution::PurgeExecutionsSpec>,
+    );
+    runners.add(log::PurgeLogsSpec::TYPE, from_spec::<log::PurgeLogsSpec>);
     runners.add(
         execution::ResumeSpec::TYPE,
         from_spec::<execution::ResumeSpec>,

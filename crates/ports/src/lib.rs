@@ -5,6 +5,7 @@ pub mod future;
 pub mod kv;
 pub mod memory;
 pub mod repository;
+pub mod retention;
 pub mod secrets;
 pub mod storage;
 pub mod store;

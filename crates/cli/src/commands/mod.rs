@@ -4,6 +4,7 @@ mod flow;
 mod flow_test;
 mod namespace;
 mod server;
+mod sys;
 
 use std::process::ExitCode;
 
@@ -29,11 +30,15 @@ enum Command {
     /// Run a Peregrine server.
     #[command(subcommand)]
     Server(server::ServerCommand),
+    /// Maintenance of the backends.
+    #[command(subcommand)]
+    Sys(sys::SysCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Flow(command) => flow::run(command),
         Command::Server(command) => server::run(command),
+        Command::Sys(command) => sys::run(command),
     }
 }

@@ -182,6 +182,18 @@ pub async fn serve_local(
         tokio::spawn(folder.watch(shutdown.clone()));
     }
     ready(listener.local_addr()?, &reopened);
+    let runtime = services.runtime.clone();
+    let retention = crate::retention::Retention {
+        policy: options.backends.retention.clone(),
+        store: options.backends.store.clone(),
+        storage: options.backends.storage.clone(),
+        forget: Arc::new(move |ids: &[String]| {
+            for id in ids {
+                runtime.forget(id);
+            }
+        }),
+    };
+    tokio::spawn(retention.run(shutdown.clone(), Arc::new(|message| eprintln!("{message}"))));
     services.webserver().run(listener, shutdown).await
 }
 

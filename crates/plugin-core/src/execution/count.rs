@@ -41,23 +41,6 @@ runnable!(
 /// Executions read per page while counting.
 const PAGE_SIZE: usize = 500;
 
-/// Reads an ISO-8601 date-time with an offset, with or without a `[Zone/Id]` suffix.
-fn parse_date(
-    property: &str,
-    text: &str,
-) -> Result<jiff::Timestamp, peregrine_plugin_api::TaskError> {
-    let text = text.trim();
-    text.parse::<jiff::Timestamp>()
-        .or_else(|_| {
-            text.parse::<jiff::ZonedDateTime>()
-                .map(|zoned| zoned.timestamp())
-        })
-        .map_err(|error| peregrine_plugin_api::TaskError::Property {
-            property: property.to_string(),
-            message: format!("'{text}' is not a date-time with an offset: {error}"),
-        })
-}
-
 /// The executions started between two dates, counted by namespace and flow.
 struct Counter<'a> {
     start: jiff::Timestamp,
@@ -137,9 +120,9 @@ impl peregrine_plugin_api::RunnableTask for CountSpec {
                 Some(property) => context.render_property("states", property)?,
                 None => Vec::new(),
             };
-            let start = parse_date("startDate", &context.render(&self.start_date)?)?;
+            let start = crate::dates::parse_date("startDate", &context.render(&self.start_date)?)?;
             let end = match &self.end_date {
-                Some(end) => parse_date("endDate", &context.render(end)?)?,
+                Some(end) => crate::dates::parse_date("endDate", &context.render(end)?)?,
                 None => jiff::Timestamp::now(),
             };
             let executions = context.services().executions.clone();
