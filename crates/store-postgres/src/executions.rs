@@ -1,7 +1,8 @@
 //! The executor's store (executions, task runs, frames, outbox) and the execution repository.
 //!
-//! A commit is one transaction holding one statement per table it touches: rows of a kind are
-//! sent as arrays and unnested, so a step costs a few round trips whatever its size. An
+//! A commit is one transaction holding one statement per table it touches: rows of a kind, of
+//! every execution the commit carries, are sent as arrays and unnested, so a step costs a few
+//! round trips whatever its size and however many executions it moved. An
 //! execution is read back in one statement (task runs and frames as arrays of documents), so a
 //! reader never sees half a commit.
 
@@ -83,35 +84,111 @@ fn stored(row: &PgRow) -> Result<StoredExecution, Failure> {
     })
 }
 
-async fn write_transition(
+/// The transitions cut into consecutive runs in which no execution comes twice: a run is
+/// written with one statement per table, and a later transition of an execution still lands
+/// after its earlier one.
+fn distinct_runs(transitions: &[Transition]) -> Vec<&[Transition]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut seen = HashSet::new();
+    for (index, transition) in transitions.iter().enumerate() {
+        if !seen.insert(transition.execution_id.as_str()) {
+            runs.push(&transitions[start..index]);
+            start = index;
+            seen.clear();
+            seen.insert(transition.execution_id.as_str());
+        }
+    }
+    if start < transitions.len() {
+        runs.push(&transitions[start..]);
+    }
+    runs
+}
+
+/// Writes transitions of distinct executions: the headers in one statement, then the task
+/// runs, then the frames (a few round trips whatever the number of executions).
+async fn write_transitions(
+    connection: &mut PgConnection,
+    transitions: &[Transition],
+) -> Result<(), Failure> {
+    write_headers(connection, transitions).await?;
+    for transition in transitions {
+        write_links_and_removals(connection, transition).await?;
+    }
+    write_task_runs(connection, transitions).await?;
+    write_frames(connection, transitions).await
+}
+
+/// Inserts or updates the executions whose transition carries a header, in the order of their
+/// ids (the order every writer locks them in).
+async fn write_headers(
+    connection: &mut PgConnection,
+    transitions: &[Transition],
+) -> Result<(), Failure> {
+    let mut with_header: Vec<_> = transitions
+        .iter()
+        .filter_map(|transition| Some((transition, transition.header.as_ref()?)))
+        .collect();
+    if with_header.is_empty() {
+        return Ok(());
+    }
+    with_header.sort_by(|a, b| a.0.execution_id.cmp(&b.0.execution_id));
+    let count = with_header.len();
+    let mut ids = Vec::with_capacity(count);
+    let mut namespaces = Vec::with_capacity(count);
+    let mut flow_ids = Vec::with_capacity(count);
+    let mut states = Vec::with_capacity(count);
+    let mut terminated = Vec::with_capacity(count);
+    let mut started = Vec::with_capacity(count);
+    let mut headers = Vec::with_capacity(count);
+    let mut roots = Vec::with_capacity(count);
+    let mut parents = Vec::with_capacity(count);
+    for (transition, header) in with_header {
+        ids.push(transition.execution_id.as_str());
+        namespaces.push(header.namespace.as_str());
+        flow_ids.push(header.flow_id.as_str());
+        states.push(state_name(header.state.current)?);
+        terminated.push(header.state.is_terminated());
+        started.push(header.state.started().map(micros));
+        headers.push(to_text(header)?);
+        roots.push(transition.root.as_ref().map(to_text).transpose()?);
+        parents.push(transition.parent.as_ref().map(to_text).transpose()?);
+    }
+    sqlx::query(
+        "INSERT INTO executions \
+         (id, namespace, flow_id, state, terminated, started, header, root, parent) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], \
+         $6::bigint[], $7::text[], $8::text[], $9::text[]) \
+         ON CONFLICT (id) DO UPDATE SET \
+         state = excluded.state, terminated = excluded.terminated, \
+         started = excluded.started, header = excluded.header, \
+         root = COALESCE(excluded.root, executions.root), \
+         parent = COALESCE(excluded.parent, executions.parent)",
+    )
+    .bind(ids)
+    .bind(namespaces)
+    .bind(flow_ids)
+    .bind(states)
+    .bind(terminated)
+    .bind(started)
+    .bind(headers)
+    .bind(roots)
+    .bind(parents)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// What a transition changes beside its rows: the root and parent of an execution whose header
+/// did not change, and the task runs it removed (with their frames). Both are rare.
+async fn write_links_and_removals(
     connection: &mut PgConnection,
     transition: &Transition,
 ) -> Result<(), Failure> {
     let id = transition.execution_id.as_str();
-    let root = transition.root.as_ref().map(to_text).transpose()?;
-    let parent = transition.parent.as_ref().map(to_text).transpose()?;
-    if let Some(header) = &transition.header {
-        sqlx::query(
-            "INSERT INTO executions \
-             (id, namespace, flow_id, state, terminated, started, header, root, parent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET \
-             state = excluded.state, terminated = excluded.terminated, \
-             started = excluded.started, header = excluded.header, \
-             root = COALESCE(excluded.root, executions.root), \
-             parent = COALESCE(excluded.parent, executions.parent)",
-        )
-        .bind(id)
-        .bind(&header.namespace)
-        .bind(&header.flow_id)
-        .bind(state_name(header.state.current)?)
-        .bind(header.state.is_terminated())
-        .bind(header.state.started().map(micros))
-        .bind(to_text(header)?)
-        .bind(root)
-        .bind(parent)
-        .execute(&mut *connection)
-        .await?;
-    } else if root.is_some() || parent.is_some() {
+    if transition.header.is_none() && (transition.root.is_some() || transition.parent.is_some()) {
+        let root = transition.root.as_ref().map(to_text).transpose()?;
+        let parent = transition.parent.as_ref().map(to_text).transpose()?;
         sqlx::query(
             "UPDATE executions SET root = COALESCE($2, root), parent = COALESCE($3, parent) \
              WHERE id = $1",
@@ -132,60 +209,82 @@ async fn write_transition(
         .execute(&mut *connection)
         .await?;
     }
-    if !transition.task_runs.is_empty() {
+    Ok(())
+}
+
+async fn write_task_runs(
+    connection: &mut PgConnection,
+    transitions: &[Transition],
+) -> Result<(), Failure> {
+    let mut executions = Vec::new();
+    let mut ids = Vec::new();
+    let mut positions = Vec::new();
+    let mut docs = Vec::new();
+    for transition in transitions {
         let runs = last_per_key(
             transition
                 .task_runs
                 .iter()
                 .map(|(position, run)| (run.id.as_str(), (*position, run))),
         );
-        let mut ids = Vec::with_capacity(runs.len());
-        let mut positions = Vec::with_capacity(runs.len());
-        let mut docs = Vec::with_capacity(runs.len());
         for (position, run) in runs {
+            executions.push(transition.execution_id.as_str());
             ids.push(run.id.as_str());
             positions.push(i64::try_from(position).unwrap_or(i64::MAX));
             docs.push(to_text(run)?);
         }
-        sqlx::query(
-            "INSERT INTO task_runs (execution_id, id, position, doc) \
-             SELECT $1, r.id, r.position, r.doc \
-             FROM UNNEST($2::text[], $3::bigint[], $4::text[]) AS r (id, position, doc) \
-             ON CONFLICT (execution_id, id) DO UPDATE SET \
-             position = excluded.position, doc = excluded.doc",
-        )
-        .bind(id)
-        .bind(ids)
-        .bind(positions)
-        .bind(docs)
-        .execute(&mut *connection)
-        .await?;
     }
-    if !transition.frames.is_empty() {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO task_runs (execution_id, id, position, doc) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[]) \
+         ON CONFLICT (execution_id, id) DO UPDATE SET \
+         position = excluded.position, doc = excluded.doc",
+    )
+    .bind(executions)
+    .bind(ids)
+    .bind(positions)
+    .bind(docs)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+async fn write_frames(
+    connection: &mut PgConnection,
+    transitions: &[Transition],
+) -> Result<(), Failure> {
+    let mut executions = Vec::new();
+    let mut ids = Vec::new();
+    let mut docs = Vec::new();
+    for transition in transitions {
         let frames = last_per_key(
             transition
                 .frames
                 .iter()
                 .map(|(task_run_id, frame)| (task_run_id.as_str(), (task_run_id, frame))),
         );
-        let mut ids = Vec::with_capacity(frames.len());
-        let mut docs = Vec::with_capacity(frames.len());
         for (task_run_id, frame) in frames {
+            executions.push(transition.execution_id.as_str());
             ids.push(task_run_id.as_str());
             docs.push(to_text(frame)?);
         }
-        sqlx::query(
-            "INSERT INTO frames (execution_id, task_run_id, doc) \
-             SELECT $1, f.task_run_id, f.doc \
-             FROM UNNEST($2::text[], $3::text[]) AS f (task_run_id, doc) \
-             ON CONFLICT (execution_id, task_run_id) DO UPDATE SET doc = excluded.doc",
-        )
-        .bind(id)
-        .bind(ids)
-        .bind(docs)
-        .execute(&mut *connection)
-        .await?;
     }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO frames (execution_id, task_run_id, doc) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) \
+         ON CONFLICT (execution_id, task_run_id) DO UPDATE SET doc = excluded.doc",
+    )
+    .bind(executions)
+    .bind(ids)
+    .bind(docs)
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
@@ -257,8 +356,8 @@ async fn write_commit(pool: &PgPool, commit: &Commit) -> Result<(), Failure> {
         return Ok(());
     }
     let mut transaction = pool.begin().await?;
-    for transition in &commit.transitions {
-        write_transition(&mut transaction, transition).await?;
+    for transitions in distinct_runs(&commit.transitions) {
+        write_transitions(&mut transaction, transitions).await?;
     }
     write_outbox(&mut transaction, commit).await?;
     crate::logs::insert(&mut transaction, &commit.logs).await?;
@@ -459,5 +558,34 @@ impl ExecutionRepository for PostgresStore {
     ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
         let query = query.clone();
         Box::pin(async move { answer(purge(&self.pool, &query, limit, logs).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(runs: &[&[Transition]]) -> Vec<Vec<String>> {
+        runs.iter()
+            .map(|run| run.iter().map(|t| t.execution_id.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_run_never_holds_an_execution_twice() {
+        let transitions: Vec<Transition> = ["a", "b", "a", "c", "c", "b"]
+            .into_iter()
+            .map(|id| Transition {
+                execution_id: id.into(),
+                ..Transition::default()
+            })
+            .collect();
+        let expected: Vec<Vec<String>> = vec![
+            vec!["a".into(), "b".into()],
+            vec!["a".into(), "c".into()],
+            vec!["c".into(), "b".into()],
+        ];
+        assert_eq!(ids(&distinct_runs(&transitions)), expected);
+        assert!(distinct_runs(&[]).is_empty());
     }
 }
