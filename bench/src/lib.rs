@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod timed_store;
+
 /// Runs `work` `runs` times after `warmup` unmeasured runs; returns the sorted durations.
 pub fn sample(warmup: usize, runs: usize, mut work: impl FnMut()) -> Vec<Duration> {
     for _ in 0..warmup {

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use peregrine_bench::timed_store::{CommitTotals, TimedStore};
 use peregrine_bench::{millis, quantile};
 use peregrine_model::Validator;
 use peregrine_node::backends::Backends;
@@ -83,12 +84,14 @@ struct Figures {
     for_each: Duration,
     rss_before: u64,
     rss_after: u64,
+    /// The commits of the executions one at a time, of the burst, of the ForEach.
+    commits: [CommitTotals; 3],
 }
 
 impl Figures {
     /// One line a parent process reads back.
     fn to_line(&self) -> String {
-        format!(
+        let mut line = format!(
             "figures {} {} {} {} {} {}",
             self.median.as_nanos(),
             self.p95.as_nanos(),
@@ -96,7 +99,16 @@ impl Figures {
             self.for_each.as_nanos(),
             self.rss_before,
             self.rss_after
-        )
+        );
+        for totals in &self.commits {
+            line.push_str(&format!(
+                " {} {} {}",
+                totals.commits,
+                totals.transitions,
+                totals.time.as_nanos()
+            ));
+        }
+        line
     }
 
     fn from_line(line: &str) -> Option<Self> {
@@ -108,13 +120,22 @@ impl Figures {
         let p95 = nanos(&mut fields)?;
         let per_second = fields.next()?.parse().ok()?;
         let for_each = nanos(&mut fields)?;
+        let rss_before = fields.next()?.parse().ok()?;
+        let rss_after = fields.next()?.parse().ok()?;
+        let mut commits = [CommitTotals::default(); 3];
+        for totals in &mut commits {
+            totals.commits = fields.next()?.parse().ok()?;
+            totals.transitions = fields.next()?.parse().ok()?;
+            totals.time = nanos(&mut fields)?;
+        }
         Some(Self {
             median,
             p95,
             per_second,
             for_each,
-            rss_before: fields.next()?.parse().ok()?,
-            rss_after: fields.next()?.parse().ok()?,
+            rss_before,
+            rss_after,
+            commits,
         })
     }
 }
@@ -134,9 +155,10 @@ async fn wait_end(runtime: &LocalRuntime, id: &str) {
 }
 
 async fn measure(store: Arc<dyn ExecutionBackend>, runs: usize, burst: usize) -> Figures {
+    let store = Arc::new(TimedStore::new(store));
     let registry = Arc::new(peregrine_node::catalogue());
     let options = RuntimeOptions {
-        store,
+        store: store.clone(),
         keep_finished: 1_000,
         ..RuntimeOptions::from_env()
     };
@@ -149,6 +171,7 @@ async fn measure(store: Arc<dyn ExecutionBackend>, runs: usize, burst: usize) ->
         runtime.load(flow).expect("load");
     }
     let mut latencies = Vec::with_capacity(runs);
+    let mut measured_from = store.totals();
     for round in 0..(runs + 20) {
         let start = Instant::now();
         let id = runtime
@@ -157,9 +180,12 @@ async fn measure(store: Arc<dyn ExecutionBackend>, runs: usize, burst: usize) ->
         wait_end(&runtime, &id).await;
         if round >= 20 {
             latencies.push(start.elapsed());
+        } else {
+            measured_from = store.totals();
         }
     }
     latencies.sort();
+    let one_at_a_time = store.totals();
     let start = Instant::now();
     let ids: Vec<String> = (0..burst)
         .map(|_| {
@@ -172,6 +198,7 @@ async fn measure(store: Arc<dyn ExecutionBackend>, runs: usize, burst: usize) ->
         wait_end(&runtime, id).await;
     }
     let per_second = burst as f64 / start.elapsed().as_secs_f64();
+    let after_burst = store.totals();
     let rss_before = rss_mib();
     let start = Instant::now();
     let id = runtime
@@ -180,7 +207,13 @@ async fn measure(store: Arc<dyn ExecutionBackend>, runs: usize, burst: usize) ->
     wait_end(&runtime, &id).await;
     let for_each = start.elapsed();
     let rss_after = rss_mib();
+    let commits = [
+        one_at_a_time.since(measured_from),
+        after_burst.since(one_at_a_time),
+        store.totals().since(after_burst),
+    ];
     Figures {
+        commits,
         for_each,
         rss_before,
         rss_after,
@@ -318,6 +351,18 @@ fn measure_apart(backend: Backend, runs: usize, burst: usize) -> Option<Figures>
         .find_map(Figures::from_line)
 }
 
+/// How many commits a phase made, what they carried and the time spent in them.
+fn describe_commits(phase: &str, totals: CommitTotals) -> String {
+    let commits = totals.commits.max(1) as f64;
+    format!(
+        "{phase} {} ({:.1} transitions, {:.3} ms each, {:.2} s in all)",
+        totals.commits,
+        totals.transitions as f64 / commits,
+        totals.time.as_secs_f64() * 1000.0 / commits,
+        totals.time.as_secs_f64()
+    )
+}
+
 struct Args {
     runs: usize,
     burst: usize,
@@ -409,6 +454,13 @@ fn main() {
             figures.rss_before,
             figures.rss_after
         );
+        let phases = ["one at a time", "at once", "ForEach"];
+        let described: Vec<String> = phases
+            .iter()
+            .zip(&figures.commits)
+            .map(|(phase, totals)| describe_commits(phase, *totals))
+            .collect();
+        println!("      commits: {}", described.join("; "));
     }
     let memory = measured
         .iter()
