@@ -229,22 +229,7 @@ fn toggle_stops_and_starts_a_schedule_at_once() {
                 .await
                 .expect("saved");
         }
-        let count = || async {
-            let query = ExecutionQuery {
-                namespace: Some("company.team".into()),
-                flow_id: Some("ticking".into()),
-                states: Vec::new(),
-                page: 1,
-                size: 1_000,
-            };
-            services
-                .runtime
-                .store()
-                .search(&query)
-                .await
-                .expect("search")
-                .total
-        };
+        let count = || common::executions_of(&services, "company.team", "ticking");
         let run = |id: &'static str| {
             let services = services.clone();
             async move {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use peregrine_node::server::LocalServices;
-use peregrine_ports::repository::{ExecutionQuery, FlowRepository};
+use peregrine_ports::repository::FlowRepository;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -94,22 +94,7 @@ fn disabled_through_the_api_a_schedule_stops_and_enabled_again_it_fires_at_once(
             )
             .await
             .expect("saved");
-        let count = || async {
-            let query = ExecutionQuery {
-                namespace: Some("company.team".into()),
-                flow_id: Some("ticking".into()),
-                states: Vec::new(),
-                page: 1,
-                size: 1_000,
-            };
-            services
-                .runtime
-                .store()
-                .search(&query)
-                .await
-                .expect("search")
-                .total
-        };
+        let count = || common::executions_of(&services, "company.team", "ticking");
         let state = || async {
             let (status, page) = call(
                 address,

@@ -1,5 +1,8 @@
 //! Set-up shared by the integration tests.
 
+// Each test binary compiles this module on its own and uses a part of it.
+#![allow(dead_code)]
+
 use peregrine_node::backends::Backends;
 use peregrine_node::config::ServerConfig;
 
@@ -14,4 +17,27 @@ pub fn sqlite_backends(folder: &std::path::Path) -> Backends {
         .expect("a tokio runtime")
         .block_on(Backends::open(&config))
         .expect("backends open")
+}
+
+/// How many executions of a flow the store holds.
+pub async fn executions_of(
+    services: &peregrine_node::server::LocalServices,
+    namespace: &str,
+    flow_id: &str,
+) -> usize {
+    use peregrine_ports::repository::ExecutionQuery;
+    let query = ExecutionQuery {
+        namespace: Some(namespace.into()),
+        flow_id: Some(flow_id.into()),
+        states: Vec::new(),
+        page: 1,
+        size: 1_000,
+    };
+    services
+        .runtime
+        .store()
+        .search(&query)
+        .await
+        .expect("search")
+        .total
 }
