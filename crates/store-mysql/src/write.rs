@@ -1,5 +1,9 @@
 //! One commit of the executor's store: encoded first, then written in one transaction that
-//! runs again when the server picks it as a deadlock victim.
+//! runs again when the server picks it as a deadlock victim. Rows of a kind, of every execution
+//! the commit moved, go in multi-row upserts cut to fit `max_allowed_packet`, so a commit costs
+//! a few round trips however many executions it carries.
+
+use std::collections::HashSet;
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::repository::Error;
@@ -118,38 +122,80 @@ fn encode(commit: &Commit) -> Result<EncodedCommit<'_>, Error> {
     })
 }
 
-async fn write_header(
-    connection: &mut MySqlConnection,
-    id: &str,
-    header: &Header,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO executions (id, namespace, flow_id, state, ended, started, header) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
-         state = VALUES(state), ended = VALUES(ended), started = VALUES(started), \
-         header = VALUES(header)",
-    )
-    .bind(id)
-    .bind(&header.namespace)
-    .bind(&header.flow_id)
-    .bind(&header.state)
-    .bind(header.ended)
-    .bind(header.started)
-    .bind(&header.doc)
-    .execute(&mut *connection)
-    .await
-    .map(|_| ())
+/// The transitions cut into consecutive runs in which no execution comes twice: a run is
+/// written with one statement per table (more when its rows overflow one statement), and a
+/// later transition of an execution still lands after its earlier one.
+fn distinct_runs<'t, 'a>(
+    transitions: &'t [EncodedTransition<'a>],
+) -> Vec<&'t [EncodedTransition<'a>]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut seen = HashSet::new();
+    for (index, transition) in transitions.iter().enumerate() {
+        if !seen.insert(transition.id) {
+            runs.push(&transitions[start..index]);
+            start = index;
+            seen.clear();
+            seen.insert(transition.id);
+        }
+    }
+    if start < transitions.len() {
+        runs.push(&transitions[start..]);
+    }
+    runs
 }
 
-async fn write_transition(
+/// Inserts or updates the executions whose transition carries a header, root and parent
+/// included, in the order of their ids (the order every writer locks them in).
+async fn write_headers(
+    connection: &mut MySqlConnection,
+    transitions: &[&EncodedTransition<'_>],
+) -> Result<(), sqlx::Error> {
+    let headers: Vec<_> = transitions
+        .iter()
+        .filter_map(|transition| Some((*transition, transition.header.as_ref()?)))
+        .collect();
+    let size = |(transition, header): &(&EncodedTransition, &Header)| {
+        header.doc.len()
+            + transition.root.as_ref().map_or(0, String::len)
+            + transition.parent.as_ref().map_or(0, String::len)
+    };
+    for headers in runs(&headers, size) {
+        let sql = format!(
+            "INSERT INTO executions \
+             (id, namespace, flow_id, state, ended, started, header, root, parent) \
+             VALUES {} ON DUPLICATE KEY UPDATE \
+             state = VALUES(state), ended = VALUES(ended), started = VALUES(started), \
+             header = VALUES(header), root = COALESCE(VALUES(root), root), \
+             parent = COALESCE(VALUES(parent), parent)",
+            tuples(headers.len(), 9)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (transition, header) in headers {
+            query = query
+                .bind(transition.id)
+                .bind(&header.namespace)
+                .bind(&header.flow_id)
+                .bind(&header.state)
+                .bind(header.ended)
+                .bind(header.started)
+                .bind(&header.doc)
+                .bind(&transition.root)
+                .bind(&transition.parent);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// What a transition changes beside its rows: the root and parent of an execution whose header
+/// did not change, and the task runs it removed (with their frames). Both are rare.
+async fn write_links_and_removals(
     connection: &mut MySqlConnection,
     transition: &EncodedTransition<'_>,
 ) -> Result<(), sqlx::Error> {
     let id = transition.id;
-    if let Some(header) = &transition.header {
-        write_header(connection, id, header).await?;
-    }
-    if transition.root.is_some() || transition.parent.is_some() {
+    if transition.header.is_none() && (transition.root.is_some() || transition.parent.is_some()) {
         sqlx::query(
             "UPDATE executions SET root = COALESCE(?, root), parent = COALESCE(?, parent) \
              WHERE id = ?",
@@ -173,41 +219,97 @@ async fn write_transition(
             query.execute(&mut *connection).await?;
         }
     }
-    for task_runs in runs(&transition.task_runs, |(_, _, doc)| doc.len()) {
+    Ok(())
+}
+
+/// The task runs of every transition, as (execution id, task run id, position, document).
+async fn write_task_runs(
+    connection: &mut MySqlConnection,
+    transitions: &[&EncodedTransition<'_>],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<_> = transitions
+        .iter()
+        .flat_map(|transition| {
+            transition
+                .task_runs
+                .iter()
+                .map(|(task_run_id, position, doc)| (transition.id, *task_run_id, *position, doc))
+        })
+        .collect();
+    for rows in runs(&rows, |(_, _, _, doc)| doc.len()) {
         let sql = format!(
             "INSERT INTO task_runs (execution_id, id, position, doc) VALUES {} \
              ON DUPLICATE KEY UPDATE position = VALUES(position), doc = VALUES(doc)",
-            tuples(task_runs.len(), 4)
+            tuples(rows.len(), 4)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (task_run_id, position, doc) in task_runs {
-            query = query.bind(id).bind(*task_run_id).bind(*position).bind(doc);
-        }
-        query.execute(&mut *connection).await?;
-    }
-    for frames in runs(&transition.frames, |(_, doc)| doc.len()) {
-        let sql = format!(
-            "INSERT INTO frames (execution_id, task_run_id, doc) VALUES {} \
-             ON DUPLICATE KEY UPDATE doc = VALUES(doc)",
-            tuples(frames.len(), 3)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (task_run_id, doc) in frames {
-            query = query.bind(id).bind(*task_run_id).bind(doc);
+        for (execution_id, task_run_id, position, doc) in rows {
+            query = query
+                .bind(*execution_id)
+                .bind(*task_run_id)
+                .bind(*position)
+                .bind(*doc);
         }
         query.execute(&mut *connection).await?;
     }
     Ok(())
 }
 
+async fn write_frames(
+    connection: &mut MySqlConnection,
+    transitions: &[&EncodedTransition<'_>],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<_> = transitions
+        .iter()
+        .flat_map(|transition| {
+            transition
+                .frames
+                .iter()
+                .map(|(task_run_id, doc)| (transition.id, *task_run_id, doc))
+        })
+        .collect();
+    for rows in runs(&rows, |(_, _, doc)| doc.len()) {
+        let sql = format!(
+            "INSERT INTO frames (execution_id, task_run_id, doc) VALUES {} \
+             ON DUPLICATE KEY UPDATE doc = VALUES(doc)",
+            tuples(rows.len(), 3)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (execution_id, task_run_id, doc) in rows {
+            query = query.bind(*execution_id).bind(*task_run_id).bind(*doc);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// Writes transitions of distinct executions, taken in the order of their ids: the headers,
+/// then the removals, then the task runs, then the frames. Within a table rows go in key order
+/// (execution, then the transition's own sorted order), so two writers lock shared rows in
+/// the same order.
+async fn write_transitions(
+    connection: &mut MySqlConnection,
+    transitions: &[EncodedTransition<'_>],
+) -> Result<(), sqlx::Error> {
+    let mut by_id: Vec<&EncodedTransition> = transitions.iter().collect();
+    by_id.sort_by_key(|transition| transition.id);
+    write_headers(connection, &by_id).await?;
+    for transition in &by_id {
+        write_links_and_removals(connection, transition).await?;
+    }
+    write_task_runs(connection, &by_id).await?;
+    write_frames(connection, &by_id).await
+}
+
 /// Writes the commit in the caller's transaction, in the SQLite backend's order: transitions,
-/// consumed rows, new rows, logs.
+/// consumed rows, new rows, logs. The transitions of every execution the commit carries share
+/// one statement per table (a few, for a commit too big for one).
 async fn write(
     connection: &mut MySqlConnection,
     commit: &EncodedCommit<'_>,
 ) -> Result<(), sqlx::Error> {
-    for transition in &commit.transitions {
-        write_transition(connection, transition).await?;
+    for transitions in distinct_runs(&commit.transitions) {
+        write_transitions(connection, transitions).await?;
     }
     for done in runs(commit.done, |_| 0) {
         let sql = format!(
@@ -264,5 +366,36 @@ pub(crate) async fn commit(pool: &MySqlPool, commit: &Commit) -> Result<(), Erro
             Err(error) if batch::is_retryable(&error) && attempt < batch::ATTEMPTS => attempt += 1,
             result => return result.map_err(backend),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transition(id: &str) -> EncodedTransition<'_> {
+        EncodedTransition {
+            id,
+            header: None,
+            root: None,
+            parent: None,
+            removed: &[],
+            task_runs: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_never_holds_an_execution_twice() {
+        let transitions: Vec<_> = ["a", "b", "a", "c", "c", "b"]
+            .into_iter()
+            .map(transition)
+            .collect();
+        let ids: Vec<Vec<&str>> = distinct_runs(&transitions)
+            .iter()
+            .map(|run| run.iter().map(|transition| transition.id).collect())
+            .collect();
+        assert_eq!(ids, vec![vec!["a", "b"], vec!["a", "c"], vec!["c", "b"]]);
+        assert!(distinct_runs(&[]).is_empty());
     }
 }
