@@ -95,6 +95,10 @@ impl MysqlStore {
         let pool = MySqlPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
+            // No ping before each checkout: a connection the server dropped fails its next
+            // statement, the commit returns that error (the runtime retries it) and sqlx's
+            // ping on release closes the connection so the pool opens a new one.
+            .test_before_acquire(false)
             .after_connect(|connection, _| {
                 Box::pin(async move {
                     connection

@@ -80,6 +80,10 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
+            // No ping before each checkout: a connection the server dropped fails its next
+            // statement, the commit returns that error (the runtime retries it) and sqlx's
+            // ping on release closes the connection so the pool opens a new one.
+            .test_before_acquire(false)
             .connect_with(connect_options)
             .await
             .map_err(OpenError::Connect)?;
