@@ -429,6 +429,29 @@ async fn labels_of_an_ended_execution_are_replaced_through_the_executor() {
     let path = format!("/api/v1/executions/{}/labels", paused.id);
     let (status, error) = call(&server, "POST", &path, "[]").await;
     assert_eq!(status, 400, "{error}");
+    // A paused execution replays from the start (a new execution, paused in turn), not from
+    // one of its task runs.
+    let path = format!("/api/v1/executions/{}/replay", paused.id);
+    let (status, replay) = call(&server, "POST", &path, "").await;
+    assert_eq!(status, 200, "{replay}");
+    assert_eq!(replay["originalId"], paused.id.as_str());
+    let new_id = replay["id"].as_str().expect("an id");
+    stored_when(&server, new_id, |execution| {
+        execution["state"]["current"] == "PAUSED"
+    })
+    .await;
+    let stored = stored_when(&server, &paused.id, |_| true).await;
+    let run = stored["taskRunList"][0]["id"].as_str().expect("a task run");
+    let path = format!("/api/v1/executions/{}/replay?taskRunId={run}", paused.id);
+    let (status, error) = call(&server, "POST", &path, "").await;
+    assert_eq!(status, 409, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("only an ended execution can be replayed from a task run"),
+        "{error}"
+    );
     let (status, _) = call(&server, "POST", "/api/v1/executions/missing/labels", "[]").await;
     assert_eq!(status, 404);
 }

@@ -1,5 +1,6 @@
-//! Commands on ended executions that make history: replay (a new execution from an old one) and
-//! new labels. Both are carried out by the runtime, which answers once they are committed.
+//! Commands that make history: replay (a new execution from an old one; from a task run, only of
+//! an ended execution) and new labels on an ended execution. Both are carried out by the
+//! runtime, which answers once they are committed.
 
 use peregrine_model::execution::Execution;
 use peregrine_model::flow::Label;
@@ -9,10 +10,10 @@ use super::RuntimeCommands;
 use crate::runtime::RuntimeError;
 
 impl RuntimeCommands {
-    /// The execution, whether still listed or only stored, once it has ended.
-    async fn ended(&self, execution_id: &str, what: &str) -> Result<Execution, Error> {
-        let execution = match self.runtime.listed(execution_id) {
-            Some(execution) => execution,
+    /// The execution, whether still listed or only stored.
+    async fn existing(&self, execution_id: &str) -> Result<Execution, Error> {
+        match self.runtime.listed(execution_id) {
+            Some(execution) => Ok(execution),
             None => self
                 .runtime
                 .store()
@@ -21,8 +22,13 @@ impl RuntimeCommands {
                 .ok_or_else(|| Error::NotFound {
                     what: "execution",
                     id: execution_id.to_string(),
-                })?,
-        };
+                }),
+        }
+    }
+
+    /// The execution, whether still listed or only stored, once it has ended.
+    async fn ended(&self, execution_id: &str, what: &str) -> Result<Execution, Error> {
+        let execution = self.existing(execution_id).await?;
         if !execution.state.is_terminated() {
             return Err(Error::Conflict(format!(
                 "execution '{execution_id}' is {}: only an ended execution can {what}",
@@ -38,7 +44,16 @@ impl RuntimeCommands {
         task_run_id: Option<String>,
         revision: Option<u32>,
     ) -> Result<Execution, Error> {
-        let execution = self.ended(execution_id, "be replayed").await?;
+        // From the start, a replay is a new execution with the same inputs, whatever the old one
+        // is doing (as Kestra does); from a task run it copies the task runs, which must have
+        // ended.
+        let execution = match task_run_id {
+            None => self.existing(execution_id).await?,
+            Some(_) => {
+                self.ended(execution_id, "be replayed from a task run")
+                    .await?
+            }
+        };
         let (namespace, flow_id) = (&execution.namespace, &execution.flow_id);
         if let Some(revision) = revision {
             let found = self.flows.get(namespace, flow_id, Some(revision)).await?;
