@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use peregrine_ports::repository::{LogQuery, LogRepository, PurgeQuery};
-use peregrine_ports::retention::{PurgeCounts, PurgeOptions, purge_executions};
+use peregrine_ports::retention::{Cutoffs, PurgeCounts, purge_older};
 use peregrine_ports::storage::Storage;
 use peregrine_ports::store::ExecutionBackend;
 use tokio_util::sync::CancellationToken;
@@ -59,43 +58,22 @@ impl Retention {
         &self,
         now: jiff::Timestamp,
     ) -> Result<PurgeCounts, peregrine_ports::repository::Error> {
-        let before = |period: Duration| {
-            jiff::SignedDuration::try_from(period)
-                .ok()
-                .and_then(|age| now.checked_sub(age).ok())
+        let before = |period: Option<Duration>| {
+            let age = jiff::SignedDuration::try_from(period?).ok()?;
+            now.checked_sub(age).ok()
         };
-        let mut counts = PurgeCounts::default();
-        if let Some(cutoff) = self.policy.executions.period().and_then(before) {
-            let query = PurgeQuery {
-                namespace: None,
-                flow_id: None,
-                started_after: None,
-                started_before: cutoff,
-                states: Vec::new(),
-            };
-            let options = PurgeOptions {
-                logs: true,
-                storage: true,
-            };
-            let forget = self.forget.clone();
-            counts = purge_executions(
-                self.store.as_ref(),
-                self.store.as_ref(),
-                self.storage.as_ref(),
-                &query,
-                options,
-                &move |ids| forget(ids),
-            )
-            .await?;
-        }
-        if let Some(cutoff) = self.policy.logs.period().and_then(before) {
-            let query = LogQuery {
-                to: Some(cutoff),
-                ..LogQuery::default()
-            };
-            counts.logs += LogRepository::purge(self.store.as_ref(), &query, Vec::new()).await?;
-        }
-        Ok(counts)
+        let cutoffs = Cutoffs {
+            executions_before: before(self.policy.executions.period()),
+            logs_before: before(self.policy.logs.period()),
+            ..Cutoffs::default()
+        };
+        purge_older(
+            self.store.as_ref(),
+            self.storage.as_ref(),
+            &cutoffs,
+            self.forget.as_ref(),
+        )
+        .await
     }
 }
 

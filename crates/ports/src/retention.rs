@@ -2,10 +2,13 @@
 //! batches, by whoever asks (the `execution.PurgeExecutions` task, `peregrine sys purge`, the
 //! server's retention).
 
+use jiff::Timestamp;
+
 use crate::repository::{
     Error, ExecutionRepository, LogQuery, LogRepository, PurgeQuery, PurgedExecution,
 };
 use crate::storage::{Storage, StorageContext};
+use crate::store::ExecutionBackend;
 
 /// Executions deleted per call to the store.
 pub const BATCH: usize = 500;
@@ -51,6 +54,55 @@ pub async fn purge_executions(
             return Ok(counts);
         }
     }
+}
+
+/// What a retention pass deletes: ended executions started before `executions_before` (with
+/// their log lines and, unless kept, their files) and log lines written before `logs_before`,
+/// in a namespace (and its children) or flow when named.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cutoffs {
+    pub namespace: Option<String>,
+    pub flow_id: Option<String>,
+    /// None: no execution goes.
+    pub executions_before: Option<Timestamp>,
+    /// None: only the lines of the executions that go.
+    pub logs_before: Option<Timestamp>,
+    pub keep_files: bool,
+}
+
+/// One retention pass over a store that serves executions and logs (`peregrine sys purge`, the
+/// server's hourly pass).
+pub async fn purge_older(
+    store: &dyn ExecutionBackend,
+    storage: &dyn Storage,
+    cutoffs: &Cutoffs,
+    forget: &(dyn Fn(&[String]) + Send + Sync),
+) -> Result<PurgeCounts, Error> {
+    let mut counts = PurgeCounts::default();
+    if let Some(before) = cutoffs.executions_before {
+        let query = PurgeQuery {
+            namespace: cutoffs.namespace.clone(),
+            flow_id: cutoffs.flow_id.clone(),
+            started_after: None,
+            started_before: before,
+            states: Vec::new(),
+        };
+        let options = PurgeOptions {
+            logs: true,
+            storage: !cutoffs.keep_files,
+        };
+        counts = purge_executions(store, store, storage, &query, options, forget).await?;
+    }
+    if let Some(before) = cutoffs.logs_before {
+        let query = LogQuery {
+            namespace: cutoffs.namespace.clone(),
+            flow_id: cutoffs.flow_id.clone(),
+            to: Some(before),
+            ..LogQuery::default()
+        };
+        counts.logs += LogRepository::purge(store, &query, Vec::new()).await?;
+    }
+    Ok(counts)
 }
 
 /// Deletes the log lines and files of executions, as `options` names.

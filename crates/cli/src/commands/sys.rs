@@ -8,8 +8,7 @@ use clap::Subcommand;
 use jiff::{SpanRelativeTo, Timestamp, Unit};
 use peregrine_node::backends::Backends;
 use peregrine_node::config::ServerConfig;
-use peregrine_ports::repository::{LogQuery, LogRepository, PurgeQuery};
-use peregrine_ports::retention::{PurgeOptions, purge_executions};
+use peregrine_ports::retention::{Cutoffs, purge_older};
 
 #[derive(Debug, Subcommand)]
 pub enum SysCommand {
@@ -60,44 +59,23 @@ pub fn run(command: SysCommand) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         let backends = Backends::open(&config).await?;
-        let store = backends.store.clone();
-        let mut executions = 0;
-        let mut files = 0;
-        let mut lines = 0;
-        if !logs_only {
-            let query = PurgeQuery {
-                namespace: namespace.clone(),
-                flow_id: flow_id.clone(),
-                started_after: None,
-                started_before: cutoff,
-                states: Vec::new(),
-            };
-            let options = PurgeOptions {
-                logs: true,
-                storage: !keep_files,
-            };
-            let counts = purge_executions(
-                store.as_ref(),
-                store.as_ref(),
-                backends.storage.as_ref(),
-                &query,
-                options,
-                &|_| {},
-            )
-            .await?;
-            executions = counts.executions;
-            files = counts.files;
-            lines = counts.logs;
-        }
-        let query = LogQuery {
+        let cutoffs = Cutoffs {
             namespace,
             flow_id,
-            to: Some(cutoff),
-            ..LogQuery::default()
+            executions_before: (!logs_only).then_some(cutoff),
+            logs_before: Some(cutoff),
+            keep_files,
         };
-        lines += LogRepository::purge(store.as_ref(), &query, Vec::new()).await?;
+        let counts = purge_older(
+            backends.store.as_ref(),
+            backends.storage.as_ref(),
+            &cutoffs,
+            &|_| {},
+        )
+        .await?;
         println!(
-            "purged before {cutoff}: {executions} executions, {lines} log lines, {files} files"
+            "purged before {cutoff}: {} executions, {} log lines, {} files",
+            counts.executions, counts.logs, counts.files
         );
         Ok(ExitCode::SUCCESS)
     })

@@ -71,14 +71,7 @@ async fn kept_page(
     let matching = found
         .results
         .into_iter()
-        .filter(|execution| {
-            let started = execution.state.started();
-            execution.state.is_terminated()
-                && started.is_some_and(|started| {
-                    started < query.started_before
-                        && query.started_after.is_none_or(|after| started >= after)
-                })
-        })
+        .filter(|execution| query.matches(execution))
         .map(|execution| peregrine_ports::repository::PurgedExecution {
             id: execution.id,
             namespace: execution.namespace,
@@ -128,14 +121,13 @@ impl peregrine_plugin_api::RunnableTask for PurgeExecutionsSpec {
             };
             let services = context.services();
             let counts = if flag(context, "purgeExecution", &self.purge_execution, true)? {
-                let control = services.control.clone();
                 purge_executions(
                     services.executions.as_ref(),
                     services.logs.as_ref(),
                     services.storage.as_ref(),
                     &query,
                     options,
-                    &move |ids| control.forget(ids),
+                    &|ids| services.control.forget(ids),
                 )
                 .await?
             } else {
