@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use peregrine_model::execution::Execution;
-use peregrine_node::server::LocalServices;
 use peregrine_ports::repository::{ExecutionQuery, FlowRepository};
 
 fn flow(recover: &str) -> String {
@@ -42,16 +40,9 @@ triggers:
 /// returns every execution of the flow once they have ended.
 fn run_for(folder: &std::path::Path, save: Option<&str>, seconds: f64) -> Vec<Execution> {
     let backends = common::sqlite_backends(folder);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = common::runtime();
     let executions = runtime.block_on(async {
-        let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &backends)
-            .await
-            .expect("opens");
+        let services = common::services(&backends).await;
         if let Some(source) = save {
             services
                 .flows
@@ -207,16 +198,9 @@ fn toggle(id: &str, enabled: bool) -> String {
 fn toggle_stops_and_starts_a_schedule_at_once() {
     let folder = tempfile::tempdir().expect("a folder");
     let backends = common::sqlite_backends(folder.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = common::runtime();
     runtime.block_on(async {
-        let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &backends)
-            .await
-            .expect("opens");
+        let services = common::services(&backends).await;
         let flows = [
             ("ticking", TICKING.to_string()),
             ("pause_it", toggle("pause_it", false)),

@@ -6,11 +6,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use peregrine_node::server::LocalServices;
 use peregrine_ports::repository::FlowRepository;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -68,16 +66,9 @@ async fn eventually<F: std::future::Future<Output = bool>>(what: &str, done: imp
 fn disabled_through_the_api_a_schedule_stops_and_enabled_again_it_fires_at_once() {
     let folder = tempfile::tempdir().expect("a folder");
     let backends = common::sqlite_backends(folder.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = common::runtime();
     runtime.block_on(async {
-        let registry = Arc::new(peregrine_node::catalogue());
-        let (services, _) = LocalServices::open(registry, &backends)
-            .await
-            .expect("opens");
+        let services = common::services(&backends).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");

@@ -41,3 +41,21 @@ pub async fn executions_of(
         .expect("search")
         .total
 }
+
+/// The runtime the server tests run on: two worker threads, timers and I/O.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The server's services over `backends`, with the whole plugin catalogue.
+pub async fn services(backends: &Backends) -> peregrine_node::server::LocalServices {
+    let registry = std::sync::Arc::new(peregrine_node::catalogue());
+    let (services, _) = peregrine_node::server::LocalServices::open(registry, backends)
+        .await
+        .expect("opens");
+    services
+}

@@ -407,13 +407,17 @@ pub async fn logs_come_back_in_order_and_filtered(store: &dyn Backend) {
     );
 }
 
-pub async fn log_search_filters_pages_and_sorts_newest_first(store: &dyn Backend) {
-    let entry = |namespace: &str, flow_id: &str, second: i64, level, message: &str| LogEntry {
+/// A line of flow `flow_id` (execution `e-{flow_id}`) in `namespace`, written at `second`.
+fn entry(namespace: &str, flow_id: &str, second: i64, level: LogLevel, message: &str) -> LogEntry {
+    LogEntry {
         namespace: namespace.into(),
         flow_id: flow_id.into(),
         timestamp: at(second),
         ..line(&format!("e-{flow_id}"), None, level, message)
-    };
+    }
+}
+
+pub async fn log_search_filters_pages_and_sorts_newest_first(store: &dyn Backend) {
     let lines = vec![
         entry("company", "a", 1, LogLevel::Info, "Hello one"),
         entry("company.team", "b", 2, LogLevel::Warn, "hello two"),
@@ -671,12 +675,6 @@ pub async fn purge_removes_only_ended_executions_in_the_window(store: &dyn Backe
 }
 
 pub async fn log_purge_filters_by_query_and_level(store: &dyn Backend) {
-    let entry = |namespace: &str, flow_id: &str, second: i64, level, message: &str| LogEntry {
-        namespace: namespace.into(),
-        flow_id: flow_id.into(),
-        timestamp: at(second),
-        ..line(&format!("e-{flow_id}"), None, level, message)
-    };
     let lines = vec![
         entry("company", "a", 1, LogLevel::Info, "one"),
         entry("company.team", "b", 2, LogLevel::Debug, "two"),
