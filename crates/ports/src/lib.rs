@@ -4,6 +4,7 @@
 pub mod future;
 pub mod kv;
 pub mod memory;
+pub mod queue;
 pub mod repository;
 pub mod retention;
 pub mod secrets;
