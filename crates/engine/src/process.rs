@@ -114,6 +114,10 @@ impl Step<'_, '_> {
         let Some(run) = self.state.run(&update.task_run_id) else {
             return;
         };
+        if update.state == State::Resubmitted {
+            self.resubmitted(update, now);
+            return;
+        }
         if run.state.is_terminated()
             || run.state.current == State::Retrying
             || run.state.current == update.state && update.state != State::Running
@@ -268,6 +272,30 @@ impl Step<'_, '_> {
             return;
         }
         self.resume_run(&id, target, now);
+    }
+
+    /// An attempt lost with its worker (which died or stopped holding it): recorded as
+    /// RESUBMITTED while the next attempt runs; the task run itself stays where it is.
+    fn resubmitted(&mut self, update: TaskUpdate, now: Timestamp) {
+        let Some(run) = self.state.run_mut(&update.task_run_id) else {
+            return;
+        };
+        if run.state.is_terminated() {
+            return;
+        }
+        let index = update.attempt.max(1) as usize - 1;
+        while run.attempts.len() <= index {
+            run.attempts.push(Attempt {
+                state: StateHistory::new(State::Running, now),
+                worker_id: update.worker_id.clone(),
+                log_file: None,
+            });
+        }
+        if let Some(attempt) = run.attempts.get_mut(index)
+            && !attempt.state.is_terminated()
+        {
+            attempt.state.set(State::Resubmitted, now);
+        }
     }
 
     /// Sends a retrying task run to a worker again, for its next attempt.

@@ -340,7 +340,8 @@ async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<
         sqlx::query(
             "INSERT INTO outbox (execution_id, key, payload) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) \
-             ON CONFLICT (execution_id, key) DO UPDATE SET payload = excluded.payload",
+             ON CONFLICT (execution_id, key) DO UPDATE SET payload = excluded.payload, \
+             claimed_by = NULL, lease_until = NULL, claims = 0, killed = FALSE",
         )
         .bind(executions)
         .bind(keys)
@@ -351,9 +352,23 @@ async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<
     Ok(())
 }
 
-async fn write_commit(pool: &PgPool, commit: &Commit) -> Result<(), Failure> {
+/// The prefixes of the rows a commit puts, each once.
+fn announced(commit: &Commit) -> Vec<String> {
+    let mut prefixes: Vec<String> = Vec::new();
+    for row in &commit.put {
+        if let Some(prefix) = crate::queue::prefix_of(&row.key)
+            && !prefixes.iter().any(|known| known == prefix)
+        {
+            prefixes.push(prefix.to_string());
+        }
+    }
+    prefixes
+}
+
+/// Writes the commit in one transaction; returns the prefixes it announced.
+async fn write_commit(pool: &PgPool, commit: &Commit) -> Result<Vec<String>, Failure> {
     if commit.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut transaction = pool.begin().await?;
     for transitions in distinct_runs(&commit.transitions) {
@@ -361,8 +376,16 @@ async fn write_commit(pool: &PgPool, commit: &Commit) -> Result<(), Failure> {
     }
     write_outbox(&mut transaction, commit).await?;
     crate::logs::insert(&mut transaction, &commit.logs).await?;
+    let announced = announced(commit);
+    if !announced.is_empty() {
+        sqlx::query("SELECT pg_notify($1, p) FROM UNNEST($2::text[]) AS p")
+            .bind(crate::queue::CHANNEL)
+            .bind(&announced)
+            .execute(&mut *transaction)
+            .await?;
+    }
     transaction.commit().await?;
-    Ok(())
+    Ok(announced)
 }
 
 async fn load(pool: &PgPool, id: &str) -> Result<Option<StoredExecution>, Failure> {
@@ -517,7 +540,12 @@ async fn purge(
 
 impl ExecutionStore for PostgresStore {
     fn commit(&self, commit: Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
-        Box::pin(async move { answer(write_commit(&self.pool, &commit).await) })
+        Box::pin(async move {
+            for prefix in answer(write_commit(&self.pool, &commit).await)? {
+                self.notices.notify(&prefix);
+            }
+            Ok(())
+        })
     }
 
     fn load(&self, execution_id: &str) -> BoxFuture<'_, Result<Option<StoredExecution>, Error>> {

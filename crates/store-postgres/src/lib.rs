@@ -12,6 +12,7 @@
 mod executions;
 mod flows;
 mod logs;
+mod queue;
 mod schema;
 mod triggers;
 
@@ -43,6 +44,7 @@ impl Default for PostgresOptions {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    notices: std::sync::Arc<queue::Notices>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -88,7 +90,10 @@ impl PostgresStore {
             .await
             .map_err(OpenError::Connect)?;
         schema::migrate(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            notices: std::sync::Arc::default(),
+        })
     }
 
     /// The pool, for callers that share it (health checks, metrics).

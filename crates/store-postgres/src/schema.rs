@@ -91,6 +91,18 @@ CREATE TABLE triggers (
     r#"
 CREATE INDEX executions_ended_by_start ON executions (started, id) WHERE terminated;
 "#,
+    // The outbox as a queue between processes: the order rows were put in, and who holds a
+    // row until when (microseconds of the database's clock).
+    r#"
+ALTER TABLE outbox
+    ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY,
+    ADD COLUMN claimed_by TEXT,
+    ADD COLUMN lease_until BIGINT,
+    ADD COLUMN claims INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN killed BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX outbox_by_key ON outbox (key, seq);
+CREATE INDEX outbox_by_holder ON outbox (claimed_by) WHERE claimed_by IS NOT NULL;
+"#,
 ];
 
 /// Runs the steps not yet run, all in one transaction under an advisory lock keyed by the
