@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use peregrine_ports::kv::StorageKv;
 use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage, MemoryTriggers};
+use peregrine_ports::queue::OutboxQueue;
 use peregrine_ports::repository::FlowRepository;
 use peregrine_ports::storage::Storage;
 use peregrine_ports::store::ExecutionBackend;
@@ -28,7 +29,10 @@ pub struct Backends {
     pub triggers: Arc<dyn TriggerStore>,
     /// Ended executions kept in memory; `usize::MAX` keeps every one (memory backends).
     pub keep_finished: usize,
+    /// Task runs this process runs at once; 0 when workers run in other processes only.
     pub worker_slots: usize,
+    /// The outbox as a queue between processes: set for databases several processes share.
+    pub queue: Option<Arc<dyn OutboxQueue>>,
     /// How long ended executions and log lines are kept.
     pub retention: RetentionConfig,
     /// What the server says it runs on, for its ready line.
@@ -53,6 +57,7 @@ impl Backends {
             triggers: Arc::new(MemoryTriggers::new()),
             keep_finished: usize::MAX,
             worker_slots: 16,
+            queue: None,
             retention: RetentionConfig::default(),
             description: "state in memory: lost when the server stops".into(),
         }
@@ -60,8 +65,9 @@ impl Backends {
 
     /// Opens the backends a configuration names (creating folders and the database).
     pub async fn open(config: &ServerConfig) -> Result<Self, ConfigError> {
-        // Kept beside the executions: the SQLite arm replaces it with its database.
+        // Kept beside the executions: the database arms replace them.
         let mut triggers: Arc<dyn TriggerStore> = Arc::new(MemoryTriggers::new());
+        let mut queue: Option<Arc<dyn OutboxQueue>> = None;
         let (store, flows, keep_finished, state): (
             Arc<dyn ExecutionBackend>,
             Arc<dyn FlowRepository>,
@@ -94,6 +100,7 @@ impl Backends {
             RepositoryType::Postgres => {
                 let server = postgres(config).await?;
                 triggers = server.triggers;
+                queue = server.queue;
                 (
                     server.store,
                     server.flows,
@@ -104,6 +111,7 @@ impl Backends {
             RepositoryType::Mysql => {
                 let server = mysql(config).await?;
                 triggers = server.triggers;
+                queue = server.queue;
                 (
                     server.store,
                     server.flows,
@@ -127,13 +135,22 @@ impl Backends {
                 (Arc::new(storage), format!("files in {}", base.display()))
             }
         };
+        let worker_slots = config.kestra.worker.threads;
+        if worker_slots == 0 && queue.is_none() {
+            return Err(ConfigError::Invalid(
+                "kestra.worker.threads: 0 (no worker in this process) needs a database worker \
+                 processes share: set kestra.repository.type to postgres or mysql"
+                    .into(),
+            ));
+        }
         Ok(Self {
             store,
             flows,
             storage,
             triggers,
             keep_finished,
-            worker_slots: config.kestra.worker.threads.max(1),
+            worker_slots,
+            queue,
             retention: config.kestra.retention.clone(),
             description: format!("{state}, {where_files}"),
         })
@@ -151,8 +168,13 @@ impl Backends {
             },
             store: self.store.clone(),
             keep_finished: self.keep_finished,
-            worker_slots: self.worker_slots,
+            worker_slots: self.worker_slots.max(1),
             flows: Some(self.flows.clone()),
+            queue: if self.worker_slots == 0 {
+                self.queue.clone()
+            } else {
+                None
+            },
             ..base
         }
     }
@@ -163,6 +185,7 @@ struct ServerBackends {
     store: Arc<dyn ExecutionBackend>,
     flows: Arc<dyn FlowRepository>,
     triggers: Arc<dyn TriggerStore>,
+    queue: Option<Arc<dyn OutboxQueue>>,
     description: String,
 }
 
@@ -183,7 +206,8 @@ async fn postgres(config: &ServerConfig) -> Result<ServerBackends, ConfigError> 
     Ok(ServerBackends {
         store: store.clone(),
         flows: store.clone(),
-        triggers: store,
+        triggers: store.clone(),
+        queue: Some(store),
         description: format!("state in PostgreSQL at {}", server_of(&url)),
     })
 }
@@ -213,6 +237,7 @@ async fn mysql(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
         store: store.clone(),
         flows: store.clone(),
         triggers: store,
+        queue: None,
         description: format!("state in MySQL at {}", server_of(&url)),
     })
 }

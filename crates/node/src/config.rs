@@ -7,6 +7,9 @@
 //! and its line. Environment variables set keys too, over the file (see [`env`]).
 
 mod env;
+mod server;
+
+pub use server::{ConfigDuration, Liveness, ServerSection};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +63,7 @@ pub struct KestraConfig {
     pub storage: StorageConfig,
     pub worker: WorkerConfig,
     pub retention: RetentionConfig,
+    pub server: ServerSection,
     #[serde(flatten)]
     pub ignored: BTreeMap<String, Value>,
 }
@@ -220,7 +224,8 @@ impl<'de> Deserialize<'de> for Retention {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct WorkerConfig {
-    /// Task runs running at once.
+    /// Task runs running at once; 0 runs no worker in a standalone server (workers of their
+    /// own, `peregrine server worker`, run the tasks).
     pub threads: usize,
 }
 
@@ -430,7 +435,13 @@ impl ServerConfig {
         let postgres = postgres.map(|key| format!("datasources.postgres.{key}"));
         let mysql = self.datasources.mysql.ignored.keys();
         let mysql = mysql.map(|key| format!("datasources.mysql.{key}"));
-        root.chain(kestra).chain(postgres).chain(mysql).collect()
+        let server = self.kestra.server.ignored.keys();
+        let server = server.map(|key| format!("kestra.server.{key}"));
+        root.chain(kestra)
+            .chain(server)
+            .chain(postgres)
+            .chain(mysql)
+            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod retention;
 pub mod runtime;
 pub mod scheduling;
 pub mod server;
+pub mod worker_role;
 
 pub use catalogue::{catalogue, role_of, runners};
 pub use expressions::PebbleSyntax;

@@ -17,6 +17,24 @@ use crate::store::OutboxRow;
 /// The prefix whose waiters [`OutboxQueue::kill`] wakes.
 pub const KILLS: &str = "kill:";
 
+/// Worker jobs: a runnable task run to run, put by the executor, claimed by workers.
+pub const JOBS: &str = "job:";
+
+/// Task updates from a worker, put by the worker, consumed by the executor's commit that
+/// applies them.
+pub const RESULTS: &str = "result:";
+
+/// The key of a worker job.
+pub fn job_key(task_run_id: &str) -> String {
+    format!("{JOBS}{task_run_id}")
+}
+
+/// The key of a task update: one per task run, attempt and state, so a report sent twice is
+/// stored once.
+pub fn result_key(task_run_id: &str, attempt: u32, state: &str) -> String {
+    format!("{RESULTS}{task_run_id}:{attempt}:{state}")
+}
+
 /// A row claimed by a worker.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Claimed {

@@ -4,6 +4,8 @@
 
 mod archive;
 mod directory;
+pub mod remote;
 mod worker;
 
+pub use remote::{RemoteError, RemoteOptions, RemoteWorker, Reports};
 pub use worker::{Worker, WorkerOptions};

@@ -79,6 +79,31 @@ impl Worker {
         }
     }
 
+    /// Interrupts one running task run of an execution.
+    pub fn cancel(&self, execution_id: &str, task_run_id: &str) {
+        let token = self.running.lock().ok().and_then(|running| {
+            running.get(execution_id).and_then(|tokens| {
+                tokens
+                    .iter()
+                    .find(|(id, _)| id == task_run_id)
+                    .map(|(_, token)| token.clone())
+            })
+        });
+        if let Some(token) = token {
+            token.cancel();
+        }
+    }
+
+    /// How many task runs may run at once.
+    pub fn slots(&self) -> usize {
+        self.options.slots.max(1)
+    }
+
+    /// This worker's id, recorded on attempts.
+    pub fn id(&self) -> &str {
+        &self.options.id
+    }
+
     /// Runs one job to its end, calling `report` with RUNNING, then with the final state.
     pub async fn execute(&self, job: WorkerJob, report: impl Fn(TaskUpdate)) {
         let Ok(_permit) = self.slots.acquire().await else {

@@ -5,6 +5,7 @@ mod flow_test;
 mod namespace;
 mod server;
 mod sys;
+mod worker;
 
 use std::process::ExitCode;
 

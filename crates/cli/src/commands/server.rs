@@ -54,6 +54,24 @@ pub enum ServerCommand {
         /// A folder of flow files to load at start and keep in step.
         #[arg(long, short = 'f')]
         flow_path: Option<PathBuf>,
+        /// Task runs this process runs at once, instead of `kestra.worker.threads`; 0 runs no
+        /// worker here: workers of their own (`peregrine server worker`) on the same database
+        /// run the tasks.
+        #[arg(long)]
+        worker_thread: Option<usize>,
+    },
+    /// Run only the worker role: claim task runs from the database the executors use (PostgreSQL
+    /// or MySQL) and run them, sharing internal storage with them. Any number may run, on any
+    /// host. Stops gracefully on Ctrl-C or SIGTERM (running tasks finish within
+    /// `kestra.server.termination-grace-period`, then are handed back); stops on its own, with
+    /// exit code 3, when it cannot renew its claims for `kestra.server.liveness.timeout`.
+    Worker {
+        /// The configuration file (YAML); without one, environment variables and defaults.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        /// Task runs running at once, instead of `kestra.worker.threads`.
+        #[arg(long)]
+        thread: Option<usize>,
     },
 }
 
@@ -78,18 +96,35 @@ pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
             config,
             port,
             flow_path,
+            worker_thread,
         } => {
-            let config = match config {
-                Some(path) => ServerConfig::read(&path)?,
-                None => ServerConfig::from_env()?,
-            };
-            for key in config.ignored_keys() {
-                eprintln!("configuration: {key} is not used by Peregrine");
+            let mut config = read_config(config.as_deref())?;
+            if let Some(threads) = worker_thread {
+                config.kestra.worker.threads = threads;
             }
             let port = port.unwrap_or(config.micronaut.server.port);
             serve("standalone", started, port, Some(config), flow_path)
         }
+        ServerCommand::Worker { config, thread } => {
+            let mut config = read_config(config.as_deref())?;
+            if let Some(threads) = thread {
+                config.kestra.worker.threads = threads;
+            }
+            super::worker::run(started, config)
+        }
     }
+}
+
+/// The configuration file, or the environment alone; unused keys are reported.
+fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<ServerConfig> {
+    let config = match path {
+        Some(path) => ServerConfig::read(path)?,
+        None => ServerConfig::from_env()?,
+    };
+    for key in config.ignored_keys() {
+        eprintln!("configuration: {key} is not used by Peregrine");
+    }
+    Ok(config)
 }
 
 /// Serves on the backends `config` names, or in memory without one.
@@ -153,7 +188,7 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

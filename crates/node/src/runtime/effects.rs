@@ -25,9 +25,14 @@ fn until(at: jiff::Timestamp) -> Duration {
 impl LocalRuntime {
     pub(super) fn carry_out(&self, id: &str, effect: Effect) {
         match effect {
+            // Workers in other processes claim the job row this step committed.
+            Effect::RunTask(_) if self.remote.is_some() => {}
             Effect::RunTask(job) => self.run_job(id, *job),
             Effect::KillTasks => {
-                self.worker.kill(id);
+                match &self.remote {
+                    Some(queue) => self.kill_remote(queue.clone(), id),
+                    None => self.worker.kill(id),
+                }
                 let children: Vec<String> = self
                     .shared
                     .lock()

@@ -14,6 +14,7 @@ mod labels;
 mod logs;
 mod outbox;
 mod recovery;
+mod remote;
 mod replay;
 mod revisions;
 mod step;
@@ -76,6 +77,13 @@ pub(crate) enum Message {
     },
     /// Task log lines are waiting: commit them.
     Flush,
+    /// A worker's report read from the outbox row `key`, which the commit applying it deletes
+    /// (unreadable reports are deleted too).
+    Reported {
+        id: String,
+        key: String,
+        update: Option<peregrine_engine::TaskUpdate>,
+    },
     /// New labels for an ended execution (see `labels.rs`).
     Labels {
         id: String,
@@ -150,6 +158,9 @@ pub struct RuntimeOptions {
     /// Where the revisions of flows are stored: an execution taken back runs on its own
     /// revision, read from here when it is not the loaded one.
     pub flows: Option<Arc<dyn FlowRepository>>,
+    /// Set when workers run in other processes: jobs are claimed from the store's outbox
+    /// through this queue and their results read back from it; no task runs in this process.
+    pub queue: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
 }
 
 impl std::fmt::Debug for RuntimeOptions {
@@ -157,6 +168,7 @@ impl std::fmt::Debug for RuntimeOptions {
         f.debug_struct("RuntimeOptions")
             .field("keep_finished", &self.keep_finished)
             .field("worker_slots", &self.worker_slots)
+            .field("remote_workers", &self.queue.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +196,7 @@ impl RuntimeOptions {
             keep_finished: usize::MAX,
             worker_slots: 16,
             flows: None,
+            queue: None,
         }
     }
 }
@@ -197,6 +210,8 @@ pub struct LocalRuntime {
     worker: Worker,
     store: Arc<dyn ExecutionBackend>,
     flows: Option<Arc<dyn FlowRepository>>,
+    /// Workers in other processes (see `remote.rs`), or none: this process's worker runs jobs.
+    remote: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
     pending_logs: Arc<logs::PendingLogs>,
     flow_triggers: Arc<crate::flow_triggers::FlowTriggers>,
     keep_finished: usize,
@@ -238,6 +253,7 @@ impl LocalRuntime {
             keep_finished,
             worker_slots,
             flows,
+            queue,
         } = options;
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -285,11 +301,15 @@ impl LocalRuntime {
             worker,
             store,
             flows,
+            remote: queue.clone(),
             pending_logs,
             flow_triggers,
             keep_finished,
         };
         tokio::spawn(runtime.clone().event_loop(receiver));
+        if let Some(queue) = queue {
+            runtime.read_results(queue);
+        }
         runtime
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A runnable task run sent to a worker: deleted when the task run ends.
-pub(crate) const JOB: &str = "job:";
+pub(crate) const JOB: &str = peregrine_ports::queue::JOBS;
 /// A timer: deleted when it fires (or the execution ends).
 pub(crate) const TIMER: &str = "timer:";
 /// A subflow to start: deleted by the child's first commit.
@@ -36,9 +36,7 @@ pub(crate) struct ReplayRow {
     pub at: jiff::Timestamp,
 }
 
-pub(crate) fn job_key(task_run_id: &str) -> String {
-    format!("{JOB}{task_run_id}")
-}
+pub(crate) use peregrine_ports::queue::job_key;
 
 pub(crate) fn timer_key(kind: &TimerKind) -> String {
     format!("{TIMER}{}", serde_json::to_string(kind).unwrap_or_default())
@@ -96,6 +94,8 @@ pub(crate) enum Pending {
     Subflow(Box<SubflowStart>),
     Ended(EndedRow),
     Replay(ReplayRow),
+    /// A worker's report, read by the results reader (`remote.rs`).
+    Result,
 }
 
 pub(crate) fn read(row: &OutboxRow) -> Result<Pending, String> {
@@ -103,7 +103,9 @@ pub(crate) fn read(row: &OutboxRow) -> Result<Pending, String> {
         serde_json::from_value(payload.clone()).map_err(|error| error.to_string())
     }
     let key = row.key.as_str();
-    if key.starts_with(JOB) {
+    if key.starts_with(peregrine_ports::queue::RESULTS) {
+        Ok(Pending::Result)
+    } else if key.starts_with(JOB) {
         parse(&row.payload).map(|job| Pending::Job(Box::new(job)))
     } else if key.starts_with(TIMER) {
         parse(&row.payload).map(Pending::Timer)

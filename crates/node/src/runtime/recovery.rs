@@ -58,8 +58,12 @@ impl LocalRuntime {
             match pending {
                 Pending::Job(job) => {
                     recovered.jobs += 1;
-                    self.run_job(id, *job);
+                    // Workers in other processes claim it from the store.
+                    if self.remote.is_none() {
+                        self.run_job(id, *job);
+                    }
                 }
+                Pending::Result => {}
                 Pending::Timer(timer) => {
                     recovered.timers += 1;
                     self.set_timer(id, timer.at, timer.kind);

@@ -105,6 +105,13 @@ impl LocalRuntime {
         for message in messages {
             let (id, event) = match message {
                 Message::Event { id, event } => (id, event),
+                Message::Reported { id, key, update } => {
+                    batch.commit.done.push((id.clone(), key));
+                    match update {
+                        Some(update) => (id, Event::TaskUpdate(update)),
+                        None => continue,
+                    }
+                }
                 Message::Hold { id, state } => {
                     if shared.executor.hold(&id, state) {
                         batch.touch(&id);
@@ -174,6 +181,13 @@ impl LocalRuntime {
                         .commit
                         .done_prefix
                         .push((id.clone(), prefix.to_string()));
+                }
+                // Late reports of workers in other processes.
+                if self.remote.is_some() {
+                    batch
+                        .commit
+                        .done_prefix
+                        .push((id.clone(), peregrine_ports::queue::RESULTS.to_string()));
                 }
             }
             batch.commit.transitions.push(transition);

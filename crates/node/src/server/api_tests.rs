@@ -79,6 +79,7 @@ pub(super) async fn server() -> Server {
         // go through the store.
         keep_finished: 1,
         worker_slots: 4,
+        queue: None,
         retention: crate::config::RetentionConfig::default(),
         description: "test".into(),
     };
