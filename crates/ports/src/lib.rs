@@ -11,6 +11,7 @@ pub mod secrets;
 pub mod storage;
 pub mod store;
 pub mod triggers;
+pub mod wakeups;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -2,7 +2,7 @@
 //! and the repositories the API reads them from.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use peregrine_model::execution::{Execution, TaskRun};
@@ -15,6 +15,9 @@ use crate::repository::{
     PurgeQuery, PurgedExecution,
 };
 use crate::store::{Commit, ExecutionStore, OutboxRow, ParentLink, StoredExecution, Transition};
+use crate::wakeups::Wakeups;
+
+use super::outbox::Outbox;
 
 #[derive(Default)]
 struct Stored {
@@ -70,16 +73,18 @@ impl Stored {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(super) struct Inner {
     executions: HashMap<String, Stored>,
-    outbox: BTreeMap<(String, String), Value>,
+    pub(super) outbox: Outbox,
     logs: Vec<LogEntry>,
 }
 
-/// The in-memory [`ExecutionStore`], also serving executions and logs to the API.
+/// The in-memory [`ExecutionStore`], also serving executions and logs to the API, and its
+/// outbox as a [`crate::queue::OutboxQueue`] between the roles of one process.
 #[derive(Default)]
 pub struct MemoryExecutions {
     inner: Mutex<Inner>,
+    pub(super) wakeups: Wakeups,
 }
 
 impl MemoryExecutions {
@@ -87,7 +92,7 @@ impl MemoryExecutions {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, Error> {
+    pub(super) fn lock(&self) -> Result<MutexGuard<'_, Inner>, Error> {
         self.inner
             .lock()
             .map_err(|_| Error::Backend("the execution store is poisoned".into()))
@@ -103,18 +108,20 @@ impl MemoryExecutions {
                 .apply(transition);
         }
         for (execution_id, key) in &commit.done {
-            inner.outbox.remove(&(execution_id.clone(), key.clone()));
+            inner.outbox.remove(execution_id, key);
         }
         for (execution_id, prefix) in &commit.done_prefix {
             inner
                 .outbox
-                .retain(|(id, key), _| id != execution_id || !key.starts_with(prefix.as_str()));
+                .retain(|id, key| id != execution_id || !key.starts_with(prefix.as_str()));
         }
         for row in &commit.put {
-            let key = (row.execution_id.clone(), row.key.clone());
-            inner.outbox.insert(key, row.payload.clone());
+            inner.outbox.put(row);
         }
         inner.logs.extend(commit.logs.iter().cloned());
+        drop(inner);
+        self.wakeups
+            .notify_keys(commit.put.iter().map(|row| row.key.as_str()));
         Ok(())
     }
 }
@@ -150,17 +157,7 @@ impl ExecutionStore for MemoryExecutions {
     }
 
     fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
-        let result = self.lock().map(|inner| {
-            inner
-                .outbox
-                .iter()
-                .map(|((execution_id, key), payload)| OutboxRow {
-                    execution_id: execution_id.clone(),
-                    key: key.clone(),
-                    payload: payload.clone(),
-                })
-                .collect()
-        });
+        let result = self.lock().map(|inner| inner.outbox.all());
         Box::pin(async move { result })
     }
 }
@@ -208,9 +205,7 @@ impl ExecutionRepository for MemoryExecutions {
 
     fn delete(&self, id: &str) -> BoxFuture<'_, Result<bool, Error>> {
         let result = self.lock().map(|mut inner| {
-            inner
-                .outbox
-                .retain(|(execution_id, _), _| execution_id != id);
+            inner.outbox.retain(|execution_id, _| execution_id != id);
             inner.executions.remove(id).is_some()
         });
         Box::pin(async move { result })
@@ -249,7 +244,7 @@ impl ExecutionRepository for MemoryExecutions {
             inner.executions.retain(|id, _| !ids.contains(id.as_str()));
             inner
                 .outbox
-                .retain(|(execution_id, _), _| !ids.contains(execution_id.as_str()));
+                .retain(|execution_id, _| !ids.contains(execution_id));
             if logs {
                 inner
                     .logs
