@@ -13,6 +13,7 @@
 
 pub mod flows;
 pub mod kv;
+pub mod queue;
 pub mod secrets;
 pub mod storage;
 pub mod store;
@@ -47,6 +48,24 @@ macro_rules! store_conformance_tests {
             log_search_filters_pages_and_sorts_newest_first,
             purge_removes_only_ended_executions_in_the_window,
             log_purge_filters_by_query_and_level,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per contract of `queue` (the outbox as a queue between processes); the
+/// backend is also the executor's store that writes the outbox.
+#[macro_export]
+macro_rules! queue_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(queue, $make;
+            claim_hands_each_row_to_one_worker,
+            an_expired_lease_is_claimed_again_with_claims_counted,
+            renew_keeps_rows_and_drops_consumed_ones,
+            putting_a_row_again_clears_its_claim,
+            release_hands_rows_back,
+            kill_marks_rows_and_claims_see_it,
+            rows_lists_by_prefix_oldest_first,
+            wait_returns_on_put_and_keeps_a_missed_notification,
         );
     };
 }

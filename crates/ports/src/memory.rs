@@ -6,6 +6,7 @@
 
 mod executions;
 mod flows;
+mod outbox;
 mod storage;
 mod triggers;
 
@@ -40,6 +41,10 @@ mod tests {
 
     mod store_conformance {
         crate::store_conformance_tests!(Box::new(super::MemoryExecutions::new()));
+    }
+
+    mod queue_conformance {
+        crate::queue_conformance_tests!(Box::new(super::MemoryExecutions::new()));
     }
 
     mod triggers_conformance {
