@@ -206,9 +206,14 @@ impl OutboxQueue for MemoryExecutions {
         worker: &'a str,
         rows: Vec<(String, String)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
+        let keys: Vec<String> = rows.iter().map(|(_, key)| key.clone()).collect();
         let result = self
             .lock()
             .map(|mut inner| inner.outbox.release(worker, rows));
+        if result.is_ok() {
+            // The rows handed back may be claimed at once.
+            self.wakeups.notify_keys(keys.iter().map(String::as_str));
+        }
         Box::pin(async move { result })
     }
 
