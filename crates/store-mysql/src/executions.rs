@@ -15,7 +15,12 @@ use crate::{MysqlStore, backend, from_text, like_prefix};
 
 impl ExecutionStore for MysqlStore {
     fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
-        Box::pin(async move { crate::write::commit(&self.pool, &commit).await })
+        Box::pin(async move {
+            crate::write::commit(&self.pool, &commit).await?;
+            self.polls
+                .notify_keys(commit.put.iter().map(|row| row.key.as_str()));
+            Ok(())
+        })
     }
 
     fn load(&self, execution_id: &str) -> BoxFuture<'_, Result<Option<StoredExecution>, Error>> {

@@ -1,6 +1,7 @@
 //! The MySQL backend (MySQL 8 and MariaDB 10.11): the executor's store (executions, task runs,
-//! frames, outbox), flows with revisions, logs and the scheduler's trigger states, for servers
-//! that share one database between several processes.
+//! frames, outbox), the outbox as a queue between processes (workers claim its rows with
+//! leases on the database's clock), flows with revisions, logs and the scheduler's trigger
+//! states, for servers that share one database between several processes.
 //!
 //! The data model is the SQLite backend's: one table per concept, documents as JSON text, and a
 //! step writes only what its commit carries. Every commit is one transaction; conditional
@@ -16,11 +17,14 @@ mod executions;
 mod flows;
 mod load;
 mod logs;
+mod poll;
+mod queue;
 mod schema;
 mod triggers;
 mod write;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use peregrine_ports::repository::Error;
@@ -47,10 +51,12 @@ impl Default for MysqlOptions {
     }
 }
 
-/// A MySQL database serving every store port. Cheap to clone: clones share the pool.
+/// A MySQL database serving every store port, the outbox queue included. Cheap to clone:
+/// clones share the pool and the queue's wake-ups.
 #[derive(Clone)]
 pub struct MysqlStore {
     pool: MySqlPool,
+    polls: Arc<poll::Polls>,
 }
 
 impl std::fmt::Debug for MysqlStore {
@@ -110,7 +116,10 @@ impl MysqlStore {
             .connect_with(connect_options)
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            polls: Arc::default(),
+        })
     }
 
     /// The pool, for tools and tests that query the database directly.

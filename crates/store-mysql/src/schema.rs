@@ -91,6 +91,19 @@ const STEPS: &[&[&str]] = &[
     ],
     // Purges pick ended executions oldest started first.
     &["ALTER TABLE executions ADD INDEX executions_ended_by_start (ended, started, id)"],
+    // The outbox as a queue: the order rows were first put in (an AUTO_INCREMENT column needs
+    // an index of its own beside the primary key), the key's prefix up to its first `:`, and
+    // the claim. One statement, so a step cut short left all of it or nothing.
+    &["ALTER TABLE outbox \
+        ADD COLUMN seq BIGINT NOT NULL AUTO_INCREMENT UNIQUE, \
+        ADD COLUMN kind VARCHAR(512) \
+            GENERATED ALWAYS AS (SUBSTRING(`key`, 1, LOCATE(':', `key`))) STORED, \
+        ADD COLUMN claimed_by VARCHAR(191) NULL, \
+        ADD COLUMN lease_until BIGINT NULL, \
+        ADD COLUMN claims INT NOT NULL DEFAULT 0, \
+        ADD COLUMN killed BOOLEAN NOT NULL DEFAULT FALSE, \
+        ADD INDEX outbox_by_kind (kind, seq), \
+        ADD INDEX outbox_by_holder (claimed_by)"],
 ];
 
 /// The version this build creates: the number of steps.
@@ -115,12 +128,12 @@ async fn version(connection: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
     }
 }
 
-/// 1061: the index name is taken.
-fn is_duplicate_index(error: &sqlx::Error) -> bool {
+/// 1061: the index name is taken; 1060: the column name is taken.
+fn is_duplicate_index_or_column(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(error)
         if error
             .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-            .is_some_and(|error| error.number() == 1061))
+            .is_some_and(|error| matches!(error.number(), 1060 | 1061)))
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`].
@@ -184,9 +197,10 @@ async fn run_steps(connection: &mut MySqlConnection) -> Result<(), OpenError> {
                 .execute(&mut *connection)
                 .await
             {
-                // MySQL has no `ADD INDEX IF NOT EXISTS`: an index made by a run of this step
-                // cut short before its row was written counts as made.
-                Err(error) if is_duplicate_index(&error) => {}
+                // MySQL has no `ADD INDEX IF NOT EXISTS` (nor `ADD COLUMN`): an index or a
+                // column made by a run of this step cut short before its row was written
+                // counts as made.
+                Err(error) if is_duplicate_index_or_column(&error) => {}
                 result => result.map(|_| ()).map_err(OpenError::Migrate)?,
             }
         }

@@ -336,7 +336,8 @@ async fn write(
     for put in runs(&commit.put, |(_, _, payload)| payload.len()) {
         let sql = format!(
             "INSERT INTO outbox (execution_id, `key`, payload) VALUES {} \
-             ON DUPLICATE KEY UPDATE payload = VALUES(payload)",
+             ON DUPLICATE KEY UPDATE payload = VALUES(payload), claimed_by = NULL, \
+             lease_until = NULL, claims = 0, killed = FALSE",
             tuples(put.len(), 3)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
