@@ -1,6 +1,7 @@
-//! The store, flow and trigger conformance suites on a real MySQL server (MariaDB in CI), one
-//! fresh database per test, plus what only a shared server can show: concurrent opens migrate
-//! once, reopening keeps everything, ids are case-sensitive.
+//! The store, queue, flow and trigger conformance suites on a real MySQL server (MariaDB in
+//! CI), one fresh database per test, plus what only a shared server can show: concurrent opens
+//! migrate once, reopening keeps everything, ids are case-sensitive, workers claiming while the
+//! executor commits never share a row.
 //!
 //! The server is `PEREGRINE_TEST_MYSQL_URL` when set, else the private one that
 //! `scripts/services/mariadb` starts (and installs when needed). A server that cannot be
@@ -164,6 +165,10 @@ mod flows_conformance {
 
 mod triggers_conformance {
     peregrine_ports::triggers_conformance_tests!(super::store().await);
+}
+
+mod queue_conformance {
+    peregrine_ports::queue_conformance_tests!(super::store().await);
 }
 
 #[tokio::test]
@@ -381,4 +386,77 @@ async fn concurrent_commits_of_many_executions_all_land() {
     assert_eq!(rows.len(), 24);
     assert!(rows.iter().all(|row| row.key == "ended"));
     assert_eq!(store.unfinished().await.map(|found| found.len()), Ok(0));
+}
+
+#[tokio::test]
+async fn workers_claiming_while_the_executor_commits_never_share_a_row() {
+    use std::collections::HashSet;
+    use std::time::Duration;
+
+    use peregrine_ports::queue::OutboxQueue;
+    use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow};
+
+    let store = store().await;
+    let job = |execution_id: &str, step: usize| OutboxRow {
+        execution_id: execution_id.into(),
+        key: format!("job:{step}"),
+        payload: serde_json::json!({"step": step}),
+    };
+    let executions: Vec<String> = (0..24).map(|index| format!("e{index:02}")).collect();
+    store
+        .commit(std::sync::Arc::new(Commit {
+            put: executions.iter().map(|id| job(id, 0)).collect(),
+            ..Commit::default()
+        }))
+        .await
+        .expect("the first jobs are put");
+    const STEPS: usize = 3;
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..4 {
+        let store = MysqlStore::clone(&store);
+        workers.spawn(async move {
+            let name = format!("w{worker}");
+            let mut seen = Vec::new();
+            let mut idle = 0;
+            while idle < 40 {
+                let claimed = store
+                    .claim("job:", &name, 5, Duration::from_secs(60))
+                    .await?;
+                store.renew(&name, Duration::from_secs(60)).await?;
+                if claimed.is_empty() {
+                    idle += 1;
+                    store.wait("job:", Duration::from_millis(20)).await;
+                    continue;
+                }
+                idle = 0;
+                for claimed in claimed {
+                    let row = claimed.row;
+                    let step: usize = row.key["job:".len()..].parse().unwrap_or(STEPS);
+                    seen.push((row.execution_id.clone(), step));
+                    // The executor's commit: the job is done, the next one is put.
+                    let next = if step + 1 < STEPS {
+                        vec![job(&row.execution_id, step + 1)]
+                    } else {
+                        Vec::new()
+                    };
+                    store
+                        .commit(std::sync::Arc::new(Commit {
+                            done: vec![(row.execution_id, row.key)],
+                            put: next,
+                            ..Commit::default()
+                        }))
+                        .await?;
+                }
+            }
+            Ok::<_, peregrine_ports::repository::Error>(seen)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        all.extend(done.expect("the worker ran").expect("no request fails"));
+    }
+    let distinct: HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), distinct.len(), "a job went to two workers");
+    assert_eq!(all.len(), executions.len() * STEPS, "every job ran");
+    assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(0));
 }
