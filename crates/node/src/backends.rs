@@ -236,8 +236,8 @@ async fn mysql(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
     Ok(ServerBackends {
         store: store.clone(),
         flows: store.clone(),
-        triggers: store,
-        queue: None,
+        triggers: store.clone(),
+        queue: Some(store),
         description: format!("state in MySQL at {}", server_of(&url)),
     })
 }

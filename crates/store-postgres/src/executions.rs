@@ -356,7 +356,7 @@ async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<
 fn announced(commit: &Commit) -> Vec<String> {
     let mut prefixes: Vec<String> = Vec::new();
     for row in &commit.put {
-        if let Some(prefix) = crate::queue::prefix_of(&row.key)
+        if let Some(prefix) = peregrine_ports::wakeups::key_prefix(&row.key)
             && !prefixes.iter().any(|known| known == prefix)
         {
             prefixes.push(prefix.to_string());

@@ -5,7 +5,6 @@
 //! process. Waits still end at their timeout, which covers notifications lost while the
 //! listener reconnects.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,9 +12,9 @@ use peregrine_ports::future::BoxFuture;
 use peregrine_ports::queue::{Claimed, Held, KILLS, OutboxQueue};
 use peregrine_ports::repository::Error;
 use peregrine_ports::store::OutboxRow;
+use peregrine_ports::wakeups::Wakeups;
 use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool, PgRow};
-use tokio::sync::Notify;
 
 use crate::{Failure, PostgresStore, answer, from_text};
 
@@ -25,37 +24,35 @@ pub(crate) const CHANNEL: &str = "peregrine_outbox";
 /// The database's clock in microseconds since the epoch.
 const NOW: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
 
-/// What a key's prefix is: the text up to and including its first `:`.
-pub(crate) fn prefix_of(key: &str) -> Option<&str> {
-    key.find(':').map(|end| &key[..=end])
-}
-
 /// The waiters of this process, by prefix, and the listener feeding them.
 #[derive(Default)]
 pub(crate) struct Notices {
-    waiters: Mutex<HashMap<String, Arc<Notify>>>,
+    wakeups: Wakeups,
+    /// The prefixes waited on, to wake them all when notifications may have been lost.
+    waited: Mutex<Vec<String>>,
     listening: std::sync::OnceLock<()>,
 }
 
 impl Notices {
-    fn waiter(&self, prefix: &str) -> Option<Arc<Notify>> {
-        let mut waiters = self.waiters.lock().ok()?;
-        Some(waiters.entry(prefix.to_string()).or_default().clone())
-    }
-
     /// Wakes the waiter of `prefix` (or keeps the wake-up for its next wait).
     pub(crate) fn notify(&self, prefix: &str) {
-        if let Some(waiter) = self.waiter(prefix) {
-            waiter.notify_one();
-        }
+        self.wakeups.notify(prefix);
     }
 
     fn notify_all(&self) {
-        if let Ok(waiters) = self.waiters.lock() {
-            for waiter in waiters.values() {
-                waiter.notify_one();
-            }
+        let waited = self.waited.lock().map(|waited| waited.clone());
+        for prefix in waited.unwrap_or_default() {
+            self.wakeups.notify(&prefix);
         }
+    }
+
+    async fn wait(&self, prefix: &str, timeout: Duration) {
+        if let Ok(mut waited) = self.waited.lock()
+            && !waited.iter().any(|known| known == prefix)
+        {
+            waited.push(prefix.to_string());
+        }
+        self.wakeups.wait(prefix, timeout).await;
     }
 
     /// Starts the listener once per store.
@@ -289,27 +286,13 @@ impl OutboxQueue for PostgresStore {
 
     fn wait<'a>(&'a self, prefix: &'a str, timeout: Duration) -> BoxFuture<'a, ()> {
         self.notices.listen(&self.pool);
-        let waiter = self.notices.waiter(prefix);
-        Box::pin(async move {
-            match waiter {
-                Some(waiter) => {
-                    let _ = tokio::time::timeout(timeout, waiter.notified()).await;
-                }
-                None => tokio::time::sleep(timeout).await,
-            }
-        })
+        Box::pin(self.notices.wait(prefix, timeout))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_prefix_ends_at_the_first_colon() {
-        assert_eq!(prefix_of("job:abc:1"), Some("job:"));
-        assert_eq!(prefix_of("ended"), None);
-    }
 
     #[test]
     fn the_key_range_holds_every_key_of_the_prefix() {

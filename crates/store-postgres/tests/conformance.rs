@@ -158,6 +158,10 @@ mod triggers_conformance {
     peregrine_ports::triggers_conformance_tests!(super::store().await);
 }
 
+mod queue_conformance {
+    peregrine_ports::queue_conformance_tests!(super::store().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_opens_of_a_fresh_schema_migrate_once() {
     let schema = fresh_schema().await;

@@ -162,6 +162,10 @@ struct Holding {
 
 type Held = Arc<Mutex<HashMap<(String, String), Holding>>>;
 
+/// Taken by a claim until its rows are in `Held`, and by a renewal until it has compared what
+/// the store says this worker holds with `Held`: so neither sees the other half done.
+type ClaimLock = Arc<tokio::sync::Mutex<()>>;
+
 /// The worker of a separate process, over the store's outbox.
 pub struct RemoteWorker {
     worker: Worker,
@@ -170,6 +174,7 @@ pub struct RemoteWorker {
     reports: Arc<Reports>,
     options: RemoteOptions,
     held: Held,
+    claiming: ClaimLock,
 }
 
 impl RemoteWorker {
@@ -188,6 +193,7 @@ impl RemoteWorker {
             reports,
             options,
             held: Arc::default(),
+            claiming: Arc::default(),
         }
     }
 
@@ -206,6 +212,7 @@ impl RemoteWorker {
             self.worker.clone(),
             self.queue.clone(),
             self.held.clone(),
+            self.claiming.clone(),
             self.options.clone(),
             lost.clone(),
             failure.clone(),
@@ -266,12 +273,14 @@ impl RemoteWorker {
                     Err(_) => break,
                 }
             }
+            let claiming = self.claiming.lock().await;
             let claimed = self
                 .queue
                 .claim(JOBS, self.worker.id(), permits.len(), self.options.timeout)
                 .await;
             match claimed {
                 Ok(claimed) if claimed.is_empty() => {
+                    drop(claiming);
                     drop(permits);
                     tokio::select! {
                         () = self.queue.wait(JOBS, IDLE_WAIT) => {}
@@ -286,6 +295,7 @@ impl RemoteWorker {
                     }
                 }
                 Err(error) => {
+                    drop(claiming);
                     drop(permits);
                     eprintln!("worker: cannot claim jobs, trying again in {pause:?}: {error}");
                     tokio::select! {
@@ -320,7 +330,10 @@ impl RemoteWorker {
             Ok(job) => job,
             Err(error) => {
                 let task_run_id = row.key.strip_prefix(JOBS).unwrap_or_default();
-                eprintln!("worker: unreadable job {} {}: {error}", execution_id, row.key);
+                eprintln!(
+                    "worker: unreadable job {} {}: {error}",
+                    execution_id, row.key
+                );
                 report(task_run_id, claims.max(1), State::Failed);
                 return;
             }
@@ -352,11 +365,8 @@ impl RemoteWorker {
                 },
             );
         }
-        let (worker, reports, held) = (
-            self.worker.clone(),
-            self.reports.clone(),
-            self.held.clone(),
-        );
+        let (worker, reports, held) =
+            (self.worker.clone(), self.reports.clone(), self.held.clone());
         tokio::spawn(async move {
             worker
                 .execute(job, |update| {
@@ -398,13 +408,24 @@ async fn heartbeat(
     worker: Worker,
     queue: Arc<dyn OutboxQueue>,
     held: Held,
+    claiming: ClaimLock,
     options: RemoteOptions,
     lost: CancellationToken,
     failure: Arc<Mutex<Option<RemoteError>>>,
 ) {
     let mut renewed = Instant::now();
+    let mut tried = Instant::now();
     loop {
         queue.wait(KILLS, options.heartbeat).await;
+        // A backend without notifications wakes kill waiters at its polling pace: renew at most
+        // ten times a second.
+        let spacing = (options.heartbeat / 10).max(Duration::from_millis(100));
+        let since = tried.elapsed();
+        if since < spacing {
+            tokio::time::sleep(spacing - since).await;
+        }
+        tried = Instant::now();
+        let claiming = claiming.lock().await;
         match queue.renew(worker.id(), options.timeout).await {
             Ok(rows) => {
                 renewed = Instant::now();
@@ -412,26 +433,40 @@ async fn heartbeat(
                     .into_iter()
                     .map(|row| ((row.execution_id, row.key), row.killed))
                     .collect();
-                let Ok(mut held) = held.lock() else {
-                    return;
-                };
-                held.retain(|(execution_id, key), holding| {
-                    match still.get(&(execution_id.clone(), key.clone())) {
-                        // Consumed by the executor, or claimed by another worker.
-                        None => {
-                            if !holding.finished {
-                                holding.abandoned.store(true, Ordering::SeqCst);
-                                worker.cancel(execution_id, &holding.task_run_id);
+                let strays = {
+                    let Ok(mut held) = held.lock() else {
+                        return;
+                    };
+                    // Rows the store says are ours but nothing here runs (a claim cut short):
+                    // handed back rather than kept alive by every renewal.
+                    let strays: Vec<(String, String)> = still
+                        .keys()
+                        .filter(|row| !held.contains_key(*row))
+                        .cloned()
+                        .collect();
+                    held.retain(|(execution_id, key), holding| {
+                        match still.get(&(execution_id.clone(), key.clone())) {
+                            // Consumed by the executor, or claimed by another worker.
+                            None => {
+                                if !holding.finished {
+                                    holding.abandoned.store(true, Ordering::SeqCst);
+                                    worker.cancel(execution_id, &holding.task_run_id);
+                                }
+                                false
                             }
-                            false
+                            Some(true) => {
+                                worker.cancel(execution_id, &holding.task_run_id);
+                                true
+                            }
+                            Some(false) => true,
                         }
-                        Some(true) => {
-                            worker.cancel(execution_id, &holding.task_run_id);
-                            true
-                        }
-                        Some(false) => true,
-                    }
-                });
+                    });
+                    strays
+                };
+                drop(claiming);
+                if !strays.is_empty() {
+                    let _ = queue.release(worker.id(), strays).await;
+                }
             }
             Err(error) => {
                 if renewed.elapsed() >= options.timeout {

@@ -36,7 +36,13 @@ pub fn run(started: Instant, config: ServerConfig) -> anyhow::Result<ExitCode> {
             );
         }
         let id = worker_id();
-        let worker = remote_worker(&backends, id.clone(), slots, peregrine_node::runners(), options)?;
+        let worker = remote_worker(
+            &backends,
+            id.clone(),
+            slots,
+            peregrine_node::runners(),
+            options,
+        )?;
         let shutdown = CancellationToken::new();
         tokio::spawn(super::server::stop_on_signal(shutdown.clone()));
         println!(

@@ -29,9 +29,28 @@ impl Server {
         Self::start_with("standalone", &[], variables)
     }
 
+    /// [`Server::standalone`] with more arguments (`--worker-thread 0`).
+    pub fn standalone_with(args: &[&str], variables: &[(&str, &str)]) -> Self {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        Self::start_with("standalone", &args, variables)
+    }
+
+    /// Starts `peregrine server worker` configured by environment variables and waits for its
+    /// ready line (`base` is empty: a worker serves nothing).
+    pub fn worker(variables: &[(&str, &str)]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
+            .args(["server", "worker"])
+            .envs(variables.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the peregrine binary starts");
+        Self::ready(child, String::new())
+    }
+
     fn start_with(mode: &str, args: &[&std::ffi::OsStr], variables: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
+        let child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
             .args(["server", mode, "--port", &port.to_string()])
             .args(args)
             .envs(variables.iter().copied())
@@ -39,16 +58,17 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the peregrine binary starts");
+        Self::ready(child, format!("http://127.0.0.1:{port}"))
+    }
+
+    fn ready(mut child: Child, base: String) -> Self {
         let mut line = String::new();
         let stdout = child.stdout.take().expect("stdout");
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("a ready line");
         assert!(line.contains("ready"), "{line}");
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
+        Self { child, base }
     }
 
     pub fn url(&self, path: &str) -> String {

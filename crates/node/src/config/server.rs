@@ -12,14 +12,13 @@ pub struct ConfigDuration(pub Duration);
 
 impl ConfigDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let span: jiff::Span = text
-            .trim()
-            .parse()
-            .map_err(|error| format!("'{text}' is not a duration (10s, 500ms, 5m, PT45S): {error}"))?;
+        let span: jiff::Span = text.trim().parse().map_err(|error| {
+            format!("'{text}' is not a duration (10s, 500ms, 5m, PT45S): {error}")
+        })?;
         let signed = jiff::SignedDuration::try_from(span)
             .map_err(|error| format!("'{text}' is not a fixed duration: {error}"))?;
-        let duration = Duration::try_from(signed)
-            .map_err(|_| format!("'{text}' must not be negative"))?;
+        let duration =
+            Duration::try_from(signed).map_err(|_| format!("'{text}' must not be negative"))?;
         Ok(Self(duration))
     }
 }
