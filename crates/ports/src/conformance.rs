@@ -13,6 +13,7 @@
 
 pub mod flows;
 pub mod kv;
+pub mod lease;
 pub mod queue;
 pub mod secrets;
 pub mod storage;
@@ -66,6 +67,19 @@ macro_rules! queue_conformance_tests {
             kill_marks_rows_and_claims_see_it,
             rows_lists_by_prefix_oldest_first,
             wait_returns_on_put_and_keeps_a_missed_notification,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per contract of `lease` (the executor's lease and fenced commits).
+#[macro_export]
+macro_rules! lease_conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(lease, $make;
+            only_one_owner_holds_the_lease,
+            an_expired_lease_goes_to_the_next_owner_with_a_higher_epoch,
+            a_released_lease_is_free_at_once,
+            commits_of_a_replaced_holder_are_refused,
         );
     };
 }

@@ -3,6 +3,7 @@
 
 pub mod future;
 pub mod kv;
+pub mod lease;
 pub mod memory;
 pub mod queue;
 pub mod repository;

@@ -121,6 +121,38 @@ pub fn running_parents(agent: &ureq::Agent, server: &Server) -> usize {
         .count()
 }
 
+/// Up to three executions that have not ended, with their task runs and attempts.
+fn stuck(parents: &[Value], children: &[Value]) -> String {
+    let stuck: Vec<String> = parents
+        .iter()
+        .chain(children)
+        .filter(|execution| !terminal(execution))
+        .take(3)
+        .map(|execution| {
+            let runs = execution["taskRunList"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let runs: Vec<String> = runs
+                .iter()
+                .map(|run| {
+                    format!(
+                        "{} {} {}",
+                        run["taskId"], run["state"]["current"], run["attempts"]
+                    )
+                })
+                .collect();
+            format!(
+                "{} {}: {}",
+                execution["id"],
+                state(execution),
+                runs.join("; ")
+            )
+        })
+        .collect();
+    stuck.join("\n")
+}
+
 /// Waits until `count` parents and their children have ended, then checks every one.
 pub fn assert_all_end_once(agent: &ureq::Agent, server: &Server, count: usize, within: Duration) {
     let deadline = Instant::now() + within;
@@ -130,40 +162,12 @@ pub fn assert_all_end_once(agent: &ureq::Agent, server: &Server, count: usize, w
         if parents.iter().chain(&children).all(terminal) && parents.len() == count {
             break (parents, children);
         }
-        if Instant::now() >= deadline {
-            let stuck: Vec<String> = parents
-                .iter()
-                .chain(&children)
-                .filter(|execution| !terminal(execution))
-                .take(3)
-                .map(|execution| {
-                    let runs = execution["taskRunList"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default();
-                    let runs: Vec<String> = runs
-                        .iter()
-                        .map(|run| {
-                            format!(
-                                "{} {} {}",
-                                run["taskId"], run["state"]["current"], run["attempts"]
-                            )
-                        })
-                        .collect();
-                    format!(
-                        "{} {}: {}",
-                        execution["id"],
-                        state(execution),
-                        runs.join("; ")
-                    )
-                })
-                .collect();
-            panic!(
-                "executions did not all end in time ({} parents seen); for example:\n{}",
-                parents.len(),
-                stuck.join("\n")
-            );
-        }
+        assert!(
+            Instant::now() < deadline,
+            "executions did not all end in time ({} parents seen); for example:\n{}",
+            parents.len(),
+            stuck(&parents, &children)
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(parents.len(), count, "no execution is lost");
