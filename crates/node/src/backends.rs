@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use peregrine_ports::kv::StorageKv;
+use peregrine_ports::lease::ExecutorLease;
 use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage, MemoryTriggers};
 use peregrine_ports::queue::OutboxQueue;
 use peregrine_ports::repository::FlowRepository;
@@ -33,6 +34,8 @@ pub struct Backends {
     pub worker_slots: usize,
     /// The outbox as a queue between processes: set for databases several processes share.
     pub queue: Option<Arc<dyn OutboxQueue>>,
+    /// The executor's lease: set for databases several executors may share.
+    pub lease: Option<Arc<dyn ExecutorLease>>,
     /// How long ended executions and log lines are kept.
     pub retention: RetentionConfig,
     /// What the server says it runs on, for its ready line.
@@ -58,6 +61,7 @@ impl Backends {
             keep_finished: usize::MAX,
             worker_slots: 16,
             queue: None,
+            lease: None,
             retention: RetentionConfig::default(),
             description: "state in memory: lost when the server stops".into(),
         }
@@ -68,6 +72,7 @@ impl Backends {
         // Kept beside the executions: the database arms replace them.
         let mut triggers: Arc<dyn TriggerStore> = Arc::new(MemoryTriggers::new());
         let mut queue: Option<Arc<dyn OutboxQueue>> = None;
+        let mut lease: Option<Arc<dyn ExecutorLease>> = None;
         let (store, flows, keep_finished, state): (
             Arc<dyn ExecutionBackend>,
             Arc<dyn FlowRepository>,
@@ -101,6 +106,7 @@ impl Backends {
                 let server = postgres(config).await?;
                 triggers = server.triggers;
                 queue = server.queue;
+                lease = server.lease;
                 (
                     server.store,
                     server.flows,
@@ -112,6 +118,7 @@ impl Backends {
                 let server = mysql(config).await?;
                 triggers = server.triggers;
                 queue = server.queue;
+                lease = server.lease;
                 (
                     server.store,
                     server.flows,
@@ -151,6 +158,7 @@ impl Backends {
             keep_finished,
             worker_slots,
             queue,
+            lease,
             retention: config.kestra.retention.clone(),
             description: format!("{state}, {where_files}"),
         })
@@ -186,6 +194,7 @@ struct ServerBackends {
     flows: Arc<dyn FlowRepository>,
     triggers: Arc<dyn TriggerStore>,
     queue: Option<Arc<dyn OutboxQueue>>,
+    lease: Option<Arc<dyn ExecutorLease>>,
     description: String,
 }
 
@@ -207,7 +216,8 @@ async fn postgres(config: &ServerConfig) -> Result<ServerBackends, ConfigError> 
         store: store.clone(),
         flows: store.clone(),
         triggers: store.clone(),
-        queue: Some(store),
+        queue: Some(store.clone()),
+        lease: Some(store),
         description: format!("state in PostgreSQL at {}", server_of(&url)),
     })
 }
@@ -238,6 +248,7 @@ async fn mysql(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
         flows: store.clone(),
         triggers: store.clone(),
         queue: Some(store),
+        lease: None,
         description: format!("state in MySQL at {}", server_of(&url)),
     })
 }

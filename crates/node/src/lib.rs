@@ -5,6 +5,7 @@ pub mod backends;
 mod catalogue;
 pub mod conditions;
 pub mod config;
+pub mod executor_lease;
 mod expressions;
 pub mod flow_triggers;
 pub mod local;

@@ -365,12 +365,22 @@ fn announced(commit: &Commit) -> Vec<String> {
     prefixes
 }
 
-/// Writes the commit in one transaction; returns the prefixes it announced.
-async fn write_commit(pool: &PgPool, commit: &Commit) -> Result<Vec<String>, Failure> {
+/// Writes the commit in one transaction, if `fence` (when set) still holds the executor's
+/// lease; returns the prefixes it announced.
+async fn write_commit(
+    pool: &PgPool,
+    commit: &Commit,
+    fence: Option<&peregrine_ports::lease::Fence>,
+) -> Result<Vec<String>, Failure> {
     if commit.is_empty() {
         return Ok(Vec::new());
     }
     let mut transaction = pool.begin().await?;
+    if let Some(fence) = fence
+        && !crate::lease::holds(&mut transaction, fence).await?
+    {
+        return Err(Failure::Fenced(fence.clone()));
+    }
     for transitions in distinct_runs(&commit.transitions) {
         write_transitions(&mut transaction, transitions).await?;
     }
@@ -541,7 +551,8 @@ async fn purge(
 impl ExecutionStore for PostgresStore {
     fn commit(&self, commit: Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
-            for prefix in answer(write_commit(&self.pool, &commit).await)? {
+            let fence = self.fence.lock().ok().and_then(|fence| fence.clone());
+            for prefix in answer(write_commit(&self.pool, &commit, fence.as_ref()).await)? {
                 self.notices.notify(&prefix);
             }
             Ok(())

@@ -11,6 +11,7 @@
 
 mod executions;
 mod flows;
+mod lease;
 mod logs;
 mod queue;
 mod schema;
@@ -45,6 +46,8 @@ impl Default for PostgresOptions {
 pub struct PostgresStore {
     pool: PgPool,
     notices: std::sync::Arc<queue::Notices>,
+    /// Set by `fence_commits`: every commit checks it still holds the executor's lease.
+    fence: std::sync::Arc<std::sync::Mutex<Option<peregrine_ports::lease::Fence>>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -93,6 +96,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             notices: std::sync::Arc::default(),
+            fence: std::sync::Arc::default(),
         })
     }
 
@@ -107,13 +111,22 @@ impl PostgresStore {
 pub(crate) enum Failure {
     #[error("{0}")]
     Sql(#[from] sqlx::Error),
+    #[error(
+        "fenced: the executor lease of {} (epoch {}) is now held by another executor",
+        .0.owner,
+        .0.epoch
+    )]
+    Fenced(peregrine_ports::lease::Fence),
     #[error("invalid document: {0}")]
     Json(#[from] serde_json::Error),
 }
 
 impl From<Failure> for Error {
     fn from(failure: Failure) -> Self {
-        Error::Backend(format!("postgres: {failure}"))
+        match failure {
+            Failure::Fenced(_) => Error::Conflict(format!("postgres: {failure}")),
+            _ => Error::Backend(format!("postgres: {failure}")),
+        }
     }
 }
 

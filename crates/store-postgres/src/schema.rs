@@ -103,6 +103,16 @@ ALTER TABLE outbox
 CREATE INDEX outbox_by_key ON outbox (key, seq);
 CREATE INDEX outbox_by_holder ON outbox (claimed_by) WHERE claimed_by IS NOT NULL;
 "#,
+    // The executor's lease: who runs executions when several executors share the database.
+    r#"
+CREATE TABLE executor_lease (
+    name TEXT PRIMARY KEY,
+    owner TEXT,
+    epoch BIGINT NOT NULL,
+    lease_until BIGINT
+);
+INSERT INTO executor_lease (name, owner, epoch, lease_until) VALUES ('executor', NULL, 0, NULL);
+"#,
 ];
 
 /// Runs the steps not yet run, all in one transaction under an advisory lock keyed by the

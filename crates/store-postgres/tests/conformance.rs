@@ -162,6 +162,10 @@ mod queue_conformance {
     peregrine_ports::queue_conformance_tests!(super::store().await);
 }
 
+mod lease_conformance {
+    peregrine_ports::lease_conformance_tests!(super::store().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_opens_of_a_fresh_schema_migrate_once() {
     let schema = fresh_schema().await;

@@ -138,13 +138,43 @@ fn serve(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let backends = match &config {
             Some(config) => Backends::open(config).await?,
             None => Backends::memory(),
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
+        // On a database several executors share, this one runs executions (and serves) once it
+        // holds the executor's lease.
+        let lost = CancellationToken::new();
+        let mut keeper = None;
+        if let (Some(lease), Some(config)) = (backends.lease.clone(), &config) {
+            let liveness = config.kestra.server.liveness.clone();
+            let owner = peregrine_node::worker_role::worker_id();
+            let waiting = || eprintln!("executor {owner}: another executor holds the lease, waiting");
+            let Some(fence) =
+                peregrine_node::executor_lease::take(&lease, &owner, &liveness, &shutdown, waiting)
+                    .await
+            else {
+                return anyhow::Ok(ExitCode::SUCCESS);
+            };
+            let stop = CancellationToken::new();
+            let handle = peregrine_node::executor_lease::keep(
+                lease,
+                fence,
+                liveness,
+                stop.clone(),
+                lost.clone(),
+            );
+            let shutdown = shutdown.clone();
+            let lost = lost.clone();
+            tokio::spawn(async move {
+                lost.cancelled().await;
+                shutdown.cancel();
+            });
+            keeper = Some((stop, handle));
+        }
         let description = backends.description.clone();
         let options = LocalServerOptions {
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -181,12 +211,22 @@ fn serve(
             result = &mut server => result??,
             () = overdue => eprintln!("stopping without waiting for the requests still open"),
         }
-        anyhow::Ok(())
+        if let Some((stop, handle)) = keeper {
+            stop.cancel();
+            if let Ok(Some(reason)) = handle.await {
+                eprintln!("stopping: {reason}");
+                return anyhow::Ok(ExitCode::from(LEASE_LOST));
+            }
+        }
+        anyhow::Ok(ExitCode::SUCCESS)
     })?;
     // Running tasks (executions in flight) are dropped with the runtime.
     runtime.shutdown_timeout(Duration::from_millis(100));
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
+
+/// The exit code of an executor that lost its lease to another.
+const LEASE_LOST: u8 = 3;
 
 pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
     let interrupt = tokio::signal::ctrl_c();

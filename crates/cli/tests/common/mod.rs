@@ -49,6 +49,17 @@ impl Server {
     }
 
     fn start_with(mode: &str, args: &[&std::ffi::OsStr], variables: &[(&str, &str)]) -> Self {
+        Self::launch(mode, args, variables).ready()
+    }
+
+    /// Starts `peregrine server standalone --port <free> <args>` without waiting for it to be
+    /// ready (a standby executor is ready once it holds the executor's lease).
+    pub fn standalone_later(args: &[&str], variables: &[(&str, &str)]) -> Starting {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        Self::launch("standalone", &args, variables)
+    }
+
+    fn launch(mode: &str, args: &[&std::ffi::OsStr], variables: &[(&str, &str)]) -> Starting {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
             .args(["server", mode, "--port", &port.to_string()])
@@ -58,7 +69,10 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the peregrine binary starts");
-        Self::ready(child, format!("http://127.0.0.1:{port}"))
+        Starting {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     fn ready(mut child: Child, base: String) -> Self {
@@ -78,6 +92,20 @@ impl Server {
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A server started and not ready yet.
+pub struct Starting {
+    child: Child,
+    base: String,
+}
+
+impl Starting {
+    /// Waits for its ready line.
+    pub fn ready(self) -> Server {
+        let Starting { child, base } = self;
+        Server::ready(child, base)
     }
 }
 

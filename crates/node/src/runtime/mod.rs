@@ -301,15 +301,12 @@ impl LocalRuntime {
             worker,
             store,
             flows,
-            remote: queue.clone(),
+            remote: queue,
             pending_logs,
             flow_triggers,
             keep_finished,
         };
         tokio::spawn(runtime.clone().event_loop(receiver));
-        if let Some(queue) = queue {
-            runtime.read_results(queue);
-        }
         runtime
     }
 

@@ -23,8 +23,17 @@ pub struct Recovered {
 
 impl LocalRuntime {
     /// Takes back the unfinished executions and the outbox of the store. Call it once, after
-    /// loading the flows and before serving.
+    /// loading the flows and before serving. With workers in other processes, their results are
+    /// read from then on (a result read before its execution is taken back would be lost).
     pub async fn recover(&self) -> Result<Recovered, RuntimeError> {
+        let recovered = self.take_back_all().await?;
+        if let Some(queue) = &self.remote {
+            self.read_results(queue.clone());
+        }
+        Ok(recovered)
+    }
+
+    async fn take_back_all(&self) -> Result<Recovered, RuntimeError> {
         let mut recovered = Recovered::default();
         for stored in self.store.unfinished().await? {
             let id = stored.execution.id.clone();

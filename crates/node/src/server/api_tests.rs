@@ -80,6 +80,7 @@ pub(super) async fn server() -> Server {
         keep_finished: 1,
         worker_slots: 4,
         queue: None,
+        lease: None,
         retention: crate::config::RetentionConfig::default(),
         description: "test".into(),
     };

@@ -1,0 +1,88 @@
+//! Two executors on one PostgreSQL database (`server standalone --worker-thread 0`), two
+//! workers of their own: the executor holding the lease is killed with SIGKILL while 200
+//! executions with retries, subflows and loops run. The standby takes the lease over once it
+//! expires, takes the unfinished executions back, and every one ends once: none lost, no task
+//! run reported twice, each parent one child.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Server, agent, recovery};
+
+const EXECUTIONS: usize = 200;
+
+fn service_script(service: &str) -> Command {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Command::new(root.join("scripts/services").join(service))
+}
+
+fn database_name() -> String {
+    format!("executor_failover_{}", std::process::id())
+}
+
+fn database(service: &str) -> String {
+    let output = service_script(service)
+        .args(["database", &database_name()])
+        .output()
+        .expect("the service script runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn survive_an_executor_death(service: &str, repository: &str, url_key: &str) {
+    let url = database(service);
+    let storage = tempfile::tempdir().expect("a storage folder");
+    let storage_path = storage.path().to_string_lossy().into_owned();
+    let variables = [
+        ("KESTRA_REPOSITORY_TYPE", repository),
+        ("KESTRA_QUEUE_TYPE", repository),
+        (url_key, url.as_str()),
+        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage_path.as_str()),
+        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "3s"),
+        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "500ms"),
+    ];
+    let agent = agent();
+    let active = Server::standalone_with(&["--worker-thread", "0"], &variables);
+    let standby = Server::standalone_later(&["--worker-thread", "0"], &variables);
+    let workers = [Server::worker(&variables), Server::worker(&variables)];
+    recovery::start_parents(&agent, &active, EXECUTIONS);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        recovery::running_parents(&agent, &active) > 0,
+        "the executor must die while executions run"
+    );
+    let killed = Instant::now();
+    active.kill();
+    let standby = standby.ready();
+    eprintln!(
+        "{service}: the standby executor took over {} ms after the active one died",
+        killed.elapsed().as_millis()
+    );
+    recovery::assert_all_end_once(&agent, &standby, EXECUTIONS, Duration::from_secs(120));
+    eprintln!(
+        "{service}: every execution ended {} ms after the executor died",
+        killed.elapsed().as_millis()
+    );
+    drop(workers);
+    standby.kill();
+    let _ = service_script(service)
+        .args(["drop", &database_name()])
+        .output();
+}
+
+#[test]
+fn a_killed_executor_on_postgres_is_replaced_without_losing_executions() {
+    survive_an_executor_death("postgres", "postgres", "DATASOURCES_POSTGRES_URL");
+}
