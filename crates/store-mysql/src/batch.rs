@@ -1,5 +1,8 @@
 //! Multi-row statements and the failures worth another attempt.
 
+use std::future::Future;
+
+use peregrine_ports::repository::Error;
 use sqlx::MySql;
 use sqlx::mysql::{MySqlArguments, MySqlDatabaseError};
 use sqlx::query::Query;
@@ -87,6 +90,22 @@ pub(crate) fn is_retryable(error: &sqlx::Error) -> bool {
 /// A duplicate key (1062): another writer inserted the same row first.
 pub(crate) fn is_duplicate(error: &sqlx::Error) -> bool {
     number(error) == Some(1062)
+}
+
+/// Runs `attempt` again while the server picks it as a deadlock victim (or its lock wait timed
+/// out); any other outcome is returned, a failure as a port error.
+pub(crate) async fn retried<T, F, Fut>(mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if is_retryable(&error) && tries < ATTEMPTS => tries += 1,
+            result => return result.map_err(crate::backend),
+        }
+    }
 }
 
 #[cfg(test)]

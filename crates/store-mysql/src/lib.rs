@@ -13,6 +13,7 @@
 //! `innodb_flush_log_at_trx_commit = 1` (the default).
 
 mod batch;
+mod clock;
 mod executions;
 mod flows;
 mod load;

@@ -7,7 +7,6 @@
 //! `(kind, seq)`, then marks them. Renewals, releases and kills update rows by primary key, in
 //! its order, as commits lock them, so they do not lock the secondary indexes first.
 
-use std::future::Future;
 use std::time::Duration;
 
 use peregrine_ports::future::BoxFuture;
@@ -18,19 +17,9 @@ use peregrine_ports::wakeups::key_prefix;
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::batch::{self, any_of, runs};
+use crate::batch::{any_of, retried, runs};
+use crate::clock::{NOW, micros};
 use crate::{MysqlStore, backend, from_text, like_prefix};
-
-/// The database's clock in microseconds since the epoch: UTC arithmetic, so no time zone (nor
-/// its daylight saving changes) comes in. Constant within a statement.
-const NOW: &str = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6))";
-
-/// Leases are capped at about a century, so `now + lease` fits a `BIGINT`.
-const LONGEST_LEASE_MICROS: u128 = 100 * 366 * 24 * 3600 * 1_000_000;
-
-fn micros(lease: Duration) -> i64 {
-    i64::try_from(lease.as_micros().min(LONGEST_LEASE_MICROS)).unwrap_or(i64::MAX)
-}
 
 fn count(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
@@ -46,21 +35,6 @@ fn by_prefix(prefix: &str) -> (&'static str, Vec<String>) {
             vec![kind.to_string(), pattern],
         ),
         None => ("`key` LIKE ? ESCAPE '|'", vec![pattern]),
-    }
-}
-
-/// Runs `attempt` again while the server picks it as a deadlock victim.
-async fn retried<T, F, Fut>(mut attempt: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, sqlx::Error>>,
-{
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Err(error) if batch::is_retryable(&error) && tries < batch::ATTEMPTS => tries += 1,
-            result => return result.map_err(backend),
-        }
     }
 }
 
@@ -329,11 +303,5 @@ mod tests {
             by_prefix("job"),
             ("`key` LIKE ? ESCAPE '|'", vec!["job%".to_string()])
         );
-    }
-
-    #[test]
-    fn leases_fit_a_bigint() {
-        assert_eq!(micros(Duration::from_millis(1500)), 1_500_000);
-        assert!(micros(Duration::MAX) < i64::MAX / 2);
     }
 }
