@@ -16,7 +16,7 @@ use crate::{MysqlStore, backend, from_text, like_prefix};
 impl ExecutionStore for MysqlStore {
     fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
-            crate::write::commit(&self.pool, &commit).await?;
+            crate::write::commit(&self.pool, &commit, self.fence.get().as_ref()).await?;
             self.polls
                 .notify_keys(commit.put.iter().map(|row| row.key.as_str()));
             Ok(())

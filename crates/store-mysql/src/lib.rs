@@ -1,7 +1,8 @@
 //! The MySQL backend (MySQL 8 and MariaDB 10.11): the executor's store (executions, task runs,
 //! frames, outbox), the outbox as a queue between processes (workers claim its rows with
-//! leases on the database's clock), flows with revisions, logs and the scheduler's trigger
-//! states, for servers that share one database between several processes.
+//! leases on the database's clock), the executor's lease (commits fenced by its epoch), flows
+//! with revisions, logs and the scheduler's trigger states, for servers that share one database
+//! between several processes.
 //!
 //! The data model is the SQLite backend's: one table per concept, documents as JSON text, and a
 //! step writes only what its commit carries. Every commit is one transaction; conditional
@@ -16,6 +17,7 @@ mod batch;
 mod clock;
 mod executions;
 mod flows;
+mod lease;
 mod load;
 mod logs;
 mod poll;
@@ -52,12 +54,14 @@ impl Default for MysqlOptions {
     }
 }
 
-/// A MySQL database serving every store port, the outbox queue included. Cheap to clone:
-/// clones share the pool and the queue's wake-ups.
+/// A MySQL database serving every store port, the outbox queue and the executor's lease
+/// included. Cheap to clone: clones share the pool, the queue's wake-ups and the fence their
+/// commits check.
 #[derive(Clone)]
 pub struct MysqlStore {
     pool: MySqlPool,
     polls: Arc<poll::Polls>,
+    fence: Arc<lease::SharedFence>,
 }
 
 impl std::fmt::Debug for MysqlStore {
@@ -120,6 +124,7 @@ impl MysqlStore {
         Ok(Self {
             pool,
             polls: Arc::default(),
+            fence: Arc::default(),
         })
     }
 

@@ -104,6 +104,20 @@ const STEPS: &[&[&str]] = &[
         ADD COLUMN killed BOOLEAN NOT NULL DEFAULT FALSE, \
         ADD INDEX outbox_by_kind (kind, seq), \
         ADD INDEX outbox_by_holder (claimed_by)"],
+    // The executor's lease: one row naming its holder, the epoch each acquisition raises and
+    // the lease's end (microseconds on the database's clock). The row is written once; a run
+    // cut short after it leaves it as it was.
+    &[
+        "CREATE TABLE IF NOT EXISTS executor_lease (
+        name VARCHAR(64) NOT NULL,
+        owner VARCHAR(255) NULL,
+        epoch BIGINT NOT NULL,
+        lease_until BIGINT NULL,
+        PRIMARY KEY (name)
+    )",
+        "INSERT INTO executor_lease (name, owner, epoch, lease_until) \
+         VALUES ('executor', NULL, 0, NULL) ON DUPLICATE KEY UPDATE name = name",
+    ],
 ];
 
 /// The version this build creates: the number of steps.

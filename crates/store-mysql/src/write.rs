@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use peregrine_model::execution::Execution;
+use peregrine_ports::lease::Fence;
 use peregrine_ports::repository::Error;
 use peregrine_ports::store::{Commit, Transition};
 use serde_json::Value;
@@ -13,6 +14,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 
 use crate::batch::{self, any_of, marks, runs, tuples};
+use crate::lease;
 use crate::logs::{self, EncodedLog};
 use crate::{backend, like_prefix, to_text};
 
@@ -349,8 +351,14 @@ async fn write(
     logs::insert(connection, &commit.logs).await
 }
 
-/// Commits `commit` atomically; returns once the server has committed it.
-pub(crate) async fn commit(pool: &MySqlPool, commit: &Commit) -> Result<(), Error> {
+/// Commits `commit` atomically; returns once the server has committed it. With a `fence`, the
+/// transaction first checks that it still holds the executor's lease, and writes nothing but
+/// returns [`Error::Conflict`] when it does not.
+pub(crate) async fn commit(
+    pool: &MySqlPool,
+    commit: &Commit,
+    fence: Option<&Fence>,
+) -> Result<(), Error> {
     if commit.is_empty() {
         return Ok(());
     }
@@ -359,13 +367,20 @@ pub(crate) async fn commit(pool: &MySqlPool, commit: &Commit) -> Result<(), Erro
     loop {
         let result = async {
             let mut transaction = pool.begin().await?;
+            if let Some(fence) = fence
+                && let Some(refused) = lease::check(&mut transaction, fence).await?
+            {
+                transaction.rollback().await?;
+                return Ok(Err(Error::Conflict(refused)));
+            }
             write(&mut transaction, &encoded).await?;
-            transaction.commit().await
+            transaction.commit().await.map(Ok)
         }
         .await;
         match result {
             Err(error) if batch::is_retryable(&error) && attempt < batch::ATTEMPTS => attempt += 1,
-            result => return result.map_err(backend),
+            Err(error) => return Err(backend(error)),
+            Ok(written) => return written,
         }
     }
 }
