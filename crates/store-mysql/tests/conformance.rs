@@ -1,7 +1,7 @@
-//! The store, queue, flow and trigger conformance suites on a real MySQL server (MariaDB in
-//! CI), one fresh database per test, plus what only a shared server can show: concurrent opens
-//! migrate once, reopening keeps everything, ids are case-sensitive, workers claiming while the
-//! executor commits never share a row.
+//! The store, queue, lease, flow and trigger conformance suites on a real MySQL server (MariaDB
+//! in CI), one fresh database per test, plus what only a shared server can show: concurrent
+//! opens migrate once, reopening keeps everything, ids are case-sensitive, workers claiming
+//! while the executor commits never share a row, racing executors take the lease once.
 //!
 //! The server is `PEREGRINE_TEST_MYSQL_URL` when set, else the private one that
 //! `scripts/services/mariadb` starts (and installs when needed). A server that cannot be
@@ -169,6 +169,10 @@ mod triggers_conformance {
 
 mod queue_conformance {
     peregrine_ports::queue_conformance_tests!(super::store().await);
+}
+
+mod lease_conformance {
+    peregrine_ports::lease_conformance_tests!(super::store().await);
 }
 
 #[tokio::test]
@@ -459,4 +463,105 @@ async fn workers_claiming_while_the_executor_commits_never_share_a_row() {
     assert_eq!(all.len(), distinct.len(), "a job went to two workers");
     assert_eq!(all.len(), executions.len() * STEPS, "every job ran");
     assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(0));
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_counts_the_row_it_matched() {
+    // Renewals rely on it: the connection asks for matched rows, not changed ones.
+    let store = store().await;
+    let updated = sqlx::query("UPDATE executor_lease SET epoch = epoch WHERE name = 'executor'")
+        .execute(store.pool())
+        .await
+        .expect("updated");
+    assert_eq!(updated.rows_affected(), 1);
+}
+
+#[tokio::test]
+async fn racing_executors_take_the_lease_once() {
+    use std::time::Duration;
+
+    use peregrine_ports::lease::{ExecutorLease, Fence};
+    use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow};
+
+    let first = store().await;
+    let url = with_database(server(), &first.name);
+    let second = MysqlStore::connect(&url, options()).await.expect("opens");
+    let ttl = Duration::from_secs(30);
+    let (a, b, c, d) = tokio::join!(
+        first.acquire("a", ttl),
+        second.acquire("b", ttl),
+        first.acquire("c", ttl),
+        second.acquire("d", ttl),
+    );
+    let won: Vec<(&str, u64)> = [("a", a), ("b", b), ("c", c), ("d", d)]
+        .into_iter()
+        .filter_map(|(owner, acquired)| Some((owner, acquired.expect("acquire")?)))
+        .collect();
+    assert_eq!(won.len(), 1, "{won:?}");
+    let (owner, epoch) = won[0];
+    assert_eq!(epoch, 1);
+    // Each store checks the fence it was given, and its clones share it.
+    let loser = if owner == "a" { "b" } else { "a" };
+    MysqlStore::clone(&second).fence_commits(Fence {
+        owner: loser.into(),
+        epoch,
+    });
+    first.fence_commits(Fence {
+        owner: owner.into(),
+        epoch,
+    });
+    let commit = std::sync::Arc::new(Commit {
+        put: vec![OutboxRow {
+            execution_id: "e".into(),
+            key: "timer:x".into(),
+            payload: serde_json::json!({}),
+        }],
+        ..Commit::default()
+    });
+    first
+        .commit(commit.clone())
+        .await
+        .expect("the holder commits");
+    let refused = second.commit(commit).await;
+    assert!(
+        matches!(
+            refused,
+            Err(peregrine_ports::repository::Error::Conflict(_))
+        ),
+        "{refused:?}"
+    );
+    second.close().await;
+}
+
+#[tokio::test]
+async fn an_acquisition_waits_for_the_fenced_commits_in_flight() {
+    use std::time::Duration;
+
+    use peregrine_ports::lease::ExecutorLease;
+
+    let store = store().await;
+    let first = store
+        .acquire("a", Duration::from_millis(100))
+        .await
+        .expect("acquire")
+        .expect("free");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A fenced commit of the expired holder, between its check and its end.
+    let mut in_flight = store.pool().begin().await.expect("begins");
+    sqlx::query(
+        "SELECT epoch FROM executor_lease WHERE name = 'executor' AND owner = ? AND epoch = ? \
+         LOCK IN SHARE MODE",
+    )
+    .bind("a")
+    .bind(i64::try_from(first).expect("small"))
+    .fetch_one(&mut *in_flight)
+    .await
+    .expect("the expired holder still holds the lease");
+    let next = MysqlStore::clone(&store);
+    let takeover = tokio::spawn(async move { next.acquire("b", Duration::from_secs(30)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!takeover.is_finished(), "the takeover waits for the commit");
+    in_flight.commit().await.expect("commits");
+    let second = takeover.await.expect("the task ran").expect("acquire");
+    assert_eq!(second, Some(first + 1));
 }
