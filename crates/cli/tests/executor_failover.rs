@@ -1,4 +1,4 @@
-//! Two executors on one PostgreSQL database (`server standalone --worker-thread 0`), two
+//! Two executors on one PostgreSQL (then MariaDB) database (`server standalone --worker-thread 0`), two
 //! workers of their own: the executor holding the lease is killed with SIGKILL while 200
 //! executions with retries, subflows and loops run. The standby takes the lease over once it
 //! expires, takes the unfinished executions back, and every one ends once: none lost, no task
@@ -85,4 +85,9 @@ fn survive_an_executor_death(service: &str, repository: &str, url_key: &str) {
 #[test]
 fn a_killed_executor_on_postgres_is_replaced_without_losing_executions() {
     survive_an_executor_death("postgres", "postgres", "DATASOURCES_POSTGRES_URL");
+}
+
+#[test]
+fn a_killed_executor_on_mariadb_is_replaced_without_losing_executions() {
+    survive_an_executor_death("mariadb", "mysql", "DATASOURCES_MYSQL_URL");
 }

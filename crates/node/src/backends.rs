@@ -247,8 +247,8 @@ async fn mysql(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
         store: store.clone(),
         flows: store.clone(),
         triggers: store.clone(),
-        queue: Some(store),
-        lease: None,
+        queue: Some(store.clone()),
+        lease: Some(store),
         description: format!("state in MySQL at {}", server_of(&url)),
     })
 }
