@@ -7,79 +7,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, agent, free_port, recovery};
+use common::cluster::Cluster;
+use common::{Server, agent, recovery};
 
 const EXECUTIONS: usize = 200;
-
-/// A database server of its own, stopped and removed when dropped.
-struct Cluster {
-    /// `postgres` or `mariadb`: the script under scripts/services.
-    service: &'static str,
-    folder: PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    fn start(service: &'static str) -> Self {
-        // Readable by the server's own user, which the script runs it as under root.
-        let folder = std::env::temp_dir().join(format!(
-            "peregrine-dbrestart-{service}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&folder).expect("a folder");
-        set_world_readable(&folder);
-        let cluster = Self {
-            service,
-            folder,
-            port: free_port(),
-        };
-        cluster.script(&["start"]);
-        cluster
-    }
-
-    fn command(&self) -> Command {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut command = Command::new(root.join("scripts/services").join(self.service));
-        command
-            .env("PEREGRINE_SERVICES", &self.folder)
-            .env("PEREGRINE_PG_PORT", self.port.to_string())
-            .env("PEREGRINE_MYSQL_PORT", self.port.to_string());
-        command
-    }
-
-    /// Runs the service script with `args` on this server; returns the last line printed.
-    fn script(&self, args: &[&str]) -> String {
-        let output = self.command().args(args).output().expect("the script runs");
-        assert!(
-            output.status.success(),
-            "scripts/services/{} {args:?}: {}",
-            self.service,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.command().arg("stop").output();
-        let _ = std::fs::remove_dir_all(&self.folder);
-    }
-}
-
-fn set_world_readable(folder: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).expect("permissions");
-}
 
 /// Runs 200 executions on a standalone server over `service`, restarts the database under
 /// them, and checks every one ends once.

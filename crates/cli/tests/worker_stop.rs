@@ -145,7 +145,7 @@ fn a_stopping_worker_finishes_its_task_within_the_grace_period() {
     let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let mut worker = Server::worker(&variables);
     recovery::post_flow(&agent, &server, FLOW);
-    let id = start(&agent, &server, "PT1.5S");
+    let id = start(&agent, &server, "PT4S");
     wait_for(&agent, &server, &id, running);
     let stopping = terminate(&mut worker);
     assert!(

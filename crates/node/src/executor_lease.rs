@@ -53,8 +53,10 @@ pub async fn take(
     }
 }
 
-/// Renews the lease every heartbeat until `stop`; cancels `lost` (with the reason) when it was
-/// taken over or could not be renewed for the liveness timeout.
+/// Renews the lease every heartbeat until `stop`; cancels `lost` (with the reason) when another
+/// executor has taken it over. Failed renewals (the database is away) are tried again: the
+/// fenced commits keep this executor from writing once it has been replaced, and while nobody
+/// replaced it, it is the one to go on when the database is back.
 pub fn keep(
     lease: Arc<dyn ExecutorLease>,
     fence: Fence,
@@ -63,7 +65,7 @@ pub fn keep(
     lost: CancellationToken,
 ) -> tokio::task::JoinHandle<Option<String>> {
     tokio::spawn(async move {
-        let mut renewed = Instant::now();
+        let mut failing: Option<Instant> = None;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(liveness.heartbeat_interval.0) => {}
@@ -72,20 +74,20 @@ pub fn keep(
                     return None;
                 }
             }
-            let reason = match lease.renew(&fence, liveness.timeout.0).await {
-                Ok(true) => {
-                    renewed = Instant::now();
-                    continue;
+            match lease.renew(&fence, liveness.timeout.0).await {
+                Ok(true) => failing = None,
+                Ok(false) => {
+                    lost.cancel();
+                    return Some("another executor has taken the executor lease over".into());
                 }
-                Ok(false) => "another executor has taken the executor lease over".to_string(),
-                Err(error) if renewed.elapsed() >= liveness.timeout.0 => format!(
-                    "the executor lease could not be renewed for {:?}: {error}",
-                    liveness.timeout.0
-                ),
-                Err(_) => continue,
-            };
-            lost.cancel();
-            return Some(reason);
+                Err(error) => {
+                    let since = *failing.get_or_insert_with(Instant::now);
+                    eprintln!(
+                        "executor: cannot renew the executor lease (for {:?}), trying again: {error}",
+                        since.elapsed()
+                    );
+                }
+            }
         }
     })
 }

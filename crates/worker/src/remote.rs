@@ -126,7 +126,11 @@ impl Reports {
         let commit = Arc::new(commit);
         let mut pause = Duration::from_millis(10);
         loop {
-            match store.commit(commit.clone()).await {
+            let committed = tokio::select! {
+                committed = store.commit(commit.clone()) => committed,
+                () = stop.cancelled() => return false,
+            };
+            match committed {
                 Ok(()) => return true,
                 Err(error) => {
                     eprintln!("worker: the store refused its reports, trying again: {error}");
@@ -235,8 +239,13 @@ impl RemoteWorker {
         // What the tasks reported before the stop is written, unless the store is gone too.
         let last = CancellationToken::new();
         let deadline = last.clone();
+        let wait = if lost.is_cancelled() {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5)
+        };
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(wait).await;
             deadline.cancel();
         });
         self.reports.flush(self.store.as_ref(), &last).await;
@@ -274,10 +283,14 @@ impl RemoteWorker {
                 }
             }
             let claiming = self.claiming.lock().await;
-            let claimed = self
-                .queue
-                .claim(JOBS, self.worker.id(), permits.len(), self.options.timeout)
-                .await;
+            // A worker that lost its liveness leaves at once, even in the middle of a claim (rows
+            // claimed then are taken again by others once their lease expires).
+            let claimed = tokio::select! {
+                claimed = self
+                    .queue
+                    .claim(JOBS, self.worker.id(), permits.len(), self.options.timeout) => claimed,
+                () = lost.cancelled() => return,
+            };
             match claimed {
                 Ok(claimed) if claimed.is_empty() => {
                     drop(claiming);
@@ -425,8 +438,22 @@ async fn heartbeat(
             tokio::time::sleep(spacing - since).await;
         }
         tried = Instant::now();
-        let claiming = claiming.lock().await;
-        match queue.renew(worker.id(), options.timeout).await {
+        // Bounded, so a claim or a renewal stuck on an unreachable database does not hold the
+        // liveness check.
+        let bound = options.heartbeat.max(Duration::from_millis(100));
+        let timed_out = |what: &str| {
+            Err(peregrine_ports::repository::Error::Backend(format!(
+                "{what} timed out"
+            )))
+        };
+        let guard = tokio::time::timeout(bound, claiming.lock()).await.ok();
+        let renewal = match &guard {
+            Some(_) => tokio::time::timeout(bound, queue.renew(worker.id(), options.timeout))
+                .await
+                .unwrap_or_else(|_| timed_out("renewing the claims")),
+            None => timed_out("waiting for a claim under way"),
+        };
+        match renewal {
             Ok(rows) => {
                 renewed = Instant::now();
                 let still: HashMap<(String, String), bool> = rows
@@ -463,7 +490,7 @@ async fn heartbeat(
                     });
                     strays
                 };
-                drop(claiming);
+                drop(guard);
                 if !strays.is_empty() {
                     let _ = queue.release(worker.id(), strays).await;
                 }

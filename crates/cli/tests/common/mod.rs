@@ -4,6 +4,7 @@
 // Each test binary compiles this module on its own and uses a part of it.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod recovery;
 
 use std::io::{BufRead, BufReader};

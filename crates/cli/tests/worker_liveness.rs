@@ -1,0 +1,111 @@
+//! A worker of its own that cannot renew its claims stops itself: its PostgreSQL server (a
+//! private one) stops while the worker runs a task; the worker exits with code 3 once the
+//! liveness timeout has passed, since another worker may now take its task. The executor rides
+//! the outage out; when the database is back, a new worker runs the task again, the lost attempt
+//! recorded as RESUBMITTED.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::{Server, agent, recovery};
+use serde_json::Value;
+
+const FLOW: &str = "id: nap
+namespace: liveness.test
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT3S
+";
+
+fn execution(agent: &ureq::Agent, server: &Server, id: &str) -> Value {
+    let response = agent
+        .get(server.url(&format!("/api/v1/executions/{id}")))
+        .call()
+        .expect("read");
+    recovery::read_json(response).1
+}
+
+fn attempts(execution: &Value) -> Vec<String> {
+    execution["taskRunList"][0]["attempts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|attempt| {
+            attempt["state"]["current"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+fn wait_for(
+    agent: &ureq::Agent,
+    server: &Server,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let execution = execution(agent, server, id);
+        if done(&execution) {
+            return execution;
+        }
+        assert!(Instant::now() < deadline, "{execution}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_worker_that_cannot_renew_its_claims_stops_itself() {
+    let cluster = Cluster::start("postgres");
+    let url = cluster.script(&["database", "liveness"]);
+    let storage = tempfile::tempdir().expect("a storage folder");
+    let storage = storage.path().to_string_lossy().into_owned();
+    let variables = [
+        ("KESTRA_REPOSITORY_TYPE", "postgres"),
+        ("KESTRA_QUEUE_TYPE", "postgres"),
+        ("DATASOURCES_POSTGRES_URL", url.as_str()),
+        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage.as_str()),
+        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "2s"),
+        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "300ms"),
+    ];
+    let agent = agent();
+    let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
+    let mut worker = Server::worker(&variables);
+    recovery::post_flow(&agent, &server, FLOW);
+    let response = agent
+        .post(server.url("/api/v1/executions/liveness.test/nap"))
+        .header("Content-Type", "multipart/form-data; boundary=x")
+        .send("--x--\r\n")
+        .expect("started");
+    let id = recovery::read_json(response).1["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    wait_for(&agent, &server, &id, |execution| {
+        attempts(execution) == ["RUNNING"]
+    });
+
+    let stopped = Instant::now();
+    cluster.script(&["stop"]);
+    let exit = worker.child.wait().expect("the worker exits");
+    let after = stopped.elapsed();
+    assert_eq!(exit.code(), Some(3), "{exit}");
+    assert!(
+        after >= Duration::from_millis(1500) && after < Duration::from_secs(10),
+        "it stopped once the liveness timeout had passed ({after:?})"
+    );
+
+    cluster.script(&["start"]);
+    let next = Server::worker(&variables);
+    let ended = wait_for(&agent, &server, &id, recovery::terminal);
+    assert_eq!(recovery::state(&ended), "SUCCESS", "{ended}");
+    assert_eq!(attempts(&ended), ["RESUBMITTED", "SUCCESS"], "{ended}");
+    next.kill();
+    server.kill();
+}
