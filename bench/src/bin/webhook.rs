@@ -4,8 +4,9 @@
 //! `peregrine server worker` processes share a fresh database and storage folder.
 //!
 //! For each rate, requests are sent open-loop (on schedule, whatever the answers) for
-//! `--seconds`; latency is from the moment a request was sent to the end of its execution as the
-//! executor recorded it (same machine, same clock). A rate is held when every request was
+//! `--seconds`; latency is from the moment a request was due to the end of its execution as the
+//! executor recorded it (same machine, same clock), so a request waiting for one of the
+//! benchmark's sender threads counts that wait too. A rate is held when every request was
 //! answered and the mean latency stays under one second.
 //!
 //! `cargo build --release -p peregrine-cli && cargo run -p peregrine-bench --release --bin webhook
@@ -151,7 +152,9 @@ struct Outcome {
 /// instant and execution id.
 fn load(url: &str, rate: u32, seconds: u64) -> (usize, f64, Vec<(jiff::Timestamp, String)>) {
     let total = usize::try_from(u64::from(rate) * seconds).unwrap_or(usize::MAX);
-    let (jobs, queue) = mpsc::channel::<()>();
+    // Each request carries the instant it was due: a request waiting for a free sender counts
+    // that wait in its latency (open-loop measurement).
+    let (jobs, queue) = mpsc::channel::<jiff::Timestamp>();
     let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
     let (answers, answered) = mpsc::channel();
     let mut threads = Vec::new();
@@ -161,10 +164,9 @@ fn load(url: &str, rate: u32, seconds: u64) -> (usize, f64, Vec<(jiff::Timestamp
             let agent = agent();
             loop {
                 let next = queue.lock().ok().and_then(|queue| queue.recv().ok());
-                if next.is_none() {
+                let Some(sent) = next else {
                     return;
-                }
-                let sent = jiff::Timestamp::now();
+                };
                 let Ok(response) = agent.post(&url).send("{}") else {
                     continue;
                 };
@@ -190,7 +192,7 @@ fn load(url: &str, rate: u32, seconds: u64) -> (usize, f64, Vec<(jiff::Timestamp
         if due > now {
             std::thread::sleep(due - now);
         }
-        if jobs.send(()).is_err() {
+        if jobs.send(jiff::Timestamp::now()).is_err() {
             break;
         }
     }
