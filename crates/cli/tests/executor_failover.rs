@@ -6,43 +6,18 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, agent, recovery};
+use common::{Server, agent, recovery, services};
 
 const EXECUTIONS: usize = 200;
-
-fn service_script(service: &str) -> Command {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    Command::new(root.join("scripts/services").join(service))
-}
 
 fn database_name() -> String {
     format!("executor_failover_{}", std::process::id())
 }
 
-fn database(service: &str) -> String {
-    let output = service_script(service)
-        .args(["database", &database_name()])
-        .output()
-        .expect("the service script runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
 fn survive_an_executor_death(service: &str, repository: &str, url_key: &str) {
-    let url = database(service);
+    let url = services::database(service, &database_name());
     let storage = tempfile::tempdir().expect("a storage folder");
     let storage_path = storage.path().to_string_lossy().into_owned();
     let variables = [
@@ -77,9 +52,7 @@ fn survive_an_executor_death(service: &str, repository: &str, url_key: &str) {
     );
     drop(workers);
     standby.kill();
-    let _ = service_script(service)
-        .args(["drop", &database_name()])
-        .output();
+    services::drop_databases(service, &database_name());
 }
 
 #[test]

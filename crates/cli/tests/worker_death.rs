@@ -6,41 +6,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, agent, recovery};
+use common::{Server, agent, recovery, services};
 use serde_json::Value;
 
 const EXECUTIONS: usize = 200;
 
-fn service_script(service: &str) -> Command {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    Command::new(root.join("scripts/services").join(service))
-}
-
 fn database_name() -> String {
     format!("worker_death_{}", std::process::id())
-}
-
-/// A fresh database on the shared service (`scripts/services/<service> database NAME`).
-fn database(service: &str) -> String {
-    let output = service_script(service)
-        .args(["database", &database_name()])
-        .output()
-        .expect("the service script runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
 }
 
 /// The attempts' states of every task run of `executions`.
@@ -71,7 +45,7 @@ fn attempts(executions: &[Value]) -> Vec<Vec<String>> {
 }
 
 fn survive_a_worker_death(service: &str, repository: &str, url_key: &str) {
-    let url = database(service);
+    let url = services::database(service, &database_name());
     let storage = tempfile::tempdir().expect("a storage folder");
     let storage_path = storage.path().to_string_lossy().into_owned();
     let variables = [
@@ -139,9 +113,7 @@ fn survive_a_worker_death(service: &str, repository: &str, url_key: &str) {
     );
     survivor.kill();
     server.kill();
-    let _ = service_script(service)
-        .args(["drop", &database_name()])
-        .output();
+    services::drop_databases(service, &database_name());
 }
 
 #[test]

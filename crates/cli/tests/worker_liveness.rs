@@ -9,8 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
+use common::executions::{first_attempts as attempts, wait_for};
 use common::{Server, agent, recovery};
-use serde_json::Value;
 
 const FLOW: &str = "id: nap
 namespace: liveness.test
@@ -19,46 +19,6 @@ tasks:
     type: io.kestra.plugin.core.flow.Sleep
     duration: PT3S
 ";
-
-fn execution(agent: &ureq::Agent, server: &Server, id: &str) -> Value {
-    let response = agent
-        .get(server.url(&format!("/api/v1/executions/{id}")))
-        .call()
-        .expect("read");
-    recovery::read_json(response).1
-}
-
-fn attempts(execution: &Value) -> Vec<String> {
-    execution["taskRunList"][0]["attempts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|attempt| {
-            attempt["state"]["current"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
-}
-
-fn wait_for(
-    agent: &ureq::Agent,
-    server: &Server,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let execution = execution(agent, server, id);
-        if done(&execution) {
-            return execution;
-        }
-        assert!(Instant::now() < deadline, "{execution}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn a_worker_that_cannot_renew_its_claims_stops_itself() {

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, agent, recovery};
+use common::executions::{first_attempts as attempts, wait_for};
+use common::{Server, agent, recovery, services};
 use serde_json::Value;
 
 const FLOW: &str = "id: nap
@@ -21,29 +21,6 @@ tasks:
     type: io.kestra.plugin.core.flow.Sleep
     duration: '{{ inputs.duration }}'
 ";
-
-fn service_script() -> Command {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    Command::new(root.join("scripts/services/postgres"))
-}
-
-fn database(name: &str) -> String {
-    let output = service_script()
-        .args(["database", name])
-        .output()
-        .expect("the service script runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
 
 fn start(agent: &ureq::Agent, server: &Server, duration: &str) -> String {
     let boundary = "stop-test";
@@ -61,47 +38,6 @@ fn start(agent: &ureq::Agent, server: &Server, duration: &str) -> String {
     let (status, created) = recovery::read_json(response);
     assert_eq!(status, 200, "{created}");
     created["id"].as_str().unwrap_or_default().to_string()
-}
-
-fn execution(agent: &ureq::Agent, server: &Server, id: &str) -> Value {
-    let response = agent
-        .get(server.url(&format!("/api/v1/executions/{id}")))
-        .call()
-        .expect("read");
-    recovery::read_json(response).1
-}
-
-/// The attempts' states of the execution's only task run, once it has one that runs.
-fn wait_for(
-    agent: &ureq::Agent,
-    server: &Server,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let execution = execution(agent, server, id);
-        if done(&execution) {
-            return execution;
-        }
-        assert!(Instant::now() < deadline, "{execution}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn attempts(execution: &Value) -> Vec<String> {
-    execution["taskRunList"][0]["attempts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|attempt| {
-            attempt["state"]["current"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
 }
 
 fn running(execution: &Value) -> bool {
@@ -137,7 +73,7 @@ fn variables<'a>(url: &'a str, storage: &'a str, grace: &'a str) -> Vec<(&'a str
 #[test]
 fn a_stopping_worker_finishes_its_task_within_the_grace_period() {
     let name = format!("worker_stop_finish_{}", std::process::id());
-    let url = database(&name);
+    let url = services::database("postgres", &name);
     let storage = tempfile::tempdir().expect("a storage folder");
     let storage = storage.path().to_string_lossy().into_owned();
     let variables = variables(&url, &storage, "20s");
@@ -156,13 +92,13 @@ fn a_stopping_worker_finishes_its_task_within_the_grace_period() {
     assert_eq!(recovery::state(&ended), "SUCCESS", "{ended}");
     assert_eq!(attempts(&ended), ["SUCCESS"], "one attempt: {ended}");
     server.kill();
-    let _ = service_script().args(["drop", &name]).output();
+    services::drop_databases("postgres", &name);
 }
 
 #[test]
 fn a_stopping_worker_hands_back_what_outlasts_the_grace_period() {
     let name = format!("worker_stop_hand_back_{}", std::process::id());
-    let url = database(&name);
+    let url = services::database("postgres", &name);
     let storage = tempfile::tempdir().expect("a storage folder");
     let storage = storage.path().to_string_lossy().into_owned();
     let variables = variables(&url, &storage, "300ms");
@@ -189,5 +125,5 @@ fn a_stopping_worker_hands_back_what_outlasts_the_grace_period() {
     );
     next.kill();
     server.kill();
-    let _ = service_script().args(["drop", &name]).output();
+    services::drop_databases("postgres", &name);
 }

@@ -33,8 +33,7 @@ impl Cluster {
     }
 
     fn command(&self) -> Command {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut command = Command::new(root.join("scripts/services").join(self.service));
+        let mut command = super::services::script(self.service);
         command
             .env("PEREGRINE_SERVICES", &self.folder)
             .env("PEREGRINE_PG_PORT", self.port.to_string())
@@ -44,19 +43,12 @@ impl Cluster {
 
     /// Runs the service script with `args` on this server; returns the last line printed.
     pub fn script(&self, args: &[&str]) -> String {
-        let output = self.command().args(args).output().expect("the script runs");
-        assert!(
-            output.status.success(),
-            "scripts/services/{} {args:?}: {}",
-            self.service,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_string()
+        let mut command = self.command();
+        command.args(args);
+        super::services::run(
+            command,
+            &format!("scripts/services/{} {args:?}", self.service),
+        )
     }
 }
 

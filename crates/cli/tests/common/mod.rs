@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod executions;
 pub mod recovery;
+pub mod services;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
