@@ -1,0 +1,271 @@
+//! Worker processes of the split topologies: this binary run again with `--serve-worker`, over
+//! the database and storage folder of one flow, claiming the jobs the runner's executor writes.
+//! Each says it is ready on a line of its own; it stops when killed or when its input ends (so
+//! none outlives the runner).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use peregrine_model::{Kind, Registry};
+use peregrine_node::backends::Backends;
+use peregrine_node::config::{RepositoryType, ServerConfig};
+use peregrine_node::worker_role::{RemoteOptions, remote_worker, worker_id};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// The start of the line a worker process prints once it claims jobs.
+const READY: &str = "compat worker ready";
+
+/// Task runs each worker process runs at once.
+const SLOTS: usize = 8;
+
+/// Task types a worker of its own cannot run yet, and why.
+const WORKER_CANNOT_RUN: [(&str, &str); 1] = [(
+    "io.kestra.plugin.core.execution.Resume",
+    "execution.Resume acts on another execution through the executor, and a worker process \
+     of its own refuses commands on executions",
+)];
+
+/// Why a flow with these task types cannot pass with workers of their own, if it cannot.
+pub fn cannot_pass(registry: &Registry, task_types: &[String]) -> Option<&'static str> {
+    task_types.iter().find_map(|name| {
+        let name = registry
+            .lookup(Kind::Task, name)
+            .map_or(name.as_str(), |found| found.name);
+        WORKER_CANNOT_RUN
+            .iter()
+            .find(|(type_name, _)| *type_name == name)
+            .map(|(_, reason)| *reason)
+    })
+}
+
+/// The database and storage folder a worker process serves.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub kind: RepositoryType,
+    pub url: String,
+    pub storage: PathBuf,
+}
+
+impl Target {
+    /// Reads the `--worker-*` options a worker process is started with.
+    pub fn from_args(
+        kind: Option<&str>,
+        url: Option<&str>,
+        storage: Option<&PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let kind = match kind {
+            Some("postgres") => RepositoryType::Postgres,
+            Some("mysql") => RepositoryType::Mysql,
+            other => anyhow::bail!("--worker-kind must be postgres or mysql, not {other:?}"),
+        };
+        Ok(Self {
+            kind,
+            url: url.context("--worker-url is missing")?.to_string(),
+            storage: storage.context("--worker-storage is missing")?.clone(),
+        })
+    }
+
+    fn kind_name(&self) -> &'static str {
+        if self.kind == RepositoryType::Postgres {
+            "postgres"
+        } else {
+            "mysql"
+        }
+    }
+
+    /// Points `config` at this database and storage folder.
+    pub fn configure(&self, config: &mut ServerConfig) {
+        let datasource = if self.kind == RepositoryType::Postgres {
+            &mut config.datasources.postgres
+        } else {
+            &mut config.datasources.mysql
+        };
+        datasource.url.clone_from(&self.url);
+        datasource.maximum_pool_size = 4;
+        config.kestra.repository.kind = self.kind;
+        config.kestra.queue.kind = self.kind;
+        config
+            .kestra
+            .storage
+            .local
+            .base_path
+            .clone_from(&self.storage);
+    }
+}
+
+/// Worker processes running; killed when stopped or dropped.
+pub struct Workers {
+    children: Vec<Child>,
+    ready: Vec<oneshot::Receiver<()>>,
+}
+
+impl Workers {
+    /// Starts `count` worker processes over `target`, with the secrets of Kestra's test build.
+    pub fn spawn(target: &Target, count: usize) -> anyhow::Result<Self> {
+        let program = std::env::current_exe().context("cannot find the runner's executable")?;
+        let mut workers = Self {
+            children: Vec::with_capacity(count),
+            ready: Vec::with_capacity(count),
+        };
+        for _ in 0..count {
+            let mut command = Command::new(&program);
+            command
+                .arg("--serve-worker")
+                .args(["--worker-kind", target.kind_name()])
+                .args(["--worker-url", &target.url])
+                .arg("--worker-storage")
+                .arg(&target.storage)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
+            // The same secrets as the executor's, whatever this process's environment holds.
+            for (name, _) in std::env::vars_os() {
+                if name.to_string_lossy().starts_with("SECRET_") {
+                    command.env_remove(name);
+                }
+            }
+            command.envs(crate::environment::test_secrets());
+            let mut child = command
+                .spawn()
+                .with_context(|| format!("cannot start {}", program.display()))?;
+            let stdout = child.stdout.take();
+            workers.children.push(child);
+            let (sender, receiver) = oneshot::channel();
+            workers.ready.push(receiver);
+            if let Some(stdout) = stdout {
+                // Reads the ready line, then whatever else comes until the process ends.
+                std::thread::spawn(move || {
+                    let mut sender = Some(sender);
+                    for line in BufReader::new(stdout).lines() {
+                        let Ok(line) = line else { break };
+                        if line.starts_with(READY)
+                            && let Some(sender) = sender.take()
+                        {
+                            let _ = sender.send(());
+                        }
+                    }
+                });
+            }
+        }
+        Ok(workers)
+    }
+
+    /// Waits until every worker process has said it is ready.
+    pub async fn ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        for (index, receiver) in self.ready.drain(..).enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, receiver).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    return Err(format!("worker process {index} ended before it was ready"));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "worker process {index} was not ready within {timeout:?}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills every worker process and waits for it to end.
+    pub fn stop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+        }
+        for mut child in self.children.drain(..) {
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs a worker process over `target` until it is killed or its input ends.
+pub fn serve(target: &Target) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let code = runtime.block_on(async {
+        let mut config = ServerConfig::default();
+        target.configure(&mut config);
+        let backends = Backends::open(&config).await?;
+        let id = worker_id();
+        let options = RemoteOptions {
+            heartbeat: Duration::from_millis(500),
+            timeout: Duration::from_secs(3),
+            grace: Duration::from_secs(1),
+        };
+        let worker = remote_worker(
+            &backends,
+            id.clone(),
+            SLOTS,
+            crate::test_tasks::runners(),
+            options,
+        )?;
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            stop.cancel();
+        });
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{READY} {id}")?;
+        stdout.flush()?;
+        drop(stdout);
+        match worker.serve(shutdown).await {
+            Ok(()) => anyhow::Ok(ExitCode::SUCCESS),
+            Err(error) => {
+                eprintln!("compat worker {id}: {error}");
+                anyhow::Ok(ExitCode::FAILURE)
+            }
+        }
+    })?;
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_tasks_cannot_pass_on_workers_of_their_own() {
+        let registry = crate::test_tasks::registry();
+        let types = |names: &[&str]| names.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let resume = types(&["io.kestra.plugin.core.log.Log", WORKER_CANNOT_RUN[0].0]);
+        assert!(cannot_pass(&registry, &resume).is_some());
+        let plain = types(&["io.kestra.plugin.core.log.Log"]);
+        assert_eq!(cannot_pass(&registry, &plain), None);
+    }
+
+    #[test]
+    fn a_worker_process_reads_its_target() {
+        let storage = PathBuf::from("/tmp/storage");
+        let target = Target::from_args(Some("mysql"), Some("mysql://x/y"), Some(&storage));
+        let target = target.ok();
+        assert_eq!(
+            target.as_ref().map(|target| target.kind),
+            Some(RepositoryType::Mysql)
+        );
+        let mut config = ServerConfig::default();
+        if let Some(target) = &target {
+            target.configure(&mut config);
+        }
+        assert_eq!(config.datasources.mysql.url, "mysql://x/y");
+        assert_eq!(config.kestra.queue.kind, RepositoryType::Mysql);
+        assert_eq!(config.kestra.storage.local.base_path, storage);
+        assert!(Target::from_args(Some("sqlite"), Some("u"), Some(&storage)).is_err());
+        assert!(Target::from_args(Some("postgres"), None, Some(&storage)).is_err());
+    }
+}
