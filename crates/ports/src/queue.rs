@@ -24,6 +24,10 @@ pub const JOBS: &str = "job:";
 /// applies them.
 pub const RESULTS: &str = "result:";
 
+/// Commands on executions from other processes (a task on a worker resuming an execution),
+/// put by them, consumed by the executor.
+pub const COMMANDS: &str = "command:";
+
 /// The key of a worker job.
 pub fn job_key(task_run_id: &str) -> String {
     format!("{JOBS}{task_run_id}")

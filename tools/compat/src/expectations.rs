@@ -41,8 +41,6 @@ pub struct Entry {
     pub namespace: String,
     pub id: String,
     pub related: Vec<String>,
-    /// The task types of the flow, as the corpus lists them.
-    pub task_types: Vec<String>,
     /// What the scenario needs beyond a plain engine, in words.
     pub requires: Vec<String>,
     pub cases: Vec<Case>,
@@ -121,7 +119,6 @@ pub fn load(root: &Path) -> anyhow::Result<Vec<Entry>> {
             namespace: entry["namespace"].as_str().unwrap_or_default().to_string(),
             id: entry["id"].as_str().unwrap_or_default().to_string(),
             related: strings(&entry["related_flows"]),
-            task_types: strings(&entry["task_types"]),
             requires: strings(&entry["requires"]),
             cases,
         });

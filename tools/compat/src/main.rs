@@ -113,7 +113,6 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
         .collect();
     let mut total = 0;
     let mut ran = BTreeSet::new();
-    let mut expected_to_fail = BTreeSet::new();
     println!("| flow | result | reason |\n|---|---|---|");
     for entry in &entries {
         if options
@@ -126,13 +125,8 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
         total += 1;
         ran.insert(entry.file.clone());
         let mut problems = run_entry(&options, &registry, entry, &entries);
-        // A flow that needs what workers of their own cannot do yet fails as known.
-        let known = environment::is_split(&options.topology)
-            .then(|| split::cannot_pass(&registry, &entry.task_types))
-            .flatten();
         let mut note = "";
-        if !problems.is_empty() && known.is_none() && expected_to_pass.contains(entry.file.as_str())
-        {
+        if !problems.is_empty() && expected_to_pass.contains(entry.file.as_str()) {
             // Several of Kestra's flows depend on timing (Kestra retries those tests too): a flow
             // that passed before gets one more run before it counts as a regression.
             problems = run_entry(&options, &registry, entry, &entries);
@@ -142,11 +136,7 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
             passed.insert(entry.file.clone());
             println!("| {} | pass | {note} |", entry.file);
         } else {
-            let mut reason = problems.join("; ");
-            if let Some(why) = known {
-                reason.push_str(&format!(" (known on split topologies: {why})"));
-                expected_to_fail.insert(entry.file.clone());
-            }
+            let reason = problems.join("; ");
             println!(
                 "| {} | FAIL | {} |",
                 entry.file,
@@ -169,9 +159,8 @@ fn run(options: Options) -> anyhow::Result<ExitCode> {
             }
             read => read.with_context(|| format!("cannot read {}", path.display()))?,
         };
-        // Flows a filter left out keep their line, and so do the known failures of split
-        // topologies; only the other flows run here are judged.
-        let judged = |file: &str| ran.contains(file) && !expected_to_fail.contains(file);
+        // Flows a filter left out keep their line; only the flows run here are judged.
+        let judged = |file: &str| ran.contains(file);
         let kept = before
             .lines()
             .map(str::trim)

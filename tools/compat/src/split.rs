@@ -9,7 +9,6 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use peregrine_model::{Kind, Registry};
 use peregrine_node::backends::Backends;
 use peregrine_node::config::{RepositoryType, ServerConfig};
 use peregrine_node::worker_role::{RemoteOptions, remote_worker, worker_id};
@@ -21,26 +20,6 @@ const READY: &str = "compat worker ready";
 
 /// Task runs each worker process runs at once.
 const SLOTS: usize = 8;
-
-/// Task types a worker of its own cannot run yet, and why.
-const WORKER_CANNOT_RUN: [(&str, &str); 1] = [(
-    "io.kestra.plugin.core.execution.Resume",
-    "execution.Resume acts on another execution through the executor, and a worker process \
-     of its own refuses commands on executions",
-)];
-
-/// Why a flow with these task types cannot pass with workers of their own, if it cannot.
-pub fn cannot_pass(registry: &Registry, task_types: &[String]) -> Option<&'static str> {
-    task_types.iter().find_map(|name| {
-        let name = registry
-            .lookup(Kind::Task, name)
-            .map_or(name.as_str(), |found| found.name);
-        WORKER_CANNOT_RUN
-            .iter()
-            .find(|(type_name, _)| *type_name == name)
-            .map(|(_, reason)| *reason)
-    })
-}
 
 /// The database and storage folder a worker process serves.
 #[derive(Clone, Debug)]
@@ -238,16 +217,6 @@ pub fn serve(target: &Target) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resume_tasks_cannot_pass_on_workers_of_their_own() {
-        let registry = crate::test_tasks::registry();
-        let types = |names: &[&str]| names.iter().map(ToString::to_string).collect::<Vec<_>>();
-        let resume = types(&["io.kestra.plugin.core.log.Log", WORKER_CANNOT_RUN[0].0]);
-        assert!(cannot_pass(&registry, &resume).is_some());
-        let plain = types(&["io.kestra.plugin.core.log.Log"]);
-        assert_eq!(cannot_pass(&registry, &plain), None);
-    }
 
     #[test]
     fn a_worker_process_reads_its_target() {

@@ -24,58 +24,59 @@ impl RuntimeControl {
     pub(super) fn new(shared: Arc<Mutex<Shared>>, sender: mpsc::UnboundedSender<Message>) -> Self {
         Self { shared, sender }
     }
+}
 
-    /// The event that resumes the execution, once the request is checked against it.
-    fn resume_event(&self, request: ResumeRequest) -> Result<Event, ControlError> {
-        let shared = self
-            .shared
-            .lock()
-            .map_err(|_| ControlError::Unavailable("the runtime is poisoned".into()))?;
-        let id = &request.execution_id;
-        let execution = shared
-            .executor
-            .execution(id)
-            .ok_or_else(|| ControlError::NotFound(id.clone()))?;
-        if let (Some(namespace), Some(flow_id)) = (&request.namespace, &request.flow_id)
-            && (execution.namespace != *namespace || execution.flow_id != *flow_id)
-        {
-            return Err(ControlError::Invalid(format!(
-                "execution {id} is not an execution of flow {namespace}.{flow_id}"
-            )));
-        }
-        let Some(paused) = first_paused(execution) else {
-            return Err(ControlError::Conflict(format!(
-                "execution {id} is not paused ({:?})",
-                execution.state.current
-            )));
-        };
-        // As a resume from the API: values reach only a Pause task that asks for some, typed
-        // against its `onResume` inputs (those of the execution's own flow revision), as its
-        // `onResume` output.
-        let declared = shared
-            .executor
-            .plan(id)
-            .and_then(|plan| {
-                let node = plan.find(&paused.task_id)?;
-                plan.node(node).task.spec::<PauseSpec>().ok()
-            })
-            .map(|pause| pause.on_resume)
-            .filter(|declared| !declared.is_empty());
-        let Some(declared) = declared else {
-            return Ok(Event::Resume { inputs: None });
-        };
-        let given = request.inputs.unwrap_or_default();
-        let typed =
-            peregrine_engine::inputs::typed_values(&declared, &given).map_err(|errors| {
-                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                ControlError::Invalid(errors.join("\n"))
-            })?;
-        let mut outputs = Map::new();
-        outputs.insert("onResume".into(), Value::Object(typed));
-        Ok(Event::Resume {
-            inputs: Some(outputs),
-        })
+/// The event that resumes the execution, once the request is checked against it.
+pub(super) fn resume_event(
+    shared: &Mutex<Shared>,
+    request: ResumeRequest,
+) -> Result<Event, ControlError> {
+    let shared = shared
+        .lock()
+        .map_err(|_| ControlError::Unavailable("the runtime is poisoned".into()))?;
+    let id = &request.execution_id;
+    let execution = shared
+        .executor
+        .execution(id)
+        .ok_or_else(|| ControlError::NotFound(id.clone()))?;
+    if let (Some(namespace), Some(flow_id)) = (&request.namespace, &request.flow_id)
+        && (execution.namespace != *namespace || execution.flow_id != *flow_id)
+    {
+        return Err(ControlError::Invalid(format!(
+            "execution {id} is not an execution of flow {namespace}.{flow_id}"
+        )));
     }
+    let Some(paused) = first_paused(execution) else {
+        return Err(ControlError::Conflict(format!(
+            "execution {id} is not paused ({:?})",
+            execution.state.current
+        )));
+    };
+    // As a resume from the API: values reach only a Pause task that asks for some, typed
+    // against its `onResume` inputs (those of the execution's own flow revision), as its
+    // `onResume` output.
+    let declared = shared
+        .executor
+        .plan(id)
+        .and_then(|plan| {
+            let node = plan.find(&paused.task_id)?;
+            plan.node(node).task.spec::<PauseSpec>().ok()
+        })
+        .map(|pause| pause.on_resume)
+        .filter(|declared| !declared.is_empty());
+    let Some(declared) = declared else {
+        return Ok(Event::Resume { inputs: None });
+    };
+    let given = request.inputs.unwrap_or_default();
+    let typed = peregrine_engine::inputs::typed_values(&declared, &given).map_err(|errors| {
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        ControlError::Invalid(errors.join("\n"))
+    })?;
+    let mut outputs = Map::new();
+    outputs.insert("onResume".into(), Value::Object(typed));
+    Ok(Event::Resume {
+        inputs: Some(outputs),
+    })
 }
 
 /// The first paused task run of an execution.
@@ -89,7 +90,7 @@ fn first_paused(execution: &Execution) -> Option<&peregrine_model::execution::Ta
 impl ExecutionControl for RuntimeControl {
     fn resume(&self, request: ResumeRequest) -> BoxFuture<'_, Result<(), ControlError>> {
         let id = request.execution_id.clone();
-        let result = self.resume_event(request).and_then(|event| {
+        let result = resume_event(&self.shared, request).and_then(|event| {
             self.sender
                 .send(Message::Event { id, event })
                 .map_err(|_| ControlError::Unavailable("the runtime has stopped".into()))

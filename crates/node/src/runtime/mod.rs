@@ -39,6 +39,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::expressions::RuntimeExpressions;
 
 pub use recovery::Recovered;
+pub(crate) use remote::RowCommand;
 pub use replay::first_transition;
 pub use subscribers::ExecutionHook;
 
@@ -77,12 +78,13 @@ pub(crate) enum Message {
     },
     /// Task log lines are waiting: commit them.
     Flush,
-    /// A worker's report read from the outbox row `key`, which the commit applying it deletes
-    /// (unreadable reports are deleted too).
-    Reported {
+    /// A worker's report or another process's command, read from the outbox row `key`, which
+    /// the commit applying it deletes (rows that ask nothing, or cannot be read, are deleted
+    /// too).
+    FromRow {
         id: String,
         key: String,
-        update: Option<peregrine_engine::TaskUpdate>,
+        event: Option<Event>,
     },
     /// New labels for an ended execution (see `labels.rs`).
     Labels {

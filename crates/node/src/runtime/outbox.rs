@@ -94,8 +94,8 @@ pub(crate) enum Pending {
     Subflow(Box<SubflowStart>),
     Ended(EndedRow),
     Replay(ReplayRow),
-    /// A worker's report, read by the results reader (`remote.rs`).
-    Result,
+    /// A worker's report or a command of another process, read by `remote.rs`.
+    FromRow,
 }
 
 pub(crate) fn read(row: &OutboxRow) -> Result<Pending, String> {
@@ -103,8 +103,10 @@ pub(crate) fn read(row: &OutboxRow) -> Result<Pending, String> {
         serde_json::from_value(payload.clone()).map_err(|error| error.to_string())
     }
     let key = row.key.as_str();
-    if key.starts_with(peregrine_ports::queue::RESULTS) {
-        Ok(Pending::Result)
+    if key.starts_with(peregrine_ports::queue::RESULTS)
+        || key.starts_with(peregrine_ports::queue::COMMANDS)
+    {
+        Ok(Pending::FromRow)
     } else if key.starts_with(JOB) {
         parse(&row.payload).map(|job| Pending::Job(Box::new(job)))
     } else if key.starts_with(TIMER) {

@@ -28,7 +28,8 @@ impl LocalRuntime {
     pub async fn recover(&self) -> Result<Recovered, RuntimeError> {
         let recovered = self.take_back_all().await?;
         if let Some(queue) = &self.remote {
-            self.read_results(queue.clone());
+            self.read_rows(queue.clone(), peregrine_ports::queue::RESULTS);
+            self.read_rows(queue.clone(), peregrine_ports::queue::COMMANDS);
         }
         Ok(recovered)
     }
@@ -72,7 +73,7 @@ impl LocalRuntime {
                         self.run_job(id, *job);
                     }
                 }
-                Pending::Result => {}
+                Pending::FromRow => {}
                 Pending::Timer(timer) => {
                     recovered.timers += 1;
                     self.set_timer(id, timer.at, timer.kind);

@@ -105,10 +105,10 @@ impl LocalRuntime {
         for message in messages {
             let (id, event) = match message {
                 Message::Event { id, event } => (id, event),
-                Message::Reported { id, key, update } => {
+                Message::FromRow { id, key, event } => {
                     batch.commit.done.push((id.clone(), key));
-                    match update {
-                        Some(update) => (id, Event::TaskUpdate(update)),
+                    match event {
+                        Some(event) => (id, event),
                         None => continue,
                     }
                 }
