@@ -64,3 +64,40 @@ fn a_killed_executor_on_postgres_is_replaced_without_losing_executions() {
 fn a_killed_executor_on_mariadb_is_replaced_without_losing_executions() {
     survive_an_executor_death("mariadb", "mysql", "DATASOURCES_MYSQL_URL");
 }
+
+/// An executor asked to stop (SIGTERM) gives the lease up: the standby takes over at once, long
+/// before the lease would have expired.
+#[test]
+fn a_stopped_executor_hands_the_lease_over_at_once() {
+    let name = format!("executor_handover_{}", std::process::id());
+    let url = services::database("postgres", &name);
+    let storage = tempfile::tempdir().expect("a storage folder");
+    let storage_path = storage.path().to_string_lossy().into_owned();
+    let variables = [
+        ("KESTRA_REPOSITORY_TYPE", "postgres"),
+        ("KESTRA_QUEUE_TYPE", "postgres"),
+        ("DATASOURCES_POSTGRES_URL", url.as_str()),
+        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage_path.as_str()),
+        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "30s"),
+        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "500ms"),
+    ];
+    let mut active = Server::standalone_with(&["--worker-thread", "0"], &variables);
+    let standby = Server::standalone_later(&["--worker-thread", "0"], &variables);
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &active.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = active.child.wait().expect("the executor exits");
+    assert!(exit.success(), "{exit}");
+    let standby = standby.ready();
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the standby took over in {took:?}, not after the 30 s lease"
+    );
+    standby.kill();
+    services::drop_databases("postgres", &name);
+}
