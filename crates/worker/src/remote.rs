@@ -144,13 +144,23 @@ impl Reports {
         }
     }
 
-    async fn run(self: Arc<Self>, store: Arc<dyn ExecutionStore>, stop: CancellationToken) {
+    /// Commits reports as they come until `stop`, then what is left; a commit under way is
+    /// only given up at `deadline` (the store is unreachable).
+    async fn run(
+        self: Arc<Self>,
+        store: Arc<dyn ExecutionStore>,
+        stop: CancellationToken,
+        deadline: CancellationToken,
+    ) {
         loop {
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = stop.cancelled() => break,
+            let stopping = tokio::select! {
+                () = self.wake.notified() => false,
+                () = stop.cancelled() => true,
+            };
+            self.flush(store.as_ref(), &deadline).await;
+            if stopping {
+                return;
             }
-            self.flush(store.as_ref(), &stop).await;
         }
     }
 }
@@ -204,12 +214,12 @@ impl RemoteWorker {
     /// Claims and runs jobs until `shutdown` (then stops gracefully) or until it cannot renew
     /// its claims (then stops its tasks and returns the error).
     pub async fn serve(self, shutdown: CancellationToken) -> Result<(), RemoteError> {
-        let flush_stop = CancellationToken::new();
-        let flusher = tokio::spawn(
-            self.reports
-                .clone()
-                .run(self.store.clone(), flush_stop.clone()),
-        );
+        let (flush_stop, flush_deadline) = (CancellationToken::new(), CancellationToken::new());
+        let flusher = tokio::spawn(self.reports.clone().run(
+            self.store.clone(),
+            flush_stop.clone(),
+            flush_deadline.clone(),
+        ));
         let lost = CancellationToken::new();
         let failure = Arc::new(Mutex::new(None));
         let heartbeat = tokio::spawn(heartbeat(
@@ -236,9 +246,8 @@ impl RemoteWorker {
             let _ = self.queue.release(self.worker.id(), handed_back).await;
         }
         heartbeat.abort();
-        // What the tasks reported before the stop is written, unless the store is gone too.
-        let last = CancellationToken::new();
-        let deadline = last.clone();
+        // What the tasks reported before the stop is written (the commit under way finished,
+        // then the rest), unless the store is gone too.
         let wait = if lost.is_cancelled() {
             Duration::from_secs(1)
         } else {
@@ -246,9 +255,8 @@ impl RemoteWorker {
         };
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            deadline.cancel();
+            flush_deadline.cancel();
         });
-        self.reports.flush(self.store.as_ref(), &last).await;
         flush_stop.cancel();
         let _ = flusher.await;
         match failure.lock().ok().and_then(|mut failure| failure.take()) {
