@@ -170,15 +170,7 @@ impl Step<'_, '_> {
         let Some(run) = self.state.run_mut(&update.task_run_id) else {
             return;
         };
-        let index = update.attempt.max(1) as usize - 1;
-        while run.attempts.len() <= index {
-            run.attempts.push(Attempt {
-                state: StateHistory::new(State::Running, now),
-                worker_id: update.worker_id.clone(),
-                log_file: None,
-            });
-        }
-        if let Some(attempt) = run.attempts.get_mut(index) {
+        if let Some(attempt) = reported_attempt(run, &update, now) {
             attempt.state.set(update.state, now);
         }
         if let Some(at) = retry_at {
@@ -283,15 +275,7 @@ impl Step<'_, '_> {
         if run.state.is_terminated() {
             return;
         }
-        let index = update.attempt.max(1) as usize - 1;
-        while run.attempts.len() <= index {
-            run.attempts.push(Attempt {
-                state: StateHistory::new(State::Running, now),
-                worker_id: update.worker_id.clone(),
-                log_file: None,
-            });
-        }
-        if let Some(attempt) = run.attempts.get_mut(index)
+        if let Some(attempt) = reported_attempt(run, &update, now)
             && !attempt.state.is_terminated()
         {
             attempt.state.set(State::Resubmitted, now);
@@ -453,4 +437,22 @@ impl Step<'_, '_> {
                 (common.allow_failure, common.allow_warning)
             })
     }
+}
+
+/// The attempt a worker's report is about, created RUNNING (with the attempts before it) when
+/// the task run does not have it yet.
+fn reported_attempt<'a>(
+    run: &'a mut TaskRun,
+    update: &TaskUpdate,
+    now: Timestamp,
+) -> Option<&'a mut Attempt> {
+    let index = update.attempt.max(1) as usize - 1;
+    while run.attempts.len() <= index {
+        run.attempts.push(Attempt {
+            state: StateHistory::new(State::Running, now),
+            worker_id: update.worker_id.clone(),
+            log_file: None,
+        });
+    }
+    run.attempts.get_mut(index)
 }
