@@ -16,6 +16,14 @@ pub fn key_prefix(key: &str) -> Option<&str> {
     key.find(':').map(|colon| &key[..=colon])
 }
 
+/// The distinct prefixes of `keys` (rows put), each once, in order.
+pub fn key_prefixes<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut prefixes: Vec<&str> = keys.into_iter().filter_map(key_prefix).collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    prefixes
+}
+
 /// One wake-up per prefix. Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct Wakeups {
@@ -51,10 +59,7 @@ impl Wakeups {
 
     /// Wakes the waiters of the prefixes of `keys` (rows just put), each once.
     pub fn notify_keys<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
-        let mut prefixes: Vec<&str> = keys.into_iter().filter_map(key_prefix).collect();
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        for prefix in prefixes {
+        for prefix in key_prefixes(keys) {
             self.notify(prefix);
         }
     }

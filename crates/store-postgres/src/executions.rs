@@ -354,15 +354,11 @@ async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<
 
 /// The prefixes of the rows a commit puts, each once.
 fn announced(commit: &Commit) -> Vec<String> {
-    let mut prefixes: Vec<String> = Vec::new();
-    for row in &commit.put {
-        if let Some(prefix) = peregrine_ports::wakeups::key_prefix(&row.key)
-            && !prefixes.iter().any(|known| known == prefix)
-        {
-            prefixes.push(prefix.to_string());
-        }
-    }
-    prefixes
+    let keys = commit.put.iter().map(|row| row.key.as_str());
+    peregrine_ports::wakeups::key_prefixes(keys)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Writes the commit in one transaction, if `fence` (when set) still holds the executor's

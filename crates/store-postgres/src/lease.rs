@@ -10,14 +10,8 @@ use peregrine_ports::repository::Error;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool};
 
+use crate::clock::{NOW, micros_of};
 use crate::{Failure, PostgresStore, answer};
-
-/// The database's clock in microseconds since the epoch.
-const NOW: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
-
-fn micros_of(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
-}
 
 fn epoch_of(epoch: u64) -> i64 {
     i64::try_from(epoch).unwrap_or(i64::MAX)

@@ -9,6 +9,7 @@
 //! process: trigger states are conditional writes on their revision, new flow revisions are
 //! inserts that lose cleanly to a concurrent writer, and migrations run under an advisory lock.
 
+mod clock;
 mod executions;
 mod flows;
 mod lease;

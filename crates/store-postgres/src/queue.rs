@@ -16,13 +16,11 @@ use peregrine_ports::wakeups::Wakeups;
 use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool, PgRow};
 
+use crate::clock::{NOW, micros_of};
 use crate::{Failure, PostgresStore, answer, from_text};
 
 /// The channel commits announce the prefixes of the rows they put on.
 pub(crate) const CHANNEL: &str = "peregrine_outbox";
-
-/// The database's clock in microseconds since the epoch.
-const NOW: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
 
 /// The waiters of this process, by prefix, and the listener feeding them.
 #[derive(Default)]
@@ -94,10 +92,6 @@ impl Notices {
             }
         }
     }
-}
-
-fn micros_of(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
 
 fn outbox_row(row: &PgRow) -> Result<OutboxRow, Failure> {
