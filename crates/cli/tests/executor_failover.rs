@@ -16,18 +16,9 @@ fn database_name() -> String {
     format!("executor_failover_{}", std::process::id())
 }
 
-fn survive_an_executor_death(service: &str, repository: &str, url_key: &str) {
-    let url = services::database(service, &database_name());
-    let storage = tempfile::tempdir().expect("a storage folder");
-    let storage_path = storage.path().to_string_lossy().into_owned();
-    let variables = [
-        ("KESTRA_REPOSITORY_TYPE", repository),
-        ("KESTRA_QUEUE_TYPE", repository),
-        (url_key, url.as_str()),
-        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage_path.as_str()),
-        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "3s"),
-        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "500ms"),
-    ];
+fn survive_an_executor_death(service: &str) {
+    let shared = services::Shared::database(service, &database_name());
+    let variables = shared.variables("3s", "500ms");
     let agent = agent();
     let active = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let standby = Server::standalone_later(&["--worker-thread", "0"], &variables);
@@ -57,12 +48,12 @@ fn survive_an_executor_death(service: &str, repository: &str, url_key: &str) {
 
 #[test]
 fn a_killed_executor_on_postgres_is_replaced_without_losing_executions() {
-    survive_an_executor_death("postgres", "postgres", "DATASOURCES_POSTGRES_URL");
+    survive_an_executor_death("postgres");
 }
 
 #[test]
 fn a_killed_executor_on_mariadb_is_replaced_without_losing_executions() {
-    survive_an_executor_death("mariadb", "mysql", "DATASOURCES_MYSQL_URL");
+    survive_an_executor_death("mariadb");
 }
 
 /// An executor asked to stop (SIGTERM) gives the lease up: the standby takes over at once, long
@@ -70,17 +61,8 @@ fn a_killed_executor_on_mariadb_is_replaced_without_losing_executions() {
 #[test]
 fn a_stopped_executor_hands_the_lease_over_at_once() {
     let name = format!("executor_handover_{}", std::process::id());
-    let url = services::database("postgres", &name);
-    let storage = tempfile::tempdir().expect("a storage folder");
-    let storage_path = storage.path().to_string_lossy().into_owned();
-    let variables = [
-        ("KESTRA_REPOSITORY_TYPE", "postgres"),
-        ("KESTRA_QUEUE_TYPE", "postgres"),
-        ("DATASOURCES_POSTGRES_URL", url.as_str()),
-        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage_path.as_str()),
-        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "30s"),
-        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "500ms"),
-    ];
+    let shared = services::Shared::database("postgres", &name);
+    let variables = shared.variables("30s", "500ms");
     let mut active = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let standby = Server::standalone_later(&["--worker-thread", "0"], &variables);
     std::thread::sleep(Duration::from_millis(500));

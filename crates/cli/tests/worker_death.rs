@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, agent, recovery, services};
+use common::{Server, agent, executions, recovery, services};
 use serde_json::Value;
 
 const EXECUTIONS: usize = 200;
@@ -27,35 +27,13 @@ fn attempts(executions: &[Value]) -> Vec<Vec<String>> {
                 .cloned()
                 .unwrap_or_default()
         })
-        .map(|run| {
-            run["attempts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|attempt| {
-                    attempt["state"]["current"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string()
-                })
-                .collect()
-        })
+        .map(|run| executions::attempt_states(&run))
         .collect()
 }
 
-fn survive_a_worker_death(service: &str, repository: &str, url_key: &str) {
-    let url = services::database(service, &database_name());
-    let storage = tempfile::tempdir().expect("a storage folder");
-    let storage_path = storage.path().to_string_lossy().into_owned();
-    let variables = [
-        ("KESTRA_REPOSITORY_TYPE", repository),
-        ("KESTRA_QUEUE_TYPE", repository),
-        (url_key, url.as_str()),
-        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage_path.as_str()),
-        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "3s"),
-        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "500ms"),
-    ];
+fn survive_a_worker_death(service: &str) {
+    let shared = services::Shared::database(service, &database_name());
+    let variables = shared.variables("3s", "500ms");
     let agent = agent();
     let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let doomed = Server::worker(&variables);
@@ -118,10 +96,10 @@ fn survive_a_worker_death(service: &str, repository: &str, url_key: &str) {
 
 #[test]
 fn a_killed_worker_on_postgres_costs_one_attempt_not_executions() {
-    survive_a_worker_death("postgres", "postgres", "DATASOURCES_POSTGRES_URL");
+    survive_a_worker_death("postgres");
 }
 
 #[test]
 fn a_killed_worker_on_mariadb_costs_one_attempt_not_executions() {
-    survive_a_worker_death("mariadb", "mysql", "DATASOURCES_MYSQL_URL");
+    survive_a_worker_death("mariadb");
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
 use common::executions::{first_attempts as attempts, wait_for};
-use common::{Server, agent, recovery};
+use common::{Server, agent, recovery, services};
 
 const FLOW: &str = "id: nap
 namespace: liveness.test
@@ -23,17 +23,8 @@ tasks:
 #[test]
 fn a_worker_that_cannot_renew_its_claims_stops_itself() {
     let cluster = Cluster::start("postgres");
-    let url = cluster.script(&["database", "liveness"]);
-    let storage = tempfile::tempdir().expect("a storage folder");
-    let storage = storage.path().to_string_lossy().into_owned();
-    let variables = [
-        ("KESTRA_REPOSITORY_TYPE", "postgres"),
-        ("KESTRA_QUEUE_TYPE", "postgres"),
-        ("DATASOURCES_POSTGRES_URL", url.as_str()),
-        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage.as_str()),
-        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "2s"),
-        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "300ms"),
-    ];
+    let shared = services::Shared::at("postgres", cluster.script(&["database", "liveness"]));
+    let variables = shared.variables("2s", "300ms");
     let agent = agent();
     let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let mut worker = Server::worker(&variables);

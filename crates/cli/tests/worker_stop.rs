@@ -58,25 +58,17 @@ fn terminate(worker: &mut Server) -> Duration {
     asked.elapsed()
 }
 
-fn variables<'a>(url: &'a str, storage: &'a str, grace: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("KESTRA_REPOSITORY_TYPE", "postgres"),
-        ("KESTRA_QUEUE_TYPE", "postgres"),
-        ("DATASOURCES_POSTGRES_URL", url),
-        ("KESTRA_STORAGE_LOCAL_BASE_PATH", storage),
-        ("KESTRA_SERVER_LIVENESS_TIMEOUT", "3s"),
-        ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", "500ms"),
-        ("KESTRA_SERVER_TERMINATION_GRACE_PERIOD", grace),
-    ]
+fn variables<'a>(shared: &'a services::Shared, grace: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut variables = shared.variables("3s", "500ms");
+    variables.push(("KESTRA_SERVER_TERMINATION_GRACE_PERIOD", grace));
+    variables
 }
 
 #[test]
 fn a_stopping_worker_finishes_its_task_within_the_grace_period() {
     let name = format!("worker_stop_finish_{}", std::process::id());
-    let url = services::database("postgres", &name);
-    let storage = tempfile::tempdir().expect("a storage folder");
-    let storage = storage.path().to_string_lossy().into_owned();
-    let variables = variables(&url, &storage, "20s");
+    let shared = services::Shared::database("postgres", &name);
+    let variables = variables(&shared, "20s");
     let agent = agent();
     let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let mut worker = Server::worker(&variables);
@@ -98,10 +90,8 @@ fn a_stopping_worker_finishes_its_task_within_the_grace_period() {
 #[test]
 fn a_stopping_worker_hands_back_what_outlasts_the_grace_period() {
     let name = format!("worker_stop_hand_back_{}", std::process::id());
-    let url = services::database("postgres", &name);
-    let storage = tempfile::tempdir().expect("a storage folder");
-    let storage = storage.path().to_string_lossy().into_owned();
-    let variables = variables(&url, &storage, "300ms");
+    let shared = services::Shared::database("postgres", &name);
+    let variables = variables(&shared, "300ms");
     let agent = agent();
     let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
     let mut worker = Server::worker(&variables);

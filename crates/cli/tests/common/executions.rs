@@ -18,7 +18,12 @@ pub fn get(agent: &ureq::Agent, server: &Server, id: &str) -> Value {
 
 /// The states of the attempts of the execution's first task run.
 pub fn first_attempts(execution: &Value) -> Vec<String> {
-    execution["taskRunList"][0]["attempts"]
+    attempt_states(&execution["taskRunList"][0])
+}
+
+/// The states of the attempts of a task run.
+pub fn attempt_states(run: &Value) -> Vec<String> {
+    run["attempts"]
         .as_array()
         .cloned()
         .unwrap_or_default()

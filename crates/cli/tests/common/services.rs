@@ -40,3 +40,52 @@ pub fn database(service: &str, name: &str) -> String {
 pub fn drop_databases(service: &str, prefix: &str) {
     let _ = script(service).args(["drop", prefix]).output();
 }
+
+/// What a server and its worker processes share: a database (on the shared service, or any URL)
+/// and a storage folder, given to each process as environment variables.
+pub struct Shared {
+    repository: &'static str,
+    url_key: &'static str,
+    url: String,
+    storage: String,
+    _folder: tempfile::TempDir,
+}
+
+impl Shared {
+    /// A fresh database `name` on the shared server of `service` (`postgres` or `mariadb`).
+    pub fn database(service: &str, name: &str) -> Self {
+        Self::at(service, database(service, name))
+    }
+
+    /// The database at `url`, served by `service`.
+    pub fn at(service: &str, url: String) -> Self {
+        let (repository, url_key) = match service {
+            "mariadb" => ("mysql", "DATASOURCES_MYSQL_URL"),
+            _ => ("postgres", "DATASOURCES_POSTGRES_URL"),
+        };
+        let folder = tempfile::tempdir().expect("a storage folder");
+        Self {
+            repository,
+            url_key,
+            url,
+            storage: folder.path().to_string_lossy().into_owned(),
+            _folder: folder,
+        }
+    }
+
+    /// The variables configuring a process on it, with the liveness timeout and heartbeat.
+    pub fn variables<'a>(
+        &'a self,
+        timeout: &'a str,
+        heartbeat: &'a str,
+    ) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("KESTRA_REPOSITORY_TYPE", self.repository),
+            ("KESTRA_QUEUE_TYPE", self.repository),
+            (self.url_key, self.url.as_str()),
+            ("KESTRA_STORAGE_LOCAL_BASE_PATH", self.storage.as_str()),
+            ("KESTRA_SERVER_LIVENESS_TIMEOUT", timeout),
+            ("KESTRA_SERVER_LIVENESS_HEARTBEAT_INTERVAL", heartbeat),
+        ]
+    }
+}
