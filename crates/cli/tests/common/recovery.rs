@@ -192,7 +192,14 @@ pub fn assert_all_end_once(agent: &ureq::Agent, server: &Server, count: usize, w
                 run["value"].clone(),
             );
             assert!(keys.insert(key), "a task run reported twice: {run}");
-            let attempts = run["attempts"].as_array().map_or(0, Vec::len);
+            // An attempt lost with a dead worker (RESUBMITTED) is the one extra run allowed;
+            // the tests with a dead worker check there is at most one per task run.
+            let attempts = run["attempts"].as_array().map_or(0, |attempts| {
+                attempts
+                    .iter()
+                    .filter(|attempt| attempt["state"]["current"] != "RESUBMITTED")
+                    .count()
+            });
             assert!(attempts <= 3, "{run}");
         }
     }
