@@ -9,6 +9,10 @@ mod worker;
 
 use std::process::ExitCode;
 
+/// The exit code of a server that stopped because it lost its place: an executor whose lease
+/// another took over, a worker that could not renew its claims.
+const LOST: u8 = 3;
+
 use clap::{Parser, Subcommand};
 
 /// Peregrine runs Kestra flows: a fast, light workflow orchestrator in one binary.

@@ -146,8 +146,7 @@ fn serve(
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         // On a database several executors share, this one runs executions (and serves) once it
-        // holds the executor's lease.
-        let lost = CancellationToken::new();
+        // holds the executor's lease; losing it stops the server.
         let mut keeper = None;
         if let (Some(lease), Some(config)) = (backends.lease.clone(), &config) {
             let liveness = config.kestra.server.liveness.clone();
@@ -165,14 +164,8 @@ fn serve(
                 fence,
                 liveness,
                 stop.clone(),
-                lost.clone(),
+                shutdown.clone(),
             );
-            let shutdown = shutdown.clone();
-            let lost = lost.clone();
-            tokio::spawn(async move {
-                lost.cancelled().await;
-                shutdown.cancel();
-            });
             keeper = Some((stop, handle));
         }
         let description = backends.description.clone();
@@ -215,7 +208,7 @@ fn serve(
             stop.cancel();
             if let Ok(Some(reason)) = handle.await {
                 eprintln!("stopping: {reason}");
-                return anyhow::Ok(ExitCode::from(LEASE_LOST));
+                return anyhow::Ok(ExitCode::from(super::LOST));
             }
         }
         anyhow::Ok(ExitCode::SUCCESS)
@@ -224,9 +217,6 @@ fn serve(
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(code)
 }
-
-/// The exit code of an executor that lost its lease to another.
-const LEASE_LOST: u8 = 3;
 
 pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
     let interrupt = tokio::signal::ctrl_c();

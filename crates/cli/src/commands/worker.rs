@@ -9,9 +9,6 @@ use peregrine_node::config::ServerConfig;
 use peregrine_node::worker_role::{RemoteOptions, remote_worker, worker_id};
 use tokio_util::sync::CancellationToken;
 
-/// The exit code of a worker that stopped because it could not renew its claims.
-const LIVENESS_LOST: u8 = 3;
-
 pub fn run(started: Instant, config: ServerConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -54,7 +51,7 @@ pub fn run(started: Instant, config: ServerConfig) -> anyhow::Result<ExitCode> {
             Ok(()) => anyhow::Ok(ExitCode::SUCCESS),
             Err(error) => {
                 eprintln!("{error}");
-                anyhow::Ok(ExitCode::from(LIVENESS_LOST))
+                anyhow::Ok(ExitCode::from(super::LOST))
             }
         }
     })?;
