@@ -183,6 +183,7 @@ impl Backends {
             } else {
                 None
             },
+            commands: self.queue.clone(),
             ..base
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod backends;
 mod catalogue;
+mod command_rows;
 pub mod conditions;
 pub mod config;
 pub mod executor_lease;
@@ -13,6 +14,7 @@ pub mod retention;
 pub mod runtime;
 pub mod scheduling;
 pub mod server;
+pub mod webserver_role;
 pub mod worker_role;
 
 pub use catalogue::{catalogue, role_of, runners};

@@ -2,14 +2,12 @@
 //! executors use. It claims jobs from the store's outbox (see `peregrine_worker::remote`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use peregrine_model::state::State;
 use peregrine_plugin_api::{ControlError, ExecutionControl, ResumeRequest, Runners};
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::queue::COMMANDS;
 use peregrine_ports::repository::ExecutionRepository;
-use peregrine_ports::store::{Commit, ExecutionBackend, OutboxRow};
+use peregrine_ports::store::ExecutionBackend;
 use peregrine_worker::{RemoteWorker, Reports, Worker, WorkerOptions};
 
 pub use peregrine_worker::{RemoteError, RemoteOptions};
@@ -88,25 +86,7 @@ struct StoreControl {
 
 impl StoreControl {
     async fn put(&self, execution_id: &str, command: RowCommand) -> Result<(), ControlError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let key = format!(
-            "{COMMANDS}{}-{}-{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_nanosecond(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let payload = serde_json::to_value(command)
-            .map_err(|error| ControlError::Invalid(error.to_string()))?;
-        let commit = Commit {
-            put: vec![OutboxRow {
-                execution_id: execution_id.to_string(),
-                key,
-                payload,
-            }],
-            ..Commit::default()
-        };
-        self.store
-            .commit(Arc::new(commit))
+        crate::command_rows::put(self.store.as_ref(), execution_id, &command)
             .await
             .map_err(|error| ControlError::Unavailable(error.to_string()))
     }

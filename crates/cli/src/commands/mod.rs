@@ -3,6 +3,7 @@
 mod flow;
 mod flow_test;
 mod namespace;
+mod roles;
 mod server;
 mod sys;
 mod worker;

@@ -1,5 +1,6 @@
 //! `peregrine server local|standalone`: every role in this process, with the REST API on
-//! 127.0.0.1.
+//! 127.0.0.1; `peregrine server executor|worker|webserver|scheduler`: one role alone, on a
+//! database the processes share.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 use peregrine_node::backends::Backends;
 use peregrine_node::config::ServerConfig;
-use peregrine_node::server::{FolderEvent, LocalServerOptions, Reopened, serve_local};
+use peregrine_node::server::{FolderEvent, LocalServerOptions, Reopened, Roles, serve_local};
 use tokio_util::sync::CancellationToken;
 
 /// How long in-flight requests may take to finish once a stop is asked.
@@ -73,6 +74,33 @@ pub enum ServerCommand {
         #[arg(long)]
         thread: Option<usize>,
     },
+    /// Run only the executor role on a database the other roles share (PostgreSQL or MySQL):
+    /// it runs executions once it holds the executor's lease (the others stand by) and runs no
+    /// task, no schedule and no API; workers, schedulers and webservers of their own do.
+    Executor {
+        /// The configuration file (YAML); without one, environment variables and defaults.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+    },
+    /// Run only the REST API on a database the executors share (PostgreSQL or MySQL): flows
+    /// are stored there, executions and logs read from there, and commands (start, kill,
+    /// resume, restart, replay, labels) written there for the executor.
+    Webserver {
+        /// The configuration file (YAML); without one, environment variables and defaults.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        /// The port to listen on, instead of the file's `micronaut.server.port`.
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Run only the scheduler on a database the executors share (PostgreSQL or MySQL): each
+    /// slot of a Schedule trigger is claimed there, once, and its execution started by the
+    /// executor.
+    Scheduler {
+        /// The configuration file (YAML); without one, environment variables and defaults.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
@@ -90,7 +118,8 @@ pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
                 config.kestra.storage.local.base_path = data.join("storage");
                 config
             });
-            serve("local", started, port, config, flow_path)
+            let roles = Roles::default();
+            serve("local", started, port, config, flow_path, roles)
         }
         ServerCommand::Standalone {
             config,
@@ -103,7 +132,26 @@ pub fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
                 config.kestra.worker.threads = threads;
             }
             let port = port.unwrap_or(config.micronaut.server.port);
-            serve("standalone", started, port, Some(config), flow_path)
+            let roles = Roles::default();
+            serve("standalone", started, port, Some(config), flow_path, roles)
+        }
+        ServerCommand::Executor { config } => {
+            let mut config = read_config(config.as_deref())?;
+            config.kestra.worker.threads = 0;
+            let roles = Roles {
+                scheduler: false,
+                webserver: false,
+            };
+            serve("executor", started, 0, Some(config), None, roles)
+        }
+        ServerCommand::Webserver { config, port } => {
+            let config = read_config(config.as_deref())?;
+            let port = port.unwrap_or(config.micronaut.server.port);
+            super::roles::webserver(started, config, port)
+        }
+        ServerCommand::Scheduler { config } => {
+            let config = read_config(config.as_deref())?;
+            super::roles::scheduler(started, config)
         }
         ServerCommand::Worker { config, thread } => {
             let mut config = read_config(config.as_deref())?;
@@ -134,6 +182,7 @@ fn serve(
     port: u16,
     config: Option<ServerConfig>,
     flow_path: Option<PathBuf>,
+    roles: Roles,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -174,6 +223,7 @@ fn serve(
             backends,
             flow_path,
             report: Arc::new(print_folder_event),
+            roles,
         };
         let ready = move |address: SocketAddr, reopened: &Reopened| {
             for refused in &reopened.refused {
@@ -189,11 +239,15 @@ fn serve(
                     recovered.executions, recovered.jobs, recovered.timers, recovered.subflows
                 );
             }
-            println!(
-                "peregrine server {mode} ready on http://{address} in {} ms ({description}, {} flows)",
-                started.elapsed().as_millis(),
-                reopened.flows
-            );
+            let elapsed = started.elapsed().as_millis();
+            let flows = reopened.flows;
+            if roles.webserver {
+                println!(
+                    "peregrine server {mode} ready on http://{address} in {elapsed} ms ({description}, {flows} flows)"
+                );
+            } else {
+                println!("peregrine server {mode} ready in {elapsed} ms ({description}, {flows} flows)");
+            }
         };
         let mut server = tokio::spawn(serve_local(options, shutdown.clone(), ready));
         let overdue = async {

@@ -51,6 +51,31 @@ impl Server {
         Self::ready(child, String::new())
     }
 
+    /// Starts `peregrine server <role>` (executor, scheduler, webserver) configured by
+    /// environment variables, without waiting for it to be ready; a webserver gets a free port.
+    pub fn role_later(role: &str, variables: &[(&str, &str)]) -> Starting {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_peregrine"));
+        command.args(["server", role]);
+        let mut base = String::new();
+        if role == "webserver" {
+            let port = free_port();
+            command.args(["--port", &port.to_string()]);
+            base = format!("http://127.0.0.1:{port}");
+        }
+        let child = command
+            .envs(variables.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the peregrine binary starts");
+        Starting { child, base }
+    }
+
+    /// [`Server::role_later`], once ready.
+    pub fn role(role: &str, variables: &[(&str, &str)]) -> Self {
+        Self::role_later(role, variables).ready()
+    }
+
     fn start_with(mode: &str, args: &[&std::ffi::OsStr], variables: &[(&str, &str)]) -> Self {
         Self::launch(mode, args, variables).ready()
     }

@@ -163,6 +163,9 @@ pub struct RuntimeOptions {
     /// Set when workers run in other processes: jobs are claimed from the store's outbox
     /// through this queue and their results read back from it; no task runs in this process.
     pub queue: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
+    /// Set on a database other processes share: the `command:` rows of webservers, schedulers
+    /// and workers of their own are read from here (whether or not workers run here).
+    pub commands: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
 }
 
 impl std::fmt::Debug for RuntimeOptions {
@@ -199,6 +202,7 @@ impl RuntimeOptions {
             worker_slots: 16,
             flows: None,
             queue: None,
+            commands: None,
         }
     }
 }
@@ -214,6 +218,8 @@ pub struct LocalRuntime {
     flows: Option<Arc<dyn FlowRepository>>,
     /// Workers in other processes (see `remote.rs`), or none: this process's worker runs jobs.
     remote: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
+    /// Where the `command:` rows of other processes are read from, if any.
+    commands: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
     pending_logs: Arc<logs::PendingLogs>,
     flow_triggers: Arc<crate::flow_triggers::FlowTriggers>,
     keep_finished: usize,
@@ -256,6 +262,7 @@ impl LocalRuntime {
             worker_slots,
             flows,
             queue,
+            commands,
         } = options;
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -304,6 +311,7 @@ impl LocalRuntime {
             store,
             flows,
             remote: queue,
+            commands,
             pending_logs,
             flow_triggers,
             keep_finished,

@@ -29,6 +29,8 @@ impl LocalRuntime {
         let recovered = self.take_back_all().await?;
         if let Some(queue) = &self.remote {
             self.read_rows(queue.clone(), peregrine_ports::queue::RESULTS);
+        }
+        if let Some(queue) = &self.commands {
             self.read_rows(queue.clone(), peregrine_ports::queue::COMMANDS);
         }
         Ok(recovered)

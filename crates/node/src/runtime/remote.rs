@@ -1,20 +1,24 @@
 //! Workers in other processes: the runtime hands its jobs out through the store's outbox (the
 //! `job:` rows its commits write are what workers claim) and reads back the `result:` rows they
-//! write, and the `command:` rows of tasks acting on executions (`execution.Resume`). A row is
-//! applied by the commit that deletes it, so it is applied once even if this process stops in
-//! between (the next one reads it again).
+//! write, and the `command:` rows of other processes: tasks acting on executions
+//! (`execution.Resume`), a webserver or a scheduler of their own (start, kill, resume, restart,
+//! replay, labels). A row is applied by the commit that deletes it, so it is applied once even if
+//! this process stops in between (the next one reads it again); the commands whose effect is not
+//! part of that commit (replay, labels) are idempotent.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use peregrine_engine::{Event, TaskUpdate};
+use peregrine_engine::{Event, NewExecution, TaskUpdate};
+use peregrine_model::execution::ExecutionTrigger;
+use peregrine_model::flow::Label;
 use peregrine_plugin_api::ResumeRequest;
 use peregrine_ports::queue::{COMMANDS, JOBS, OutboxQueue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{LocalRuntime, Message};
+use super::{LocalRuntime, Message, Origin};
 
 /// A command of another process, as a `command:` row carries it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -28,6 +32,26 @@ pub(crate) enum RowCommand {
     },
     /// The execution of the row was purged from the store: drop what is kept of it.
     Forget,
+    /// Create and start the execution of the row (its id) on a revision of a flow; the inputs
+    /// are already typed. Nothing happens when the execution exists.
+    Start {
+        namespace: String,
+        flow_id: String,
+        revision: u32,
+        inputs: Map<String, Value>,
+        labels: Vec<Label>,
+        trigger: Option<ExecutionTrigger>,
+    },
+    /// Apply an event (kill, a resume with typed values, restart) to the execution of the row.
+    Apply { event: Event },
+    /// Replay the execution of the row as the new execution `new_id`.
+    Replay {
+        new_id: String,
+        task_run_id: Option<String>,
+        revision: Option<u32>,
+    },
+    /// Give the ended execution of the row these labels.
+    Labels { labels: Vec<Label> },
 }
 
 /// At most this many results are read at once.
@@ -67,19 +91,21 @@ impl LocalRuntime {
                     if in_flight.contains(&id) {
                         continue;
                     }
-                    let event = if prefix == COMMANDS {
-                        runtime.command_event(&id.0, row.payload)
+                    let message = if prefix == COMMANDS {
+                        runtime.command_message(&id.0, &id.1, row.payload).await
                     } else {
-                        serde_json::from_value::<TaskUpdate>(row.payload)
+                        let event = serde_json::from_value::<TaskUpdate>(row.payload)
                             .ok()
-                            .map(Event::TaskUpdate)
+                            .map(Event::TaskUpdate);
+                        Some(Message::FromRow {
+                            id: id.0.clone(),
+                            key: id.1.clone(),
+                            event,
+                        })
                     };
-                    let message = Message::FromRow {
-                        id: id.0.clone(),
-                        key: id.1.clone(),
-                        event,
-                    };
-                    if runtime.sender.send(message).is_err() {
+                    if let Some(message) = message
+                        && runtime.sender.send(message).is_err()
+                    {
                         return;
                     }
                     in_flight.insert(id);
@@ -92,17 +118,82 @@ impl LocalRuntime {
         });
     }
 
-    /// The event a command row asks for, checked against the execution as a command of this
-    /// process would be; a refused or unreadable command is reported and dropped.
-    fn command_event(&self, id: &str, payload: Value) -> Option<Event> {
+    /// What a command row asks of the event loop: a message that applies it and deletes the
+    /// row, or none when the row is deleted otherwise (by the first commit of the execution it
+    /// creates, or once the replay it asks for is done). A refused or unreadable command is
+    /// reported and its row deleted.
+    async fn command_message(&self, id: &str, key: &str, payload: Value) -> Option<Message> {
+        let row = |event: Option<Event>| {
+            Some(Message::FromRow {
+                id: id.to_string(),
+                key: key.to_string(),
+                event,
+            })
+        };
         let command: RowCommand = match serde_json::from_value(payload) {
             Ok(command) => command,
             Err(error) => {
                 eprintln!("executor: unreadable command for {id}: {error}");
-                return None;
+                return row(None);
             }
         };
         match command {
+            RowCommand::Start {
+                namespace,
+                flow_id,
+                revision,
+                inputs,
+                labels,
+                trigger,
+            } => {
+                let new = NewExecution {
+                    id: id.to_string(),
+                    inputs,
+                    labels,
+                    trigger,
+                    ..NewExecution::default()
+                };
+                match self
+                    .start_row(&namespace, &flow_id, revision, new, key)
+                    .await
+                {
+                    Ok(()) => None,
+                    Err(error) => {
+                        eprintln!(
+                            "executor: execution {id} of {namespace}.{flow_id} is not started: {error}"
+                        );
+                        row(None)
+                    }
+                }
+            }
+            RowCommand::Apply { event } => row(Some(event)),
+            RowCommand::Labels { labels } => {
+                let labels = Message::Labels {
+                    id: id.to_string(),
+                    labels,
+                };
+                if self.sender.send(labels).is_err() {
+                    return None;
+                }
+                row(None)
+            }
+            RowCommand::Replay {
+                new_id,
+                task_run_id,
+                revision,
+            } => {
+                let runtime = self.clone();
+                let (id, key) = (id.to_string(), key.to_string());
+                tokio::spawn(async move {
+                    runtime.replay_row(&id, new_id, task_run_id, revision).await;
+                    let _ = runtime.sender.send(Message::FromRow {
+                        id,
+                        key,
+                        event: None,
+                    });
+                });
+                None
+            }
             RowCommand::Resume {
                 namespace,
                 flow_id,
@@ -115,10 +206,10 @@ impl LocalRuntime {
                     inputs,
                 };
                 match super::control::resume_event(&self.shared, request) {
-                    Ok(event) => Some(event),
+                    Ok(event) => row(Some(event)),
                     Err(error) => {
                         eprintln!("executor: a worker's resume of {id} is refused: {error}");
-                        None
+                        row(None)
                     }
                 }
             }
@@ -126,8 +217,70 @@ impl LocalRuntime {
                 if let Ok(mut shared) = self.shared.lock() {
                     shared.forget(id);
                 }
-                None
+                row(None)
             }
+        }
+    }
+
+    /// Creates the execution a `Start` row asks for, unless it exists; its first commit deletes
+    /// the row.
+    async fn start_row(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        revision: u32,
+        new: NewExecution,
+        key: &str,
+    ) -> Result<(), String> {
+        if self.exists(&new.id).await? {
+            return Err("it exists already".into());
+        }
+        let plan = self.revision_plan(namespace, flow_id, revision).await?;
+        let origin = Origin {
+            parent: None,
+            consumes: Some((new.id.clone(), key.to_string())),
+        };
+        self.create_typed(plan, new, origin)
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+
+    /// True when the execution is held here or stored.
+    async fn exists(&self, id: &str) -> Result<bool, String> {
+        let held = self
+            .shared
+            .lock()
+            .is_ok_and(|shared| shared.watchers.contains_key(id) || shared.executor.holds(id));
+        if held {
+            return Ok(true);
+        }
+        let stored = peregrine_ports::repository::ExecutionRepository::get(self.store.as_ref(), id)
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok(stored.is_some())
+    }
+
+    /// Carries out a `Replay` row, unless its new execution exists (the row was read again).
+    async fn replay_row(
+        &self,
+        id: &str,
+        new_id: String,
+        task_run_id: Option<String>,
+        revision: Option<u32>,
+    ) {
+        match self.exists(&new_id).await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(error) => {
+                eprintln!("executor: cannot replay execution {id}: {error}");
+                return;
+            }
+        }
+        if let Err(error) = self
+            .replay_as(id, task_run_id.as_deref(), revision, new_id)
+            .await
+        {
+            eprintln!("executor: cannot replay execution {id}: {error}");
         }
     }
 

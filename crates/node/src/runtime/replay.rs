@@ -26,6 +26,20 @@ impl LocalRuntime {
         task_run_id: Option<&str>,
         revision: Option<u32>,
     ) -> Result<Execution, RuntimeError> {
+        let new_id = peregrine_executor::new_id();
+        self.replay_as(execution_id, task_run_id, revision, new_id)
+            .await
+    }
+
+    /// [`Self::replay_execution`], the new execution having the id `new_id` (chosen by the
+    /// process that asked for the replay, which waits for it).
+    pub(super) async fn replay_as(
+        &self,
+        execution_id: &str,
+        task_run_id: Option<&str>,
+        revision: Option<u32>,
+        new_id: String,
+    ) -> Result<Execution, RuntimeError> {
         let stored = self
             .store
             .load(execution_id)
@@ -40,7 +54,6 @@ impl LocalRuntime {
             )
             .await
             .map_err(|reason| RuntimeError::Store(Error::Backend(reason)))?;
-        let new_id = peregrine_executor::new_id();
         let Some(task_run_id) = task_run_id else {
             let new = NewExecution {
                 id: new_id,

@@ -83,6 +83,11 @@ impl LocalRuntime {
                     id,
                     event: Event::Restart,
                 }
+                | Message::FromRow {
+                    id,
+                    event: Some(Event::Restart),
+                    ..
+                }
                 | Message::Labels { id, .. } => id,
                 _ => continue,
             };

@@ -17,78 +17,94 @@ use crate::expressions::{RuntimeExpressions, render_tree};
 use crate::runtime::LocalRuntime;
 
 /// The execution to create and its inputs (typed against the flow when it is created).
-type Prepared = (NewExecution, Map<String, Value>);
+pub(super) type Prepared = (NewExecution, Map<String, Value>);
 
-pub(crate) struct RuntimeLauncher {
+pub(super) struct RuntimeLauncher {
     pub runtime: LocalRuntime,
     pub expressions: RuntimeExpressions,
     pub globals: Globals,
 }
 
-fn failed(message: impl std::fmt::Display) -> LaunchError {
+pub(super) fn failed(message: impl std::fmt::Display) -> LaunchError {
     LaunchError(message.to_string())
 }
 
-impl RuntimeLauncher {
-    /// The new execution of a firing; `None` when the trigger's conditions do not hold.
-    fn prepare(&self, firing: &Firing, trigger: &Trigger) -> Result<Option<Prepared>, LaunchError> {
-        let flow = firing.flow.as_ref();
-        let variables = json!({
-            "flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision},
-            "trigger": firing.variables,
-            "schedule": firing.variables,
-            "envs": self.globals.envs,
-            "globals": self.globals.globals,
-        });
-        let context = ConditionContext {
-            flow,
-            execution: None,
-            variables: &variables,
-            expressions: &self.expressions,
-            windows: None,
-        };
-        for condition in &trigger.common.conditions {
-            let holds = conditions::test(condition, &context).map_err(failed)?;
-            if !holds {
-                return Ok(None);
-            }
-        }
-        let inputs = match trigger.properties.get("inputs") {
-            Some(inputs) => {
-                match render_tree(&self.expressions, inputs, &variables).map_err(failed)? {
-                    Value::Object(inputs) => inputs,
-                    _ => Map::new(),
-                }
-            }
-            None => Map::new(),
-        };
-        let mut labels = Vec::new();
-        if let Some(written) = &trigger.common.labels {
-            let written: Labels = serde_json::from_value(written.clone()).map_err(failed)?;
-            for label in written.0 {
-                let value = self
-                    .expressions
-                    .render_string(&label.value, &variables)
-                    .map_err(|message| failed(format!("label '{}': {message}", label.key)))?;
-                labels.push(Label {
-                    key: label.key,
-                    value,
-                });
-            }
-        }
-        let new = NewExecution {
-            id: firing.execution_id.clone(),
-            labels,
-            trigger: Some(ExecutionTrigger {
-                id: trigger.common.id.clone(),
-                type_name: trigger.common.type_name.clone(),
-                variables: Some(firing.variables.clone()),
-            }),
-            ..NewExecution::default()
-        };
-        Ok(Some((new, inputs)))
-    }
+/// The trigger a firing is for.
+pub(super) fn trigger_of(firing: &Firing) -> Result<&Trigger, LaunchError> {
+    let flow = &firing.flow;
+    flow.triggers
+        .iter()
+        .find(|t| t.common.id == firing.trigger_id)
+        .ok_or_else(|| {
+            failed(format!(
+                "flow {}.{} has no trigger '{}'",
+                flow.namespace, flow.id, firing.trigger_id
+            ))
+        })
+}
 
+/// The new execution of a firing; `None` when the trigger's conditions do not hold.
+pub(super) fn prepare(
+    expressions: &RuntimeExpressions,
+    globals: &Globals,
+    firing: &Firing,
+    trigger: &Trigger,
+) -> Result<Option<Prepared>, LaunchError> {
+    let flow = firing.flow.as_ref();
+    let variables = json!({
+        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision},
+        "trigger": firing.variables,
+        "schedule": firing.variables,
+        "envs": globals.envs,
+        "globals": globals.globals,
+    });
+    let context = ConditionContext {
+        flow,
+        execution: None,
+        variables: &variables,
+        expressions,
+        windows: None,
+    };
+    for condition in &trigger.common.conditions {
+        let holds = conditions::test(condition, &context).map_err(failed)?;
+        if !holds {
+            return Ok(None);
+        }
+    }
+    let inputs = match trigger.properties.get("inputs") {
+        Some(inputs) => match render_tree(expressions, inputs, &variables).map_err(failed)? {
+            Value::Object(inputs) => inputs,
+            _ => Map::new(),
+        },
+        None => Map::new(),
+    };
+    let mut labels = Vec::new();
+    if let Some(written) = &trigger.common.labels {
+        let written: Labels = serde_json::from_value(written.clone()).map_err(failed)?;
+        for label in written.0 {
+            let value = expressions
+                .render_string(&label.value, &variables)
+                .map_err(|message| failed(format!("label '{}': {message}", label.key)))?;
+            labels.push(Label {
+                key: label.key,
+                value,
+            });
+        }
+    }
+    let new = NewExecution {
+        id: firing.execution_id.clone(),
+        labels,
+        trigger: Some(ExecutionTrigger {
+            id: trigger.common.id.clone(),
+            type_name: trigger.common.type_name.clone(),
+            variables: Some(firing.variables.clone()),
+        }),
+        ..NewExecution::default()
+    };
+    Ok(Some((new, inputs)))
+}
+
+impl RuntimeLauncher {
     async fn exists(&self, execution_id: &str) -> Result<Option<State>, LaunchError> {
         if let Some(execution) = self.runtime.execution(execution_id) {
             return Ok(Some(execution.state.current));
@@ -110,17 +126,9 @@ impl Launcher for RuntimeLauncher {
                 return Ok(Started::Started);
             }
             let flow = firing.flow.clone();
-            let Some(trigger) = flow
-                .triggers
-                .iter()
-                .find(|t| t.common.id == firing.trigger_id)
+            let trigger = trigger_of(&firing)?;
+            let Some((new, inputs)) = prepare(&self.expressions, &self.globals, &firing, trigger)?
             else {
-                return Err(failed(format!(
-                    "flow {}.{} has no trigger '{}'",
-                    flow.namespace, flow.id, firing.trigger_id
-                )));
-            };
-            let Some((new, inputs)) = self.prepare(&firing, trigger)? else {
                 return Ok(Started::Skipped);
             };
             self.runtime

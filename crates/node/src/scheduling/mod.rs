@@ -2,7 +2,10 @@
 //! executions that end, starting executions in the runtime. Tasks change trigger states
 //! through [`NotifyingTriggers`], which wakes the scheduler after each change.
 
+mod alone;
 mod launcher;
+
+pub use alone::start_alone;
 
 use std::sync::{Arc, OnceLock};
 

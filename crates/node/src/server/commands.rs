@@ -2,9 +2,12 @@
 //! stored for FILE inputs), webhook calls, kill, resume (with the Pause task's `onResume` inputs
 //! typed), follow; replay and labels (`history`).
 
+mod checks;
 mod files;
 mod flow_cache;
 mod history;
+mod polling;
+mod queued;
 #[cfg(test)]
 mod tests;
 mod webhook;
@@ -15,8 +18,6 @@ use peregrine_engine::variables::Globals;
 use peregrine_engine::{Event, NewExecution};
 use peregrine_model::execution::Execution;
 use peregrine_model::flow::Input;
-use peregrine_model::state::State;
-use peregrine_model::tasks::PauseSpec;
 use peregrine_ports::future::BoxFuture;
 use peregrine_ports::repository::{
     Error, ExecutionCommands, ExecutionUpdates, FlowRecord, FlowRepository, InputFile,
@@ -30,6 +31,7 @@ use crate::expressions::RuntimeExpressions;
 use crate::runtime::{LocalRuntime, RuntimeError, RuntimeOptions};
 use crate::server::flows::MemoryFlowRepository;
 use flow_cache::{CachedFlow, FlowCache};
+pub use queued::StoreCommands;
 
 /// How many versions a follower's channel holds before the forwarding task waits for it.
 const FOLLOW_CHANNEL: usize = 16;
@@ -83,13 +85,7 @@ impl RuntimeCommands {
 
     /// The latest revision of a flow that is not deleted.
     async fn latest(&self, namespace: &str, flow_id: &str) -> Result<FlowRecord, Error> {
-        self.flows
-            .get(namespace, flow_id, None)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "flow",
-                id: format!("{namespace}.{flow_id}"),
-            })
+        checks::latest(self.flows.as_ref(), namespace, flow_id).await
     }
 
     fn storage(&self) -> Result<&dyn Storage, Error> {
@@ -129,13 +125,6 @@ impl RuntimeCommands {
     /// The `onResume` inputs of the execution's first paused task, when it is a Pause task
     /// that declares some.
     async fn on_resume_inputs(&self, execution: &Execution) -> Result<Option<Vec<Input>>, Error> {
-        let Some(paused) = execution
-            .task_run_list
-            .iter()
-            .find(|run| run.state.current == State::Paused)
-        else {
-            return Ok(None);
-        };
         let record = self
             .flows
             .get(
@@ -148,13 +137,7 @@ impl RuntimeCommands {
             return Ok(None);
         };
         let compiled = self.compiled.get(&record)?;
-        let declared = compiled
-            .plan
-            .find(&paused.task_id)
-            .and_then(|node| compiled.plan.node(node).task.spec::<PauseSpec>().ok())
-            .map(|pause| pause.on_resume)
-            .filter(|declared| !declared.is_empty());
-        Ok(declared)
+        Ok(checks::on_resume_inputs(&compiled.plan, execution))
     }
 
     async fn start_now(&self, request: StartRequest) -> Result<Execution, Error> {
@@ -167,12 +150,7 @@ impl RuntimeCommands {
             files,
         } = request;
         let record = self.latest(&namespace, &flow_id).await?;
-        if let Some(revision) = revision.filter(|revision| *revision != record.revision) {
-            return Err(Error::Invalid(format!(
-                "revision {revision} cannot run: only the latest revision ({}) of a flow runs for now",
-                record.revision
-            )));
-        }
+        checks::latest_revision(revision, &record)?;
         if self.flows.is_disabled(&namespace, &flow_id) {
             return Err(Error::Conflict(format!(
                 "flow {namespace}.{flow_id} is disabled"
@@ -199,12 +177,7 @@ impl RuntimeCommands {
         let record = self.latest(&call.namespace, &call.flow_id).await?;
         let compiled: Arc<CachedFlow> = self.compiled.get(&record)?;
         let flow = &compiled.plan.flow;
-        if flow.disabled {
-            return Err(Error::Conflict(format!(
-                "flow {}.{} is disabled",
-                flow.namespace, flow.id
-            )));
-        }
+        checks::enabled(flow)?;
         let context = webhook::Context {
             expressions: &self.expressions,
             globals: &self.globals,
@@ -229,47 +202,21 @@ impl RuntimeCommands {
         files: Vec<InputFile>,
     ) -> Result<(), Error> {
         let execution = self.listed(execution_id)?;
-        if execution.state.current != State::Paused {
-            return Err(Error::Conflict(format!(
-                "execution '{execution_id}' is not paused ({})",
-                super::state_name(execution.state.current)
-            )));
-        }
-        // As Kestra does, values only reach a Pause task that asks for some, typed against its
-        // `onResume` inputs, as its `onResume` output.
+        checks::paused(&execution)?;
         let Some(declared) = self.on_resume_inputs(&execution).await? else {
             self.runtime
                 .send(execution_id, Event::Resume { inputs: None });
             return Ok(());
         };
-        let mut given = inputs.unwrap_or_default();
-        let mut stored = files::Stored::default();
-        if !files.is_empty() {
-            let context =
-                StorageContext::new(&execution.namespace, &execution.flow_id, &execution.id);
-            stored = files::store(self.storage()?, &context, &declared, files).await?;
-            given.extend(std::mem::take(&mut stored.inputs));
-        }
-        match peregrine_engine::inputs::typed_values(&declared, &given) {
-            Ok(typed) => {
-                let mut outputs = Map::new();
-                outputs.insert("onResume".into(), Value::Object(typed));
-                self.runtime.send(
-                    execution_id,
-                    Event::Resume {
-                        inputs: Some(outputs),
-                    },
-                );
-                Ok(())
-            }
-            Err(errors) => {
-                if let Some(storage) = self.storage.as_deref() {
-                    files::discard(storage, &stored.paths).await;
-                }
-                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                Err(Error::Invalid(errors.join("\n")))
-            }
-        }
+        let storage = self.storage.as_deref();
+        let outputs = checks::resume_outputs(storage, &execution, &declared, inputs, files).await?;
+        self.runtime.send(
+            execution_id,
+            Event::Resume {
+                inputs: Some(outputs),
+            },
+        );
+        Ok(())
     }
 }
 
@@ -284,12 +231,7 @@ impl ExecutionCommands for RuntimeCommands {
 
     fn kill(&self, execution_id: &str) -> BoxFuture<'_, Result<(), Error>> {
         let result = self.listed(execution_id).and_then(|execution| {
-            if execution.state.is_terminated() {
-                return Err(Error::Conflict(format!(
-                    "execution '{execution_id}' has already ended ({})",
-                    super::state_name(execution.state.current)
-                )));
-            }
+            checks::running(&execution)?;
             self.runtime.send(execution_id, Event::Kill);
             Ok(())
         });
@@ -304,8 +246,6 @@ impl ExecutionCommands for RuntimeCommands {
         self.resume_with_files(execution_id, inputs, Vec::new())
     }
 
-    /// Kestra restarts FAILED, KILLED, CANCELLED and WARNING executions (not SUCCESS nor one
-    /// still running).
     fn restart(&self, execution_id: &str) -> BoxFuture<'_, Result<Execution, Error>> {
         let id = execution_id.to_string();
         Box::pin(async move {
@@ -317,13 +257,8 @@ impl ExecutionCommands for RuntimeCommands {
                     id: id.clone(),
                 })?,
             };
+            checks::restartable(&execution)?;
             let state = execution.state.current;
-            if !execution.state.is_terminated() || state == peregrine_model::state::State::Success {
-                return Err(Error::Conflict(format!(
-                    "execution '{id}' is {}: only an ended execution that did not succeed can be restarted",
-                    super::state_name(state)
-                )));
-            }
             self.runtime.send(&id, Event::Restart);
             // An execution no longer in memory is read back by the runtime first: until then
             // the wait sees the stored, unchanged version and gives up at once; ask again.

@@ -68,3 +68,69 @@ impl ExecutionRepository for RuntimeExecutions {
         })
     }
 }
+
+/// Executions read from the shared database, for a webserver of its own; deleting or purging
+/// one also tells the executor to forget it.
+pub struct StoreExecutions {
+    store: std::sync::Arc<dyn peregrine_ports::store::ExecutionBackend>,
+}
+
+impl StoreExecutions {
+    pub fn new(store: std::sync::Arc<dyn peregrine_ports::store::ExecutionBackend>) -> Self {
+        Self { store }
+    }
+
+    async fn forget(&self, id: &str) {
+        let command = crate::runtime::RowCommand::Forget;
+        if let Err(error) = crate::command_rows::put(self.store.as_ref(), id, &command).await {
+            eprintln!("webserver: cannot tell the executor to forget execution {id}: {error}");
+        }
+    }
+}
+
+impl ExecutionRepository for StoreExecutions {
+    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<Execution>, Error>> {
+        self.store.get(id)
+    }
+
+    fn search(&self, query: &ExecutionQuery) -> BoxFuture<'_, Result<Page<Execution>, Error>> {
+        self.store.search(query)
+    }
+
+    /// Refuses executions that have not ended (kill them first).
+    fn delete(&self, id: &str) -> BoxFuture<'_, Result<bool, Error>> {
+        let id = id.to_string();
+        Box::pin(async move {
+            match self.store.get(&id).await? {
+                None => Ok(false),
+                Some(execution) if !execution.state.is_terminated() => {
+                    Err(Error::Conflict(format!(
+                        "execution '{id}' is {}: kill it before deleting it",
+                        super::state_name(execution.state.current)
+                    )))
+                }
+                Some(_) => {
+                    let deleted = self.store.delete(&id).await?;
+                    self.forget(&id).await;
+                    Ok(deleted)
+                }
+            }
+        })
+    }
+
+    fn purge(
+        &self,
+        query: &PurgeQuery,
+        limit: usize,
+        logs: bool,
+    ) -> BoxFuture<'_, Result<Vec<PurgedExecution>, Error>> {
+        let query = query.clone();
+        Box::pin(async move {
+            let purged = ExecutionRepository::purge(&*self.store, &query, limit, logs).await?;
+            for execution in &purged {
+                self.forget(&execution.id).await;
+            }
+            Ok(purged)
+        })
+    }
+}

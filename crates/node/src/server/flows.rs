@@ -1,7 +1,8 @@
-//! The flows the API serves: a stored repository (memory or SQLite) plus validation, with every
-//! new revision loaded into the runtime and deleted flows unloaded.
+//! The flows the API serves: a stored repository plus validation, with every new revision loaded
+//! into the runtime and deleted flows unloaded (a webserver of its own has no runtime: executors
+//! and schedulers pick the changes up from the database, see [`RuntimeFlows::refresh`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -14,12 +15,14 @@ use crate::runtime::LocalRuntime;
 /// Validates, stores and loads flows into the runtime.
 pub struct RuntimeFlows {
     registry: Arc<Registry>,
-    runtime: LocalRuntime,
+    runtime: Option<LocalRuntime>,
     stored: Arc<dyn FlowRepository>,
     /// Flows whose latest revision is `disabled: true`: executions are refused.
     disabled: Mutex<HashSet<(String, String)>>,
     /// Told of every flow loaded and deleted (the scheduler).
     listeners: Mutex<Vec<FlowListener>>,
+    /// The revision of each flow last loaded (or refused), for [`Self::refresh`].
+    seen: Mutex<HashMap<(String, String), u32>>,
 }
 
 /// A flow loaded into the runtime (created, updated, read back at start) or deleted.
@@ -43,10 +46,23 @@ impl RuntimeFlows {
     ) -> Self {
         Self {
             registry,
-            runtime,
+            runtime: Some(runtime),
             stored,
             disabled: Mutex::new(HashSet::new()),
             listeners: Mutex::new(Vec::new()),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Validates and stores flows for a process that runs no executions (a webserver of its own).
+    pub fn stored_only(registry: Arc<Registry>, stored: Arc<dyn FlowRepository>) -> Self {
+        Self {
+            registry,
+            runtime: None,
+            stored,
+            disabled: Mutex::new(HashSet::new()),
+            listeners: Mutex::new(Vec::new()),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -85,7 +101,52 @@ impl RuntimeFlows {
             .is_ok_and(|disabled| disabled.contains(&key(namespace, id)))
     }
 
+    /// Brings the loaded flows in step with the repository, which other processes change too
+    /// (a webserver of its own): new revisions are loaded, flows gone are unloaded. Returns the
+    /// stored revisions that no longer load, with why.
+    pub async fn refresh(&self) -> Result<Vec<String>, Error> {
+        let stored = self.stored.list(&FlowQuery::default()).await?;
+        let seen = self
+            .seen
+            .lock()
+            .map(|seen| seen.clone())
+            .unwrap_or_default();
+        let mut refused = Vec::new();
+        let mut present = HashSet::new();
+        for record in stored.iter().filter(|record| !record.deleted) {
+            let key = key(&record.namespace, &record.id);
+            present.insert(key.clone());
+            if seen.get(&key) == Some(&record.revision) {
+                continue;
+            }
+            if let Err(error) = self.load(record) {
+                refused.push(format!("{}.{}: {error}", record.namespace, record.id));
+            }
+        }
+        for (namespace, id) in seen.into_keys().filter(|key| !present.contains(key)) {
+            self.forget_flow(namespace, id);
+        }
+        Ok(refused)
+    }
+
+    /// Unloads a deleted flow and tells the listeners.
+    fn forget_flow(&self, namespace: String, id: String) {
+        if let Some(runtime) = &self.runtime {
+            runtime.unload(&namespace, &id);
+        }
+        if let Ok(mut set) = self.disabled.lock() {
+            set.remove(&key(&namespace, &id));
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.remove(&key(&namespace, &id));
+        }
+        self.tell(FlowChange::Deleted { namespace, id });
+    }
+
     fn load(&self, record: &FlowRecord) -> Result<(), Error> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(key(&record.namespace, &record.id), record.revision);
+        }
         let flow = self.read(&record.namespace, &record.id, &record.source)?;
         let disabled = flow.disabled;
         let flow = Flow {
@@ -93,9 +154,11 @@ impl RuntimeFlows {
             ..flow
         };
         let loaded = Arc::new(flow.clone());
-        self.runtime
-            .load(flow)
-            .map_err(|error| Error::Invalid(error.to_string()))?;
+        if let Some(runtime) = &self.runtime {
+            runtime
+                .load(flow)
+                .map_err(|error| Error::Invalid(error.to_string()))?;
+        }
         self.tell(FlowChange::Loaded(loaded));
         if let Ok(mut set) = self.disabled.lock() {
             if disabled {
@@ -180,13 +243,35 @@ impl FlowRepository for RuntimeFlows {
         Box::pin(async move {
             let deleted = self.stored.delete(&namespace, &id, now).await?;
             if deleted {
-                self.runtime.unload(&namespace, &id);
-                if let Ok(mut set) = self.disabled.lock() {
-                    set.remove(&key(&namespace, &id));
-                }
-                self.tell(FlowChange::Deleted { namespace, id });
+                self.forget_flow(namespace, id);
             }
             Ok(deleted)
         })
+    }
+}
+
+/// How often the flows of a shared database are read again for changes made by other processes.
+pub const FLOW_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads the repository again every [`FLOW_REFRESH`] until `shutdown`, loading what other
+/// processes changed; `report` is told of stored flows that no longer load and of read errors.
+pub async fn follow_repository(
+    flows: Arc<RuntimeFlows>,
+    report: Arc<dyn Fn(String) + Send + Sync>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(FLOW_REFRESH) => {}
+            () = shutdown.cancelled() => return,
+        }
+        match flows.refresh().await {
+            Ok(refused) => {
+                for refused in refused {
+                    report(format!("stored flow not loaded: {refused}"));
+                }
+            }
+            Err(error) => report(format!("cannot read the flows, trying again: {error}")),
+        }
     }
 }

@@ -19,9 +19,12 @@ use peregrine_webserver::{Webserver, WebserverOptions};
 use tokio_util::sync::CancellationToken;
 
 pub use commands::RuntimeCommands;
-pub use executions::RuntimeExecutions;
+pub use commands::StoreCommands;
+pub use executions::{RuntimeExecutions, StoreExecutions};
 pub use flow_folder::{FLOW_FOLDER_POLL, FlowFolder, FolderEvent, FolderReport};
-pub use flows::{FlowChange, FlowListener, MemoryFlowRepository, RuntimeFlows};
+pub use flows::{
+    FLOW_REFRESH, FlowChange, FlowListener, MemoryFlowRepository, RuntimeFlows, follow_repository,
+};
 pub use metrics::ExecutionMetrics;
 
 use crate::backends::Backends;
@@ -44,8 +47,8 @@ pub struct LocalServices {
     /// tasks use: every change wakes the scheduler.
     pub triggers: Arc<dyn peregrine_ports::triggers::TriggerStore>,
     pub metrics: Arc<ExecutionMetrics>,
-    /// The scheduler role, fed the flows loaded here.
-    pub scheduler: peregrine_scheduler::SchedulerHandle,
+    /// The scheduler role, fed the flows loaded here; none in an executor of its own.
+    pub scheduler: Option<peregrine_scheduler::SchedulerHandle>,
 }
 
 impl std::fmt::Debug for LocalServices {
@@ -62,6 +65,11 @@ impl LocalServices {
 
     /// Starts on the given backends without reading back what they hold (see [`Self::open`]).
     pub fn start_on(registry: Arc<Registry>, backends: &Backends) -> Self {
+        Self::start_roles(registry, backends, Roles::default())
+    }
+
+    /// Starts the executor (and the scheduler when `roles` asks) on the given backends.
+    pub fn start_roles(registry: Arc<Registry>, backends: &Backends, roles: Roles) -> Self {
         let mut options = backends.runtime_options();
         let link = crate::scheduling::notify_changes(backends.triggers.clone(), &mut options);
         let runtime = LocalRuntime::start_with(registry.clone(), options.clone());
@@ -73,14 +81,16 @@ impl LocalServices {
             runtime.clone(),
             backends.flows.clone(),
         ));
-        let scheduler = crate::scheduling::start(
-            &runtime,
-            &flows,
-            backends.triggers.clone(),
-            &options,
-            &link,
-            CancellationToken::new(),
-        );
+        let scheduler = roles.scheduler.then(|| {
+            crate::scheduling::start(
+                &runtime,
+                &flows,
+                backends.triggers.clone(),
+                &options,
+                &link,
+                CancellationToken::new(),
+            )
+        });
         Self {
             scheduler,
             registry,
@@ -104,7 +114,16 @@ impl LocalServices {
         registry: Arc<Registry>,
         backends: &Backends,
     ) -> Result<(Self, Reopened), crate::runtime::RuntimeError> {
-        let services = Self::start_on(registry, backends);
+        Self::open_roles(registry, backends, Roles::default()).await
+    }
+
+    /// [`Self::open`], with the scheduler only when `roles` asks.
+    pub async fn open_roles(
+        registry: Arc<Registry>,
+        backends: &Backends,
+        roles: Roles,
+    ) -> Result<(Self, Reopened), crate::runtime::RuntimeError> {
+        let services = Self::start_roles(registry, backends, roles);
         let (flows, refused) = services.flows.load_stored().await?;
         let recovered = services.runtime.recover().await?;
         let reopened = Reopened {
@@ -134,6 +153,24 @@ impl LocalServices {
     }
 }
 
+/// The roles a server process runs beside the executor.
+#[derive(Clone, Copy, Debug)]
+pub struct Roles {
+    /// The scheduler (off in `peregrine server executor`: a scheduler of its own fires).
+    pub scheduler: bool,
+    /// The REST API (off in `peregrine server executor`).
+    pub webserver: bool,
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Self {
+            scheduler: true,
+            webserver: true,
+        }
+    }
+}
+
 /// What [`LocalServices::open`] read back from the backends.
 #[derive(Clone, Debug, Default)]
 pub struct Reopened {
@@ -153,6 +190,7 @@ pub struct LocalServerOptions {
     pub flow_path: Option<PathBuf>,
     /// Told what the flow folder sync did.
     pub report: FolderReport,
+    pub roles: Roles,
 }
 
 impl std::fmt::Debug for LocalServerOptions {
@@ -173,9 +211,20 @@ pub async fn serve_local(
     ready: impl FnOnce(SocketAddr, &Reopened),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.address).await?;
-    let (services, reopened) = LocalServices::open(Arc::new(crate::catalogue()), &options.backends)
-        .await
-        .map_err(std::io::Error::other)?;
+    let registry = Arc::new(crate::catalogue());
+    let (services, reopened) =
+        LocalServices::open_roles(registry, &options.backends, options.roles)
+            .await
+            .map_err(std::io::Error::other)?;
+    // Other processes (a webserver of their own) change the flows too.
+    if options.backends.queue.is_some() {
+        let report = Arc::new(|message: String| eprintln!("{message}"));
+        tokio::spawn(flows::follow_repository(
+            services.flows.clone(),
+            report,
+            shutdown.clone(),
+        ));
+    }
     if let Some(path) = options.flow_path {
         let mut folder = FlowFolder::new(path, services.flows.clone(), options.report);
         folder.sync().await?;
@@ -194,6 +243,11 @@ pub async fn serve_local(
         }),
     };
     tokio::spawn(retention.run(shutdown.clone(), Arc::new(|message| eprintln!("{message}"))));
+    if !options.roles.webserver {
+        drop(listener);
+        shutdown.cancelled().await;
+        return Ok(());
+    }
     services.webserver().run(listener, shutdown).await
 }
 

@@ -29,12 +29,7 @@ impl RuntimeCommands {
     /// The execution, whether still listed or only stored, once it has ended.
     async fn ended(&self, execution_id: &str, what: &str) -> Result<Execution, Error> {
         let execution = self.existing(execution_id).await?;
-        if !execution.state.is_terminated() {
-            return Err(Error::Conflict(format!(
-                "execution '{execution_id}' is {}: only an ended execution can {what}",
-                crate::server::state_name(execution.state.current)
-            )));
-        }
+        super::checks::ended(&execution, what)?;
         Ok(execution)
     }
 
@@ -56,13 +51,8 @@ impl RuntimeCommands {
         };
         let (namespace, flow_id) = (&execution.namespace, &execution.flow_id);
         if let Some(revision) = revision {
-            let found = self.flows.get(namespace, flow_id, Some(revision)).await?;
-            if found.is_none() {
-                return Err(Error::NotFound {
-                    what: "flow revision",
-                    id: format!("{namespace}.{flow_id} revision {revision}"),
-                });
-            }
+            let flows: &dyn FlowRepository = self.flows.as_ref();
+            super::checks::revision_exists(flows, namespace, flow_id, revision).await?;
         }
         self.runtime
             .replay_execution(execution_id, task_run_id.as_deref(), revision)
