@@ -1,7 +1,8 @@
 //! Kestra's benchmark 1 with roles in separate processes: a 2-task flow (OutputValues, then Log)
 //! started through its Webhook trigger at constant rates, on PostgreSQL and on MySQL. One
-//! `peregrine server standalone --worker-thread 0` (executor, scheduler, API) and `--workers`
-//! `peregrine server worker` processes share a fresh database and storage folder.
+//! `peregrine server executor`, one `peregrine server webserver` and `--workers` `peregrine
+//! server worker` processes share a fresh database and storage folder (with `--webserver
+//! with-executor`, one `server standalone --worker-thread 0` is the executor and the API).
 //!
 //! For each rate, requests are sent open-loop (on schedule, whatever the answers) for
 //! `--seconds`; latency is from the moment a request was due to the end of its execution as the
@@ -10,7 +11,8 @@
 //! answered and the mean latency stays under one second.
 //!
 //! `cargo build --release -p peregrine-cli && cargo run -p peregrine-bench --release --bin webhook
-//! [-- --backends postgres,mysql --workers 2 --rates 100,250,500,750,1000 --seconds 10]`
+//! [-- --backends postgres,mysql --workers 2 --rates 100,250,500,750,1000 --seconds 10
+//! --webserver apart]`
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -42,6 +44,8 @@ struct Options {
     workers: usize,
     rates: Vec<u32>,
     seconds: u64,
+    /// The API in a process of its own (`apart`) or in the executor's.
+    webserver_apart: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -50,6 +54,7 @@ fn options() -> Result<Options, String> {
         workers: 2,
         rates: vec![100, 250, 500, 750, 1000],
         seconds: 10,
+        webserver_apart: true,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -64,6 +69,15 @@ fn options() -> Result<Options, String> {
                     .collect();
             }
             "--seconds" => options.seconds = value.parse().unwrap_or(10),
+            "--webserver" => match value {
+                "apart" => options.webserver_apart = true,
+                "with-executor" => options.webserver_apart = false,
+                other => {
+                    return Err(format!(
+                        "--webserver is apart or with-executor, not {other}"
+                    ));
+                }
+            },
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -260,18 +274,23 @@ fn run_backend(binary: &str, backend: &str, options: &Options) -> Vec<Outcome> {
         ),
     ];
     let port = 19_000 + (std::process::id() % 1000) as u16;
-    let executor = spawn(
-        binary,
-        &[
+    let port_text = port.to_string();
+    let mut servers = Vec::new();
+    if options.webserver_apart {
+        servers.push(spawn(binary, &["server", "executor"], &variables));
+        let webserver = ["server", "webserver", "--port", &port_text];
+        servers.push(spawn(binary, &webserver, &variables));
+    } else {
+        let standalone = [
             "server",
             "standalone",
             "--worker-thread",
             "0",
             "--port",
-            &port.to_string(),
-        ],
-        &variables,
-    );
+            &port_text,
+        ];
+        servers.push(spawn(binary, &standalone, &variables));
+    }
     let workers: Vec<Process> = (0..options.workers)
         .map(|_| spawn(binary, &["server", "worker"], &variables))
         .collect();
@@ -307,7 +326,7 @@ fn run_backend(binary: &str, backend: &str, options: &Options) -> Vec<Outcome> {
         std::thread::sleep(Duration::from_secs(2));
     }
     drop(workers);
-    drop(executor);
+    drop(servers);
     let _ = std::fs::remove_dir_all(&storage);
     service(script, &["drop", &name]);
     outcomes
@@ -357,8 +376,13 @@ fn main() {
     };
     let binary =
         std::env::var("PEREGRINE_BIN").unwrap_or_else(|_| "target/release/peregrine".to_string());
+    let api = if options.webserver_apart {
+        "1 webserver"
+    } else {
+        "the API in the executor's process"
+    };
     println!(
-        "Kestra benchmark 1 (OutputValues then Log, started by webhook), 1 executor + {} workers, {} s per rate",
+        "Kestra benchmark 1 (OutputValues then Log, started by webhook), 1 executor + {api} + {} workers, {} s per rate",
         options.workers, options.seconds
     );
     for backend in &options.backends {

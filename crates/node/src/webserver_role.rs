@@ -23,9 +23,10 @@ pub enum WebserverError {
 }
 
 /// Binds `address`, calls `ready` with the bound address, then serves until `shutdown` is
-/// cancelled.
+/// cancelled. Flows are validated against `registry` (the server's is [`crate::catalogue`]).
 pub async fn serve(
     backends: &Backends,
+    registry: Arc<peregrine_model::Registry>,
     address: SocketAddr,
     shutdown: CancellationToken,
     ready: impl FnOnce(SocketAddr),
@@ -38,7 +39,6 @@ pub async fn serve(
         )
         .into());
     }
-    let registry = Arc::new(crate::catalogue());
     let options = backends.runtime_options();
     let commands = StoreCommands::new(
         registry.clone(),

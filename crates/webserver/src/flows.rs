@@ -296,7 +296,7 @@ async fn validate(
     body: String,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     let documents = documents::split(&body);
-    let reports = state.validate(documents.clone()).await?;
+    let reports = state.lint(documents.clone()).await?;
     let mut results = Vec::with_capacity(reports.len());
     for (index, (document, report)) in documents.iter().zip(reports).enumerate() {
         let (namespace, id) = identity(document, &report);

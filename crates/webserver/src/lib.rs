@@ -66,7 +66,8 @@ pub struct WebserverOptions {
     pub triggers: Arc<dyn TriggerStore>,
     /// The plugin catalogue flows are validated against.
     pub registry: Arc<Registry>,
-    /// Checks the syntax of `{{ }}` templates during validation, when given.
+    /// Checks the syntax of `{{ }}` templates in the validate endpoint, when given (saving a flow
+    /// does not: as in Kestra, a broken template fails its task when rendered).
     pub expressions: Option<Arc<dyn ExpressionSyntax + Send + Sync>>,
     /// Appends the Prometheus text of other components (executor, worker) to `/metrics`.
     pub metrics: Option<RenderMetrics>,

@@ -48,13 +48,29 @@ impl AppState {
         &self.0.stopping
     }
 
-    /// Validates flow documents off the async threads (a large flow takes milliseconds); the
-    /// positions of each report count from the document's first line in the request body.
+    /// Validates flow documents to save them, as Kestra does: the syntax of `{{ }}` templates
+    /// is not checked (a broken template fails its task when rendered).
     pub async fn validate(&self, documents: Vec<Document>) -> Result<Vec<FlowReport>, ApiError> {
+        self.validate_with(documents, false).await
+    }
+
+    /// Validates flow documents for the validate endpoint (the editor's checks), the syntax of
+    /// `{{ }}` templates included.
+    pub async fn lint(&self, documents: Vec<Document>) -> Result<Vec<FlowReport>, ApiError> {
+        self.validate_with(documents, true).await
+    }
+
+    /// Validates off the async threads (a large flow takes milliseconds); the positions of each
+    /// report count from the document's first line in the request body.
+    async fn validate_with(
+        &self,
+        documents: Vec<Document>,
+        templates: bool,
+    ) -> Result<Vec<FlowReport>, ApiError> {
         let options = self.options.clone();
         tokio::task::spawn_blocking(move || {
             let mut validator = Validator::new(&options.registry);
-            if let Some(expressions) = &options.expressions {
+            if let Some(expressions) = options.expressions.as_ref().filter(|_| templates) {
                 validator = validator.with_expressions(expressions.as_ref());
             }
             documents

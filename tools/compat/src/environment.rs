@@ -1,6 +1,7 @@
 //! What each flow runs on: Kestra's test environment (secrets, `envs`, `globals`) over the
 //! topology's backends, a fresh database and storage folder per flow, and, on the split
-//! topologies, worker processes of their own.
+//! topologies, worker processes of their own (on the roles topologies, a standby executor, a
+//! scheduler and a webserver too).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,25 +10,27 @@ use anyhow::Context;
 use peregrine_node::config::{RepositoryType, ServerConfig};
 use peregrine_node::runtime::RuntimeOptions;
 
-use crate::split::{Target, Workers};
+use crate::split::{Processes, Target};
 
 /// The topologies the runner knows.
-pub const TOPOLOGIES: [&str; 6] = [
+pub const TOPOLOGIES: [&str; 8] = [
     "memory",
     "sqlite",
     "postgres",
     "mysql",
     "split-postgres",
     "split-mysql",
+    "roles-postgres",
+    "roles-mysql",
 ];
 
 /// Worker processes each flow of a split topology runs with.
 const WORKERS: usize = 3;
 
-/// One flow's runtime options, and the worker processes running its tasks (split topologies).
+/// One flow's runtime options, and the processes of the other roles (split topologies).
 pub struct Environment {
     pub options: RuntimeOptions,
-    pub workers: Option<Workers>,
+    pub processes: Option<Processes>,
 }
 
 /// The `SECRET_*` variables of Kestra's test build, base64-encoded as Kestra reads them.
@@ -57,14 +60,15 @@ pub async fn test_environment(topology: &str) -> anyhow::Result<Environment> {
     if topology == "memory" {
         return Ok(Environment {
             options,
-            workers: None,
+            processes: None,
         });
     }
     let folder = sqlite_folder()?;
     let mut config = ServerConfig::default();
     config.datasources.sqlite.path = folder.join("peregrine.db");
     config.kestra.storage.local.base_path = folder.join("storage");
-    let mut workers = None;
+    let mut processes = None;
+    let mut target = None;
     if let Some(service) = database_service(topology) {
         let name = folder
             .file_name()
@@ -76,16 +80,19 @@ pub async fn test_environment(topology: &str) -> anyhow::Result<Environment> {
         } else {
             RepositoryType::Mysql
         };
-        let target = Target {
+        let found = Target {
             kind,
             url,
             storage: config.kestra.storage.local.base_path.clone(),
         };
-        target.configure(&mut config);
+        found.configure(&mut config);
         if is_split(topology) {
             // Started before this process opens the database: they start while it does.
-            workers = Some(Workers::spawn(&target, WORKERS)?);
+            let mut started = Processes::default();
+            started.spawn(&found, "worker", WORKERS)?;
+            processes = Some(started);
         }
+        target = Some(found);
     }
     let backends = peregrine_node::backends::Backends::open(&config).await?;
     let durable = backends.runtime_options();
@@ -95,19 +102,49 @@ pub async fn test_environment(topology: &str) -> anyhow::Result<Environment> {
     options.services.triggers = durable.services.triggers;
     // Kestra's tests read every execution back: keep them listed.
     options.keep_finished = usize::MAX;
-    if workers.is_some() {
+    if let Some(processes) = &mut processes {
         anyhow::ensure!(
             backends.queue.is_some(),
             "the {topology} database cannot be shared by worker processes"
         );
         options.queue = backends.queue.clone();
+        if let (true, Some(target)) = (is_roles(topology), &target) {
+            // This process's executor holds the lease before the standby starts.
+            hold_the_lease(&backends).await?;
+            options.commands = backends.queue.clone();
+            for role in crate::roles::ROLES {
+                processes.spawn(target, role, 1)?;
+            }
+        }
     }
-    Ok(Environment { options, workers })
+    Ok(Environment { options, processes })
+}
+
+/// Takes the executor's lease for this process's executor and keeps renewing it.
+async fn hold_the_lease(backends: &peregrine_node::backends::Backends) -> anyhow::Result<()> {
+    let lease = backends
+        .lease
+        .clone()
+        .context("the database has no executor lease")?;
+    let liveness = peregrine_node::config::Liveness::default();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let fence =
+        peregrine_node::executor_lease::take(&lease, "compat-runner", &liveness, &shutdown, || {})
+            .await
+            .context("the executor lease was not taken")?;
+    let _keeper =
+        peregrine_node::executor_lease::keep(lease, fence, liveness, shutdown.clone(), shutdown);
+    Ok(())
 }
 
 /// True for the topologies whose workers run in processes of their own.
 pub fn is_split(topology: &str) -> bool {
-    topology.starts_with("split-")
+    topology.starts_with("split-") || is_roles(topology)
+}
+
+/// True for the topologies where every role runs in processes of their own.
+pub fn is_roles(topology: &str) -> bool {
+    topology.starts_with("roles-")
 }
 
 /// A new folder for one flow's database, under one folder per run of the runner.
@@ -122,8 +159,8 @@ fn sqlite_folder() -> anyhow::Result<PathBuf> {
 /// The script starting the database server of a topology, if it has one.
 pub fn database_service(topology: &str) -> Option<&'static str> {
     match topology {
-        "postgres" | "split-postgres" => Some("postgres"),
-        "mysql" | "split-mysql" => Some("mariadb"),
+        "postgres" | "split-postgres" | "roles-postgres" => Some("postgres"),
+        "mysql" | "split-mysql" | "roles-mysql" => Some("mariadb"),
         _ => None,
     }
 }

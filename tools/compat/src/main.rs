@@ -8,6 +8,7 @@ mod checks;
 mod environment;
 mod expectations;
 mod inputs_check;
+mod roles;
 mod scenario;
 mod seeds;
 mod split;
@@ -58,8 +59,9 @@ struct Options {
     #[arg(long, default_value_t = 30)]
     timeout: u64,
     /// Run as a worker process of a split topology (started by the runner itself).
+    /// Serve one role of a split topology (worker, executor, scheduler, webserver).
     #[arg(long, hide = true)]
-    serve_worker: bool,
+    serve_role: Option<String>,
     /// The worker process's database: `postgres` or `mysql`.
     #[arg(long, hide = true)]
     worker_kind: Option<String>,
@@ -73,13 +75,13 @@ struct Options {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    let result = if options.serve_worker {
+    let result = if let Some(role) = &options.serve_role {
         split::Target::from_args(
             options.worker_kind.as_deref(),
             options.worker_url.as_deref(),
             options.worker_storage.as_ref(),
         )
-        .and_then(|target| split::serve(&target))
+        .and_then(|target| split::serve(&target, role))
     } else {
         run(options)
     };
@@ -196,10 +198,12 @@ fn run_entry(
     entries: &[Entry],
 ) -> Vec<String> {
     let valids = options.corpus.join("flows/valids");
-    let flow = match load_flow(registry, &valids.join(&entry.file)) {
-        Ok(flow) => Arc::new(flow),
+    let (flow, source) = match load_flow(registry, &valids.join(&entry.file)) {
+        Ok((flow, source)) => (Arc::new(flow), source),
         Err(error) => return vec![format!("{error:#}")],
     };
+    let mut sources = vec![source];
+    let mut saved = BTreeSet::from([(flow.namespace.clone(), flow.id.clone())]);
     // Listener flows are started by their Flow trigger in Kestra's tests, not directly.
     let listener = !entry.related.is_empty()
         && flow
@@ -209,7 +213,12 @@ fn run_entry(
     let mut related = Vec::new();
     for uid in &entry.related {
         match find_related(registry, &valids, uid) {
-            Ok(other) => related.push(other),
+            Ok((other, source)) => {
+                if saved.insert((other.namespace.clone(), other.id.clone())) {
+                    sources.push(source);
+                }
+                related.push(other);
+            }
             Err(error) => return vec![format!("related flow {uid}: {error:#}")],
         }
     }
@@ -227,23 +236,24 @@ fn run_entry(
             Ok(environment) => environment,
             Err(error) => return vec![format!("{error:#}")],
         };
-        let mut workers = environment.workers;
+        let mut processes = environment.processes;
         let problems = run_scenario(
             options,
             registry,
             environment.options,
-            workers.as_mut(),
+            processes.as_mut(),
             Loaded {
                 entry,
                 entries,
                 flow,
                 related,
                 listener,
+                sources,
             },
         )
         .await;
-        if let Some(workers) = &mut workers {
-            workers.stop();
+        if let Some(processes) = &mut processes {
+            processes.stop();
         }
         problems
     });
@@ -258,6 +268,8 @@ struct Loaded<'a> {
     flow: Arc<peregrine_model::Flow>,
     related: Vec<peregrine_model::Flow>,
     listener: bool,
+    /// The sources of the flow and the related flows, each once.
+    sources: Vec<String>,
 }
 
 /// Starts the runtime, loads the flows and runs the scenario. With worker processes, the
@@ -267,7 +279,7 @@ async fn run_scenario(
     options: &Options,
     registry: &Arc<peregrine_model::Registry>,
     runtime_options: peregrine_node::runtime::RuntimeOptions,
-    workers: Option<&mut split::Workers>,
+    processes: Option<&mut split::Processes>,
     loaded: Loaded<'_>,
 ) -> Vec<String> {
     let storage = runtime_options.services.storage.clone();
@@ -283,12 +295,25 @@ async fn run_scenario(
     if let Err(error) = local.load(loaded.flow.as_ref().clone()) {
         return vec![error.to_string()];
     }
-    if let Some(workers) = workers {
+    let mut api = None;
+    if let Some(processes) = processes {
         if let Err(error) = local.recover().await {
             return vec![format!("cannot recover: {error}")];
         }
-        if let Err(error) = workers.ready(Duration::from_secs(30)).await {
-            return vec![error];
+        let said = match processes.ready(Duration::from_secs(30)).await {
+            Ok(said) => said,
+            Err(error) => return vec![error],
+        };
+        if environment::is_roles(&options.topology)
+            && let Some(base) = said.last()
+        {
+            let roles_api = roles::Api::new(base.clone());
+            for source in &loaded.sources {
+                if let Err(error) = roles_api.save_flow(source.clone()).await {
+                    return vec![error];
+                }
+            }
+            api = Some(roles_api);
         }
     }
     let scenario = Scenario {
@@ -302,6 +327,7 @@ async fn run_scenario(
         triggers,
         timeout: Duration::from_secs(options.timeout),
         listener: loaded.listener,
+        api,
     };
     scenario.run().await
 }
@@ -311,7 +337,7 @@ fn find_related(
     registry: &peregrine_model::Registry,
     valids: &Path,
     uid: &str,
-) -> anyhow::Result<peregrine_model::Flow> {
+) -> anyhow::Result<(peregrine_model::Flow, String)> {
     let uid = uid.split_whitespace().next().unwrap_or(uid);
     let (namespace, id) = uid.split_once('/').unwrap_or(("", uid));
     let mut files: Vec<PathBuf> = std::fs::read_dir(valids)?
@@ -327,25 +353,27 @@ fn find_related(
         if !mentions {
             continue;
         }
-        if let Ok(flow) = load_flow(registry, &path)
+        if let Ok((flow, source)) = load_flow(registry, &path)
             && flow.namespace == namespace
             && flow.id == id
         {
-            return Ok(flow);
+            return Ok((flow, source));
         }
     }
     anyhow::bail!("not found in the corpus")
 }
 
+/// The flow of a file, and its source.
 fn load_flow(
     registry: &peregrine_model::Registry,
     path: &Path,
-) -> anyhow::Result<peregrine_model::Flow> {
+) -> anyhow::Result<(peregrine_model::Flow, String)> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let report = Validator::new(registry).validate_one(&source);
-    report.flow.ok_or_else(|| {
+    let flow = report.flow.ok_or_else(|| {
         let problems: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid flow: {}", problems.join("; "))
-    })
+    })?;
+    Ok((flow, source))
 }

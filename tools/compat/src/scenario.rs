@@ -38,6 +38,10 @@ pub struct Scenario<'a> {
     pub timeout: Duration,
     /// Started by its Flow trigger, as in Kestra's tests.
     pub listener: bool,
+    /// On the roles topologies, the webserver of its own that executions are started, killed,
+    /// restarted and resumed through (except starts with files stored beforehand or with inputs
+    /// given unchecked, which only this process's executor takes).
+    pub api: Option<crate::roles::Api>,
 }
 
 /// A case that ran: its execution once settled, and what the runner made for it.
@@ -144,7 +148,10 @@ impl Scenario<'_> {
             let id = previous.ok_or("no previous execution to restart")?;
             let before = self.ended(id).await?;
             attempt = before.metadata.attempt_number;
-            self.local.send(id, Event::Restart);
+            match &self.api {
+                Some(api) => api.restart(id).await?,
+                None => self.local.send(id, Event::Restart),
+            }
             id.to_string()
         } else if action.starts_with("resume") || action.starts_with("mark task run") {
             match self.resume(case, action, previous, memory).await? {
@@ -158,7 +165,7 @@ impl Scenario<'_> {
             }
         } else if action.starts_with("kill") {
             prepared = self.prepare(case, memory).await?;
-            let id = self.start(case, &prepared)?;
+            let id = self.start(case, &prepared).await?;
             self.local
                 .wait_for(&id, self.timeout, |execution| {
                     execution
@@ -168,12 +175,15 @@ impl Scenario<'_> {
                 })
                 .await
                 .map_err(|error| error.to_string())?;
-            self.local.send(&id, Event::Kill);
+            match &self.api {
+                Some(api) => api.kill(&id).await?,
+                None => self.local.send(&id, Event::Kill),
+            }
             id
         } else if action.is_empty() || action.ends_with(" run") || action.contains(" run (") {
             // A plain run, or the next run of a scenario whose runs share state (a cache).
             prepared = self.prepare(case, memory).await?;
-            self.start(case, &prepared)?
+            self.start(case, &prepared).await?
         } else {
             return Err(format!("follow-up action not supported yet: {action}"));
         };
@@ -215,7 +225,7 @@ impl Scenario<'_> {
     }
 
     /// Starts the case's execution: with the chosen id when files were stored under it.
-    fn start(&self, case: &Case, prepared: &Prepared) -> Result<String, String> {
+    async fn start(&self, case: &Case, prepared: &Prepared) -> Result<String, String> {
         let labels: Vec<Label> = case
             .labels
             .iter()
@@ -225,6 +235,14 @@ impl Scenario<'_> {
             })
             .collect();
         let (namespace, flow_id) = (&self.entry.namespace, &self.entry.id);
+        if let Some(api) = &self.api
+            && !prepared.needs_id()
+            && !case.raw_inputs
+        {
+            return api
+                .start(namespace, flow_id, &prepared.inputs, &labels)
+                .await;
+        }
         let started = if prepared.needs_id() {
             let new = NewExecution {
                 id: prepared.id.clone(),
@@ -271,7 +289,7 @@ impl Scenario<'_> {
             previous.to_string()
         } else {
             let prepared = self.prepare(case, memory).await?;
-            self.start(case, &prepared)?
+            self.start(case, &prepared).await?
         };
         let paused = self
             .local
@@ -281,11 +299,15 @@ impl Scenario<'_> {
             .await
             .map_err(|error| error.to_string())?;
         if action.starts_with("mark task run") {
+            // Marking a task run is not a resume: this process's executor does it.
             self.local.send(&id, Event::Resume { inputs: None });
             return Ok(Resumed::Running(id));
         }
         let Some(declared) = self.on_resume_inputs(&paused) else {
-            self.local.send(&id, Event::Resume { inputs: None });
+            match &self.api {
+                Some(api) => api.resume(&id, &Map::new()).await?,
+                None => self.local.send(&id, Event::Resume { inputs: None }),
+            }
             return Ok(Resumed::Running(id));
         };
         let test_time::ResumeValues {
@@ -308,6 +330,10 @@ impl Scenario<'_> {
             Ok(typed) => {
                 if let Some(expected) = refusal {
                     return Err(format!("resuming should fail with '{expected}'"));
+                }
+                if let Some(api) = &self.api {
+                    api.resume(&id, &given).await?;
+                    return Ok(Resumed::Running(id));
                 }
                 let mut outputs = Map::new();
                 outputs.insert("onResume".into(), Value::Object(typed));

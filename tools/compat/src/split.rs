@@ -1,7 +1,8 @@
-//! Worker processes of the split topologies: this binary run again with `--serve-worker`, over
-//! the database and storage folder of one flow, claiming the jobs the runner's executor writes.
-//! Each says it is ready on a line of its own; it stops when killed or when its input ends (so
-//! none outlives the runner).
+//! The processes of the split topologies: this binary run again with `--serve-role ROLE`, over
+//! the database and storage folder of one flow. Workers claim the jobs the runner's executor
+//! writes; on the roles topologies a standby executor, a scheduler and a webserver run too (see
+//! `roles.rs`). Each says it is ready on a line of its own; it stops when killed or when its
+//! input ends (so none outlives the runner).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -15,8 +16,10 @@ use peregrine_node::worker_role::{RemoteOptions, remote_worker, worker_id};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-/// The start of the line a worker process prints once it claims jobs.
-const READY: &str = "compat worker ready";
+/// A process says it is ready with a line `compat ROLE ready DETAIL`.
+fn ready_line(role: &str) -> String {
+    format!("compat {role} ready")
+}
 
 /// Task runs each worker process runs at once.
 const SLOTS: usize = 8;
@@ -76,24 +79,23 @@ impl Target {
     }
 }
 
-/// Worker processes running; killed when stopped or dropped.
-pub struct Workers {
+/// Processes running; killed when stopped or dropped.
+#[derive(Default)]
+pub struct Processes {
     children: Vec<Child>,
-    ready: Vec<oneshot::Receiver<()>>,
+    /// What each process said after `ready` on its ready line.
+    ready: Vec<oneshot::Receiver<String>>,
 }
 
-impl Workers {
-    /// Starts `count` worker processes over `target`, with the secrets of Kestra's test build.
-    pub fn spawn(target: &Target, count: usize) -> anyhow::Result<Self> {
+impl Processes {
+    /// Starts `count` processes of `role` over `target`, with the secrets of Kestra's test
+    /// build.
+    pub fn spawn(&mut self, target: &Target, role: &str, count: usize) -> anyhow::Result<()> {
         let program = std::env::current_exe().context("cannot find the runner's executable")?;
-        let mut workers = Self {
-            children: Vec::with_capacity(count),
-            ready: Vec::with_capacity(count),
-        };
         for _ in 0..count {
             let mut command = Command::new(&program);
             command
-                .arg("--serve-worker")
+                .args(["--serve-role", role])
                 .args(["--worker-kind", target.kind_name()])
                 .args(["--worker-url", &target.url])
                 .arg("--worker-storage")
@@ -112,48 +114,49 @@ impl Workers {
                 .spawn()
                 .with_context(|| format!("cannot start {}", program.display()))?;
             let stdout = child.stdout.take();
-            workers.children.push(child);
+            self.children.push(child);
             let (sender, receiver) = oneshot::channel();
-            workers.ready.push(receiver);
+            self.ready.push(receiver);
             if let Some(stdout) = stdout {
+                let ready = ready_line(role);
                 // Reads the ready line, then whatever else comes until the process ends.
                 std::thread::spawn(move || {
                     let mut sender = Some(sender);
                     for line in BufReader::new(stdout).lines() {
                         let Ok(line) = line else { break };
-                        if line.starts_with(READY)
+                        if let Some(detail) = line.strip_prefix(&ready)
                             && let Some(sender) = sender.take()
                         {
-                            let _ = sender.send(());
+                            let _ = sender.send(detail.trim().to_string());
                         }
                     }
                 });
             }
         }
-        Ok(workers)
-    }
-
-    /// Waits until every worker process has said it is ready.
-    pub async fn ready(&mut self, timeout: Duration) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        for (index, receiver) in self.ready.drain(..).enumerate() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, receiver).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    return Err(format!("worker process {index} ended before it was ready"));
-                }
-                Err(_) => {
-                    return Err(format!(
-                        "worker process {index} was not ready within {timeout:?}"
-                    ));
-                }
-            }
-        }
         Ok(())
     }
 
-    /// Kills every worker process and waits for it to end.
+    /// Waits until every process started has said it is ready; returns what each said, in the
+    /// order they were started.
+    pub async fn ready(&mut self, timeout: Duration) -> Result<Vec<String>, String> {
+        let deadline = Instant::now() + timeout;
+        let mut said = Vec::new();
+        for (index, receiver) in self.ready.drain(..).enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, receiver).await {
+                Ok(Ok(detail)) => said.push(detail),
+                Ok(Err(_)) => {
+                    return Err(format!("process {index} ended before it was ready"));
+                }
+                Err(_) => {
+                    return Err(format!("process {index} was not ready within {timeout:?}"));
+                }
+            }
+        }
+        Ok(said)
+    }
+
+    /// Kills every process and waits for it to end.
     pub fn stop(&mut self) {
         for child in &mut self.children {
             let _ = child.kill();
@@ -164,14 +167,33 @@ impl Workers {
     }
 }
 
-impl Drop for Workers {
+impl Drop for Processes {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
-/// Runs a worker process over `target` until it is killed or its input ends.
-pub fn serve(target: &Target) -> anyhow::Result<ExitCode> {
+/// Says `detail` on the ready line of `role`.
+pub fn say_ready(role: &str, detail: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{} {detail}", ready_line(role))?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// A token cancelled once this process's input ends (the runner has stopped or dropped it).
+pub fn until_input_ends() -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        stop.cancel();
+    });
+    shutdown
+}
+
+/// Runs a process of `role` over `target` until it is killed or its input ends.
+pub fn serve(target: &Target, role: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -179,6 +201,9 @@ pub fn serve(target: &Target) -> anyhow::Result<ExitCode> {
         let mut config = ServerConfig::default();
         target.configure(&mut config);
         let backends = Backends::open(&config).await?;
+        if role != "worker" {
+            return crate::roles::serve(&backends, role).await;
+        }
         let id = worker_id();
         let options = RemoteOptions {
             heartbeat: Duration::from_millis(500),
@@ -192,16 +217,8 @@ pub fn serve(target: &Target) -> anyhow::Result<ExitCode> {
             crate::test_tasks::runners(),
             options,
         )?;
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-            stop.cancel();
-        });
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{READY} {id}")?;
-        stdout.flush()?;
-        drop(stdout);
+        let shutdown = until_input_ends();
+        say_ready("worker", &id)?;
         match worker.serve(shutdown).await {
             Ok(()) => anyhow::Ok(ExitCode::SUCCESS),
             Err(error) => {

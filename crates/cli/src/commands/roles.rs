@@ -3,6 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use peregrine_node::backends::Backends;
@@ -37,7 +38,9 @@ pub fn webserver(started: Instant, config: ServerConfig, port: u16) -> anyhow::R
                 started.elapsed().as_millis()
             );
         };
-        peregrine_node::webserver_role::serve(&backends, address, shutdown, ready).await?;
+        let registry = Arc::new(peregrine_node::catalogue());
+        peregrine_node::webserver_role::serve(&backends, registry, address, shutdown, ready)
+            .await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -51,7 +54,9 @@ pub fn scheduler(started: Instant, config: ServerConfig) -> anyhow::Result<ExitC
                  kestra.repository.type to postgres or mysql"
             );
         }
-        let _scheduler = peregrine_node::scheduling::start_alone(&backends, shutdown.clone());
+        let registry = Arc::new(peregrine_node::catalogue());
+        let _scheduler =
+            peregrine_node::scheduling::start_alone(&backends, registry, shutdown.clone());
         println!(
             "peregrine server scheduler ready in {} ms ({})",
             started.elapsed().as_millis(),

@@ -88,9 +88,7 @@ impl LocalRuntime {
             .map_err(|error| Missing::Failed(error.to_string()))?
             .filter(|record| record.revision == revision)
             .ok_or(Missing::Gone)?;
-        let report = Validator::new(&self.registry)
-            .with_expressions(&crate::PebbleSyntax)
-            .validate_one(&record.source);
+        let report = Validator::new(&self.registry).validate_one(&record.source);
         let Some(flow) = report.flow else {
             let problems: Vec<String> =
                 report.diagnostics.iter().map(ToString::to_string).collect();

@@ -81,8 +81,13 @@ impl Launcher for StoreLauncher {
     }
 }
 
-/// Starts the scheduler over `backends` (a database the executors share), until `shutdown`.
-pub fn start_alone(backends: &Backends, shutdown: CancellationToken) -> SchedulerHandle {
+/// Starts the scheduler over `backends` (a database the executors share), until `shutdown`;
+/// flows are read with the catalogue `registry` (the server's is [`crate::catalogue`]).
+pub fn start_alone(
+    backends: &Backends,
+    registry: Arc<peregrine_model::Registry>,
+    shutdown: CancellationToken,
+) -> SchedulerHandle {
     let options = backends.runtime_options();
     let launcher = StoreLauncher {
         store: backends.store.clone(),
@@ -98,7 +103,6 @@ pub fn start_alone(backends: &Backends, shutdown: CancellationToken) -> Schedule
         },
         shutdown.clone(),
     );
-    let registry = Arc::new(crate::catalogue());
     let flows = Arc::new(RuntimeFlows::stored_only(registry, backends.flows.clone()));
     let loaded = scheduler.clone();
     flows.on_change(Arc::new(move |change| match change {

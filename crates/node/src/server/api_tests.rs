@@ -513,3 +513,19 @@ async fn keys_and_namespaces_are_served() {
         (200, json!({ "id": "company.team", "deleted": false }))
     );
 }
+
+#[tokio::test]
+async fn a_flow_with_a_broken_template_is_saved_as_in_kestra_and_fails_when_it_runs() {
+    let server = server().await;
+    let source = "id: broken\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ 1 + }}\"\n";
+    let (status, checked) = call(&server, "POST", "/api/v1/flows/validate", source).await;
+    assert_eq!(status, 200, "{checked}");
+    let constraints = checked[0]["constraints"].as_str().unwrap_or_default();
+    assert!(constraints.contains("invalid expression"), "{checked}");
+    let (status, saved) = call(&server, "POST", "/api/v1/flows", source).await;
+    assert_eq!(status, 200, "{saved}");
+    let path = "/api/v1/executions/company.team/broken?wait=true";
+    let (status, ran) = call(&server, "POST", path, "").await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(ran["state"]["current"], "FAILED", "{ran}");
+}
