@@ -31,18 +31,19 @@ pub async fn serve(
     shutdown: CancellationToken,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), WebserverError> {
-    if backends.queue.is_none() {
+    let Some(queue) = backends.queue.clone() else {
         return Err(ConfigError::Invalid(
             "a webserver of its own needs a database the executors share: set \
              kestra.repository.type to postgres or mysql"
                 .into(),
         )
         .into());
-    }
+    };
     let options = backends.runtime_options();
     let commands = StoreCommands::new(
         registry.clone(),
         backends.store.clone(),
+        queue,
         backends.flows.clone(),
         &options,
     );

@@ -8,6 +8,7 @@ mod flow_cache;
 mod history;
 mod polling;
 mod queued;
+mod started;
 #[cfg(test)]
 mod tests;
 mod webhook;

@@ -15,17 +15,19 @@ use peregrine_ports::repository::{
     Error, ExecutionCommands, ExecutionUpdates, FlowRecord, FlowRepository, InputFile,
     StartRequest, WebhookCall, WebhookOutcome,
 };
+use peregrine_ports::queue::OutboxQueue;
 use peregrine_ports::storage::{Storage, StorageContext};
 use peregrine_ports::store::ExecutionBackend;
 use serde_json::{Map, Value};
 
 use super::flow_cache::{CachedFlow, FlowCache};
+use super::started::Started;
 use super::{checks, files, polling, webhook};
 use crate::expressions::RuntimeExpressions;
 use crate::runtime::{RowCommand, RuntimeOptions};
 
-/// How long a start waits to see its execution committed before answering with the execution
-/// as created (the command is durable: an executor starts it once one runs).
+/// How long a start waits for the executor to take it before answering with the execution as
+/// created (the command is durable: an executor starts it once one runs).
 const VISIBLE: Duration = Duration::from_secs(5);
 /// How long a restart, replay or label change waits for the executor to carry it out.
 const CARRIED_OUT: Duration = Duration::from_secs(30);
@@ -37,14 +39,17 @@ pub struct StoreCommands {
     expressions: RuntimeExpressions,
     globals: Globals,
     compiled: FlowCache,
+    started: Started,
 }
 
 impl StoreCommands {
-    /// Commands over the shared `store` and `flows`, with the services and configuration values
-    /// of `options` (files go to its internal storage; expressions see its secrets).
+    /// Commands over the shared `store` (its outbox read through `queue`) and `flows`, with the
+    /// services and configuration values of `options` (files go to its internal storage;
+    /// expressions see its secrets).
     pub fn new(
         registry: Arc<peregrine_model::Registry>,
         store: Arc<dyn ExecutionBackend>,
+        queue: Arc<dyn OutboxQueue>,
         flows: Arc<dyn FlowRepository>,
         options: &RuntimeOptions,
     ) -> Self {
@@ -55,6 +60,7 @@ impl StoreCommands {
             expressions: RuntimeExpressions::new(options.services.clone()),
             globals: options.globals.clone(),
             compiled: FlowCache::new(registry),
+            started: Started::new(queue),
         }
     }
 
@@ -96,13 +102,13 @@ impl StoreCommands {
             trigger: new.trigger.clone(),
         };
         self.put(&id, command).await?;
-        match polling::wait_stored(self.store.as_ref(), &id, VISIBLE, |_| true).await? {
-            (_, Some(execution)) => Ok(execution),
-            (_, None) => {
-                let now = jiff::Timestamp::now();
-                Ok(peregrine_engine::start::new_execution(&compiled.plan, new, now).execution)
-            }
+        if self.started.taken(&id, VISIBLE).await
+            && let Some(execution) = self.store.get(&id).await?
+        {
+            return Ok(execution);
         }
+        let now = jiff::Timestamp::now();
+        Ok(peregrine_engine::start::new_execution(&compiled.plan, new, now).execution)
     }
 
     async fn start_now(&self, request: StartRequest) -> Result<Execution, Error> {
