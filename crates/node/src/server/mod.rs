@@ -210,7 +210,12 @@ pub async fn serve_local(
     shutdown: CancellationToken,
     ready: impl FnOnce(SocketAddr, &Reopened),
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(options.address).await?;
+    // An executor of its own serves nothing: it binds no port.
+    let listener = if options.roles.webserver {
+        Some(tokio::net::TcpListener::bind(options.address).await?)
+    } else {
+        None
+    };
     let registry = Arc::new(crate::catalogue());
     let (services, reopened) =
         LocalServices::open_roles(registry, &options.backends, options.roles)
@@ -230,7 +235,11 @@ pub async fn serve_local(
         folder.sync().await?;
         tokio::spawn(folder.watch(shutdown.clone()));
     }
-    ready(listener.local_addr()?, &reopened);
+    let address = match &listener {
+        Some(listener) => listener.local_addr()?,
+        None => options.address,
+    };
+    ready(address, &reopened);
     let runtime = services.runtime.clone();
     let retention = crate::retention::Retention {
         policy: options.backends.retention.clone(),
@@ -243,12 +252,13 @@ pub async fn serve_local(
         }),
     };
     tokio::spawn(retention.run(shutdown.clone(), Arc::new(|message| eprintln!("{message}"))));
-    if !options.roles.webserver {
-        drop(listener);
-        shutdown.cancelled().await;
-        return Ok(());
+    match listener {
+        Some(listener) => services.webserver().run(listener, shutdown).await,
+        None => {
+            shutdown.cancelled().await;
+            Ok(())
+        }
     }
-    services.webserver().run(listener, shutdown).await
 }
 
 /// A state as Kestra writes it (`SUCCESS`).

@@ -11,11 +11,11 @@ use peregrine_engine::variables::Globals;
 use peregrine_model::execution::Execution;
 use peregrine_model::flow::Label;
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::queue::OutboxQueue;
 use peregrine_ports::repository::{
     Error, ExecutionCommands, ExecutionUpdates, FlowRecord, FlowRepository, InputFile,
     StartRequest, WebhookCall, WebhookOutcome,
 };
-use peregrine_ports::queue::OutboxQueue;
 use peregrine_ports::storage::{Storage, StorageContext};
 use peregrine_ports::store::ExecutionBackend;
 use serde_json::{Map, Value};

@@ -62,7 +62,10 @@ impl Started {
 async fn watch(queue: Arc<dyn OutboxQueue>, waiting: Arc<Mutex<Waiting>>, wake: Arc<Notify>) {
     let start_key = format!("{COMMANDS}start");
     loop {
-        let idle = waiting.lock().map(|waiting| waiting.is_empty()).unwrap_or(true);
+        let idle = waiting
+            .lock()
+            .map(|waiting| waiting.is_empty())
+            .unwrap_or(true);
         if idle {
             wake.notified().await;
             continue;
