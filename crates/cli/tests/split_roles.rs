@@ -26,18 +26,6 @@ tasks:
     format: 'hello {{ inputs.name }}'
 ";
 
-const HELLO_AGAIN: &str = "id: hello
-namespace: split.test
-inputs:
-  - id: name
-    type: STRING
-    defaults: world
-tasks:
-  - id: greet
-    type: io.kestra.plugin.core.debug.Return
-    format: 'hello again {{ inputs.name }}'
-";
-
 const PAUSE: &str = "id: ask
 namespace: split.test
 tasks:
@@ -222,7 +210,7 @@ fn roles_on(service: &str) {
     let response = agent
         .put(web.url("/api/v1/flows/split.test/hello"))
         .header("Content-Type", "application/x-yaml")
-        .send(HELLO_AGAIN)
+        .send(&HELLO.replace("'hello {{", "'hello again {{"))
         .expect("flow updated");
     assert_eq!(response.status().as_u16(), 200);
     let (_, again) = post_form(&agent, &web, path, &[("name", "you")]);

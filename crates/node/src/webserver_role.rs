@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backends::Backends;
 use crate::config::ConfigError;
-use crate::server::{RuntimeFlows, StoreCommands, StoreExecutions};
+use crate::server::{RuntimeExecutions, RuntimeFlows, StoreCommands};
 
 /// Why the webserver cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,7 @@ pub async fn serve(
             registry.clone(),
             backends.flows.clone(),
         )),
-        executions: Arc::new(StoreExecutions::new(backends.store.clone())),
+        executions: Arc::new(RuntimeExecutions::shared(backends.store.clone())),
         logs: backends.store.clone(),
         commands: Arc::new(commands),
         kv: options.services.kv.clone(),

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use commands::RuntimeCommands;
 pub use commands::StoreCommands;
-pub use executions::{RuntimeExecutions, StoreExecutions};
+pub use executions::RuntimeExecutions;
 pub use flow_folder::{FLOW_FOLDER_POLL, FlowFolder, FolderEvent, FolderReport};
 pub use flows::{
     FLOW_REFRESH, FlowChange, FlowListener, MemoryFlowRepository, RuntimeFlows, follow_repository,
