@@ -122,6 +122,8 @@ struct Shared {
     limits: concurrency::Limits,
     /// Who waits for an execution to satisfy a condition (see `LocalRuntime::wait_for`).
     waiters: HashMap<String, Vec<Waiter>>,
+    /// The executions whose step is applied and not committed yet (published after it is).
+    committing: std::collections::HashSet<String>,
 }
 
 impl Shared {
@@ -279,6 +281,7 @@ impl LocalRuntime {
             finished: finished::Finished::new(keep_finished, finished::MAX_TASK_RUNS),
             limits: concurrency::Limits::default(),
             waiters: HashMap::new(),
+            committing: std::collections::HashSet::new(),
         }));
         // Tasks read execution logs (log.Fetch) from the store the lines go to, and act on
         // executions (execution.Resume) through this runtime's executor.
@@ -523,7 +526,11 @@ impl LocalRuntime {
     ) -> Result<Execution, RuntimeError> {
         let done: Condition = Arc::new(done);
         let waiting = self.shared.lock().ok().and_then(|mut shared| {
+            // A step being committed is answered once it is durable, by the publication.
+            let committed = !shared.committing.contains(execution_id)
+                && !shared.uncommitted.contains_key(execution_id);
             let satisfied = match shared.executor.execution(execution_id) {
+                Some(_) if !committed => None,
                 Some(execution) => done(execution).then(|| execution.clone()),
                 None => {
                     let watched = shared.watchers.get(execution_id)?.borrow();

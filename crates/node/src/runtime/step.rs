@@ -159,6 +159,8 @@ impl LocalRuntime {
             batch.touch(&id);
             batch.effects.push((id, effects));
         }
+        // Their new state is not durable until the commit: `wait_for` must not answer it.
+        shared.committing.extend(batch.touched.iter().cloned());
         for id in &batch.touched {
             let Some(transition) = shared.executor.transition(id) else {
                 continue;
@@ -244,6 +246,7 @@ impl LocalRuntime {
         let Ok(mut shared) = self.shared.lock() else {
             return (Vec::new(), Vec::new());
         };
+        shared.committing.clear();
         let mut fired = Vec::new();
         let mut freed = Vec::new();
         let now = jiff::Timestamp::now();
