@@ -14,6 +14,13 @@ use std::process::ExitCode;
 /// another took over, a worker that could not renew its claims.
 const LOST: u8 = 3;
 
+/// Writes a line to standard output; a closed output is ignored (a server does not stop because
+/// whoever started it no longer reads what it says).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 use clap::{Parser, Subcommand};
 
 /// Peregrine runs Kestra flows: a fast, light workflow orchestrator in one binary.

@@ -33,10 +33,10 @@ pub fn webserver(started: Instant, config: ServerConfig, port: u16) -> anyhow::R
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let description = backends.description.clone();
         let ready = move |address: SocketAddr| {
-            println!(
+            super::say(format_args!(
                 "peregrine server webserver ready on http://{address} in {} ms ({description})",
                 started.elapsed().as_millis()
-            );
+            ));
         };
         let registry = Arc::new(peregrine_node::catalogue());
         peregrine_node::webserver_role::serve(&backends, registry, address, shutdown, ready)
@@ -57,11 +57,11 @@ pub fn scheduler(started: Instant, config: ServerConfig) -> anyhow::Result<ExitC
         let registry = Arc::new(peregrine_node::catalogue());
         let _scheduler =
             peregrine_node::scheduling::start_alone(&backends, registry, shutdown.clone());
-        println!(
+        super::say(format_args!(
             "peregrine server scheduler ready in {} ms ({})",
             started.elapsed().as_millis(),
             backends.description
-        );
+        ));
         shutdown.cancelled().await;
         Ok(ExitCode::SUCCESS)
     })

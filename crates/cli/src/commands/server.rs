@@ -242,11 +242,11 @@ fn serve(
             let elapsed = started.elapsed().as_millis();
             let flows = reopened.flows;
             if roles.webserver {
-                println!(
+                super::say(format_args!(
                     "peregrine server {mode} ready on http://{address} in {elapsed} ms ({description}, {flows} flows)"
-                );
+                ));
             } else {
-                println!("peregrine server {mode} ready in {elapsed} ms ({description}, {flows} flows)");
+                super::say(format_args!("peregrine server {mode} ready in {elapsed} ms ({description}, {flows} flows)"));
             }
         };
         let mut server = tokio::spawn(serve_local(options, shutdown.clone(), ready));

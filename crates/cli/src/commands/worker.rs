@@ -42,11 +42,11 @@ pub fn run(started: Instant, config: ServerConfig) -> anyhow::Result<ExitCode> {
         )?;
         let shutdown = CancellationToken::new();
         tokio::spawn(super::server::stop_on_signal(shutdown.clone()));
-        println!(
+        super::say(format_args!(
             "peregrine server worker {id} ready in {} ms ({slots} threads, {})",
             started.elapsed().as_millis(),
             backends.description
-        );
+        ));
         match worker.serve(shutdown).await {
             Ok(()) => anyhow::Ok(ExitCode::SUCCESS),
             Err(error) => {
