@@ -11,24 +11,26 @@ use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow};
 
 use crate::runtime::RowCommand;
 
-/// Writes `command` for the executor, durably, about `execution_id`.
+/// Writes `command` for the executor, durably, about `execution_id`; answers the row's key (the
+/// row is gone once the executor has carried the command out).
 pub(crate) async fn put(
     store: &dyn ExecutionStore,
     execution_id: &str,
     command: &RowCommand,
-) -> Result<(), Error> {
+) -> Result<String, Error> {
     let key = key_of(command);
     let payload = serde_json::to_value(command)
         .map_err(|error| Error::Backend(format!("a command cannot be written: {error}")))?;
     let commit = Commit {
         put: vec![OutboxRow {
             execution_id: execution_id.to_string(),
-            key,
+            key: key.clone(),
             payload,
         }],
         ..Commit::default()
     };
-    store.commit(Arc::new(commit)).await
+    store.commit(Arc::new(commit)).await?;
+    Ok(key)
 }
 
 /// The row's key: the same for every start of one execution, so a start written twice (a

@@ -88,6 +88,7 @@ impl StoreControl {
     async fn put(&self, execution_id: &str, command: RowCommand) -> Result<(), ControlError> {
         crate::command_rows::put(self.store.as_ref(), execution_id, &command)
             .await
+            .map(|_| ())
             .map_err(|error| ControlError::Unavailable(error.to_string()))
     }
 }

@@ -71,6 +71,7 @@ impl Launcher for StoreLauncher {
             crate::command_rows::put(self.store.as_ref(), &new.id, &command)
                 .await
                 .map_err(failed)?;
+            // The executor starts it; the scheduler does not wait for it.
             Ok(Started::Started)
         })
     }

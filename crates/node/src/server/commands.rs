@@ -3,12 +3,12 @@
 //! typed), follow; replay and labels (`history`).
 
 mod checks;
+mod consumed;
 mod files;
 mod flow_cache;
 mod history;
 mod polling;
 mod queued;
-mod started;
 #[cfg(test)]
 mod tests;
 mod webhook;

@@ -1,10 +1,9 @@
-//! What a process without an executor knows of executions: the versions the executors commit
+//! Following an execution from a process without an executor: the versions the executors commit
 //! to the shared database, read again at a pace that quickens while the execution changes.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use peregrine_model::execution::Execution;
 use peregrine_ports::repository::{Error, ExecutionRepository, ExecutionUpdates};
 use tokio::sync::mpsc;
 
@@ -14,30 +13,6 @@ const LONGEST: Duration = Duration::from_millis(100);
 
 /// How many versions a follower's channel holds before the reading task waits for it.
 const FOLLOW_CHANNEL: usize = 16;
-
-/// The stored execution once `done` holds for it, or the last version read (`None` when there
-/// is none) once `timeout` has passed.
-pub(super) async fn wait_stored(
-    executions: &dyn ExecutionRepository,
-    id: &str,
-    timeout: Duration,
-    done: impl Fn(&Execution) -> bool,
-) -> Result<(bool, Option<Execution>), Error> {
-    let deadline = Instant::now() + timeout;
-    let mut pause = FIRST;
-    loop {
-        let stored = executions.get(id).await?;
-        if stored.as_ref().is_some_and(&done) {
-            return Ok((true, stored));
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok((false, stored));
-        }
-        tokio::time::sleep(pause.min(left)).await;
-        pause = (pause * 2).min(LONGEST);
-    }
-}
 
 /// The stored version now, then every new version read, until a terminal one or until the
 /// receiver is dropped. A database error is retried at the slowest pace.

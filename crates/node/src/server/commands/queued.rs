@@ -20,8 +20,8 @@ use peregrine_ports::storage::{Storage, StorageContext};
 use peregrine_ports::store::ExecutionBackend;
 use serde_json::{Map, Value};
 
+use super::consumed::Consumed;
 use super::flow_cache::{CachedFlow, FlowCache};
-use super::started::Started;
 use super::{checks, files, polling, webhook};
 use crate::expressions::RuntimeExpressions;
 use crate::runtime::{RowCommand, RuntimeOptions};
@@ -39,7 +39,7 @@ pub struct StoreCommands {
     expressions: RuntimeExpressions,
     globals: Globals,
     compiled: FlowCache,
-    started: Started,
+    consumed: Consumed,
 }
 
 impl StoreCommands {
@@ -60,11 +60,12 @@ impl StoreCommands {
             expressions: RuntimeExpressions::new(options.services.clone()),
             globals: options.globals.clone(),
             compiled: FlowCache::new(registry),
-            started: Started::new(queue),
+            consumed: Consumed::new(queue),
         }
     }
 
-    async fn put(&self, id: &str, command: RowCommand) -> Result<(), Error> {
+    /// Writes a command; answers its row's key.
+    async fn put(&self, id: &str, command: RowCommand) -> Result<String, Error> {
         crate::command_rows::put(self.store.as_ref(), id, &command).await
     }
 
@@ -101,8 +102,8 @@ impl StoreCommands {
             labels: new.labels.clone(),
             trigger: new.trigger.clone(),
         };
-        self.put(&id, command).await?;
-        if self.started.taken(&id, VISIBLE).await
+        let key = self.put(&id, command).await?;
+        if self.consumed.taken(&id, &key, VISIBLE).await
             && let Some(execution) = self.store.get(&id).await?
         {
             return Ok(execution);
@@ -165,7 +166,7 @@ impl StoreCommands {
     async fn kill_now(&self, id: &str) -> Result<(), Error> {
         checks::running(&self.stored(id).await?)?;
         let event = peregrine_engine::Event::Kill;
-        self.put(id, RowCommand::Apply { event }).await
+        self.put(id, RowCommand::Apply { event }).await.map(|_| ())
     }
 
     async fn resume_now(
@@ -201,17 +202,15 @@ impl StoreCommands {
                 }
             }
         };
-        self.put(id, RowCommand::Apply { event }).await
+        self.put(id, RowCommand::Apply { event }).await.map(|_| ())
     }
 
     async fn restart_now(&self, id: &str) -> Result<Execution, Error> {
         let execution = self.stored(id).await?;
         checks::restartable(&execution)?;
-        let state = execution.state.current;
         let event = peregrine_engine::Event::Restart;
-        self.put(id, RowCommand::Apply { event }).await?;
-        let moved = move |execution: &Execution| execution.state.current != state;
-        self.carried_out(id, moved, "restarted").await
+        let key = self.put(id, RowCommand::Apply { event }).await?;
+        self.carried_out(id, &key, id, "restarted").await
     }
 
     async fn replay_now(
@@ -234,39 +233,33 @@ impl StoreCommands {
             task_run_id,
             revision,
         };
-        self.put(id, command).await?;
-        self.carried_out(&new_id, |_| true, "replayed").await
+        let key = self.put(id, command).await?;
+        self.carried_out(id, &key, &new_id, "replayed").await
     }
 
     async fn set_labels_now(&self, id: &str, labels: Vec<Label>) -> Result<Execution, Error> {
         let execution = self.stored(id).await?;
         checks::ended(&execution, "have its labels set")?;
-        let before = execution.labels.clone();
-        self.put(id, RowCommand::Labels { labels }).await?;
-        let changed = move |execution: &Execution| execution.labels != before;
-        match polling::wait_stored(self.store.as_ref(), id, CARRIED_OUT, changed).await? {
-            (_, Some(execution)) => Ok(execution),
-            (_, None) => Err(Error::NotFound {
-                what: "execution",
-                id: id.to_string(),
-            }),
-        }
+        let key = self.put(id, RowCommand::Labels { labels }).await?;
+        self.carried_out(id, &key, id, "relabelled").await
     }
 
-    /// The execution once `done` holds, or an error saying no executor did it in time.
+    /// Once the executor has carried out the command of row `key` of execution `id`, the
+    /// execution `answer` as stored; an error saying no executor did it in time otherwise.
     async fn carried_out(
         &self,
         id: &str,
-        done: impl Fn(&Execution) -> bool,
+        key: &str,
+        answer: &str,
         what: &str,
     ) -> Result<Execution, Error> {
-        match polling::wait_stored(self.store.as_ref(), id, CARRIED_OUT, done).await? {
-            (true, Some(execution)) => Ok(execution),
-            _ => Err(Error::Backend(format!(
+        if !self.consumed.taken(id, key, CARRIED_OUT).await {
+            return Err(Error::Backend(format!(
                 "execution '{id}' was not {what} within {}s: is an executor running?",
                 CARRIED_OUT.as_secs()
-            ))),
+            )));
         }
+        self.stored(answer).await
     }
 }
 
