@@ -1,7 +1,7 @@
 //! Workers of their own (`peregrine server worker`) beside a standalone server that runs none
 //! (`--worker-thread 0`), on PostgreSQL then on MariaDB: one worker is killed with SIGKILL while
-//! 200 executions with retries, subflows and loops run. The other worker takes over the task
-//! runs the dead one held once its claims expire: every execution ends, none is lost, and a task
+//! 200 executions with retries, subflows and loops run; it ran alone until just before. The other
+//! worker takes over the task runs the dead one held once its claims expire: every execution ends, none is lost, and a task
 //! run lost with the worker ran exactly once more, its lost attempt recorded as RESUBMITTED.
 
 mod common;
@@ -36,13 +36,19 @@ fn survive_a_worker_death(service: &str) {
     let variables = shared.variables("3s", "500ms");
     let agent = agent();
     let server = Server::standalone_with(&["--worker-thread", "0"], &variables);
-    let doomed = Server::worker(&variables);
-    let survivor = Server::worker(&variables);
+    // The doomed worker runs alone at first, so it holds task runs when it dies (two workers
+    // from the start could leave it holding none at that instant, on a loaded machine).
+    let mut doomed = Server::worker(&variables);
     recovery::start_parents(&agent, &server, EXECUTIONS);
     std::thread::sleep(Duration::from_millis(700));
+    let survivor = Server::worker(&variables);
     assert!(
         recovery::running_parents(&agent, &server) > 0,
         "the worker must die while executions run"
+    );
+    assert!(
+        matches!(doomed.child.try_wait(), Ok(None)),
+        "the doomed worker still runs when it is killed"
     );
     let killed = Instant::now();
     doomed.kill();
