@@ -14,4 +14,4 @@ mod service;
 pub mod slots;
 
 pub use launcher::{Clock, Firing, LaunchError, Launcher, Started, SystemClock};
-pub use service::{Report, Scheduler, SchedulerHandle, SchedulerOptions};
+pub use service::{CLAIM_GRACE, Report, Scheduler, SchedulerHandle, SchedulerOptions};

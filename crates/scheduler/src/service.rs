@@ -8,11 +8,18 @@
 //! of a slot can succeed. A crash between the two leaves a claim whose execution does not
 //! exist: the next start of the scheduler finds it and starts the same execution, with the
 //! same id and slot, so the slot is neither lost nor fired twice.
+//!
+//! Any number of schedulers may share one database. A claim made by another scheduler is
+//! watched: when its execution ends, whichever scheduler learns of it first releases the claim,
+//! and when its execution has not been created [`CLAIM_GRACE`] after this scheduler first saw
+//! the claim, its scheduler is taken for dead and the execution is started here, with the same
+//! id and slot. Launchers are idempotent on the execution's id, so a scheduler that was only
+//! slow does not start it twice.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use peregrine_model::Flow;
 use peregrine_model::state::State;
 use peregrine_ports::triggers::{self, TriggerKey, TriggerQuery, TriggerState, TriggerStore};
@@ -21,6 +28,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::launcher::{Clock, Firing, Launcher, Started};
 use crate::slots::{self, Due, Schedule};
+
+/// How long a claim made by another scheduler may stay without its execution before this one
+/// starts that execution itself.
+pub const CLAIM_GRACE: SignedDuration = SignedDuration::from_secs(5);
 
 /// Told what went wrong, for the server's log.
 pub type Report = Arc<dyn Fn(String) + Send + Sync>;
@@ -102,6 +113,9 @@ pub struct Scheduler {
     entries: BTreeMap<TriggerKey, Entry>,
     /// Executions started and not ended yet, with their trigger.
     running: HashMap<String, TriggerKey>,
+    /// Claims made by other schedulers, by execution id: their trigger, and when to start the
+    /// execution here if it does not exist by then.
+    foreign: HashMap<String, (TriggerKey, Timestamp)>,
 }
 
 impl Scheduler {
@@ -112,6 +126,7 @@ impl Scheduler {
             options,
             entries: BTreeMap::new(),
             running: HashMap::new(),
+            foreign: HashMap::new(),
         };
         tokio::spawn(scheduler.run(receiver, shutdown));
         SchedulerHandle { sender }
@@ -270,9 +285,14 @@ impl Scheduler {
             .recovered(stored.next_execution_date, stored.date, now);
         self.set_state(key, Some(stored.clone()));
         if !stored.disabled && recovered != stored.next_execution_date {
+            // Only over the state read: another scheduler may have fired meanwhile.
+            let read = stored.next_execution_date;
             self.change(key, |state| {
-                state.next_execution_date = recovered;
-                true
+                let unchanged = state.next_execution_date == read && state.execution_id.is_none();
+                if unchanged {
+                    state.next_execution_date = recovered;
+                }
+                unchanged
             })
             .await;
         }
@@ -358,11 +378,63 @@ impl Scheduler {
         }
     }
 
+    /// An execution ended: its claim is released, whether this scheduler made it or another.
     async fn ended(&mut self, execution_id: &str, state: State) {
-        let Some(key) = self.running.get(execution_id).cloned() else {
-            return;
-        };
-        self.ended_for(&key, execution_id, state).await;
+        let foreign = self.foreign.remove(execution_id).map(|(key, _)| key);
+        let key = self
+            .running
+            .get(execution_id)
+            .cloned()
+            .or(foreign)
+            .or_else(|| {
+                self.entries
+                    .iter()
+                    .find(|(_, entry)| {
+                        entry
+                            .state
+                            .as_ref()
+                            .is_some_and(|s| s.execution_id.as_deref() == Some(execution_id))
+                    })
+                    .map(|(key, _)| key.clone())
+            });
+        if let Some(key) = key {
+            self.ended_for(&key, execution_id, state).await;
+        }
+    }
+
+    /// A claim this scheduler did not make (or lost track of): watched until its execution
+    /// ends. Once [`CLAIM_GRACE`] has passed, the execution is looked up and started here if it
+    /// does not exist (its scheduler died between the claim and the start). Returns when to
+    /// look again, `None` once the claim is this scheduler's.
+    async fn watch_claim(
+        &mut self,
+        key: &TriggerKey,
+        execution_id: String,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        if self.running.contains_key(&execution_id) {
+            return None;
+        }
+        let check = self
+            .foreign
+            .entry(execution_id.clone())
+            .or_insert_with(|| (key.clone(), now.saturating_add(CLAIM_GRACE).unwrap_or(now)))
+            .1;
+        if now < check {
+            return Some(check);
+        }
+        self.foreign.remove(&execution_id);
+        self.refresh(key).await;
+        let slot = self
+            .entries
+            .get(key)
+            .and_then(|entry| entry.state.as_ref())
+            .filter(|state| state.execution_id.as_deref() == Some(execution_id.as_str()))
+            .map(|state| state.date);
+        if let Some(slot) = slot {
+            self.resume_claim(key, execution_id, slot).await;
+        }
+        None
     }
 
     /// The trigger may fire again; `stopAfter` disables it when the end state is listed.
@@ -405,9 +477,18 @@ impl Scheduler {
             let now = self.options.clock.now();
             let entry = self.entries.get(key)?;
             let state = entry.state.clone()?;
-            if state.disabled || state.execution_id.is_some() {
+            if state.disabled {
                 return None;
             }
+            if let Some(execution_id) = state.execution_id {
+                match self.watch_claim(key, execution_id.clone(), now).await {
+                    Some(check) => return Some(check),
+                    // Taken over: evaluated again over the state read back.
+                    None if !self.running.contains_key(&execution_id) => continue,
+                    None => return None,
+                }
+            }
+            self.foreign.retain(|_, (claimed, _)| claimed != key);
             let Some(next) = state.next_execution_date else {
                 // Enabled again: resumes from the last slot fired.
                 let resumed = entry.schedule.resumed(state.date, now)?;

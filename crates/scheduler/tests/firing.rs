@@ -1,5 +1,6 @@
 //! The scheduler's loop against a recording launcher: one firing per slot (with two schedulers
-//! on one database too), missed slots on restart, and a claim whose execution never started.
+//! on one database too), missed slots on restart, a claim whose execution never started, and
+//! the claims of a scheduler that died, taken over by another one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -307,4 +308,115 @@ async fn stop_after_disables_the_trigger_when_an_execution_ends_so() {
     );
     let state = store.get(&key()).await.expect("read").expect("stored");
     assert!(state.disabled && state.execution_id.is_none(), "{state:?}");
+}
+
+/// Claims a slot and never starts its execution: a scheduler that dies between the two steps.
+struct Stalled;
+
+impl Launcher for Stalled {
+    fn new_id(&self) -> String {
+        "stalled".into()
+    }
+
+    fn start(&self, _firing: Firing) -> BoxFuture<'_, Result<Started, LaunchError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn state(&self, _execution_id: &str) -> BoxFuture<'_, Result<Option<State>, LaunchError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A scheduler that knows the trigger (its next slot 10:00:01 not due yet at 10:00:00.5), then
+/// another on the same store that claims that slot with `launcher`; returns the store, the
+/// first scheduler with its clock and recorder, and the other's stop token.
+async fn watched_by_another(
+    launcher: Arc<dyn Launcher>,
+) -> (
+    Arc<MemoryTriggers>,
+    SchedulerHandle,
+    Arc<Frozen>,
+    Arc<Recorder>,
+    CancellationToken,
+) {
+    let store = Arc::new(MemoryTriggers::new());
+    store
+        .put(left_state(), None)
+        .await
+        .expect("answers")
+        .expect("stored");
+    let trigger = flow("    cron: \"* * * * * *\"\n    withSeconds: true\n");
+    let (recorder, _started) = Recorder::new();
+    let watcher_clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:00.500Z"))));
+    let watcher = Scheduler::start(
+        options(store.clone(), recorder.clone(), watcher_clock.clone()),
+        CancellationToken::new(),
+    );
+    watcher.flow_loaded(trigger.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let other_stop = CancellationToken::new();
+    let other = Scheduler::start(
+        SchedulerOptions {
+            triggers: store.clone(),
+            launcher,
+            clock: Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:01.200Z")))),
+            report: Arc::new(|message| eprintln!("scheduler: {message}")),
+        },
+        other_stop.clone(),
+    );
+    other.flow_loaded(trigger);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    (store, watcher, watcher_clock, recorder, other_stop)
+}
+
+/// Moves `clock` to `instant` and wakes the scheduler (as the reading of the trigger states
+/// every second does for a scheduler of its own).
+async fn move_to(clock: &Frozen, scheduler: &SchedulerHandle, instant: &str) {
+    *clock.0.lock().expect("lock") = at(instant);
+    scheduler.triggers_changed();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn the_claim_of_a_dead_scheduler_is_released_by_another_when_its_execution_ends() {
+    let (first, _) = Recorder::new();
+    let (store, watcher, clock, recorder, other_stop) = watched_by_another(first.clone()).await;
+    assert_eq!(
+        first.dates(),
+        [at("2024-03-01T10:00:01Z")],
+        "the other fired"
+    );
+    other_stop.cancel();
+    move_to(&clock, &watcher, "2024-03-01T10:00:01.200Z").await;
+    assert!(recorder.firings().is_empty(), "the slot is claimed already");
+
+    let claimed = store.get(&key()).await.expect("read").expect("stored");
+    let execution_id = claimed.execution_id.expect("claimed");
+    watcher.execution_ended(&execution_id, State::Success);
+    move_to(&clock, &watcher, "2024-03-01T10:00:02.200Z").await;
+    assert_eq!(
+        recorder.dates(),
+        [at("2024-03-01T10:00:02Z")],
+        "the next slot fires here once the dead scheduler's execution ended"
+    );
+}
+
+#[tokio::test]
+async fn an_unstarted_claim_of_a_dead_scheduler_is_started_by_another() {
+    let (_, watcher, clock, recorder, _other_stop) = watched_by_another(Arc::new(Stalled)).await;
+    move_to(&clock, &watcher, "2024-03-01T10:00:01.200Z").await;
+    move_to(&clock, &watcher, "2024-03-01T10:00:06.100Z").await;
+    assert!(
+        recorder.firings().is_empty(),
+        "within the grace, the claim is its scheduler's"
+    );
+    move_to(&clock, &watcher, "2024-03-01T10:00:06.300Z").await;
+    let firings = recorder.firings();
+    assert_eq!(firings.len(), 1, "{firings:?}");
+    assert_eq!(firings[0].execution_id, "stalled", "the claimed execution");
+    assert_eq!(
+        firings[0].date,
+        at("2024-03-01T10:00:01Z"),
+        "the claimed slot"
+    );
 }

@@ -134,9 +134,9 @@ pub fn start_alone(
 }
 
 /// Every [`FLOW_REFRESH`]: tells the scheduler the trigger states may have changed (the API of
-/// a webserver of its own disables, unlocks or restarts triggers) and which of the executions
-/// its triggers wait on have ended.
-async fn watch_states(
+/// a webserver of its own disables, unlocks or restarts triggers; other schedulers claim slots)
+/// and which of the executions its triggers wait on have ended, whoever started them.
+pub async fn watch_states(
     scheduler: SchedulerHandle,
     triggers: Arc<dyn TriggerStore>,
     store: Arc<dyn ExecutionBackend>,

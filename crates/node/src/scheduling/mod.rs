@@ -5,7 +5,7 @@
 mod alone;
 mod launcher;
 
-pub use alone::start_alone;
+pub use alone::{start_alone, watch_states};
 
 use std::sync::{Arc, OnceLock};
 

@@ -229,6 +229,15 @@ pub async fn serve_local(
             report,
             shutdown.clone(),
         ));
+        // So do schedulers of their own, and the webserver's API changes the trigger states.
+        if let Some(scheduler) = &services.scheduler {
+            tokio::spawn(crate::scheduling::watch_states(
+                scheduler.clone(),
+                options.backends.triggers.clone(),
+                options.backends.store.clone(),
+                shutdown.clone(),
+            ));
+        }
     }
     if let Some(path) = options.flow_path {
         let mut folder = FlowFolder::new(path, services.flows.clone(), options.report);
