@@ -50,6 +50,7 @@ pub fn remote_worker(
         WorkerOptions {
             id,
             slots: slots.max(1),
+            hand_over_directories: true,
         },
         runners.shared(),
         expressions,

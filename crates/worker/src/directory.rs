@@ -18,6 +18,7 @@ use peregrine_ports::storage::{self, Storage, StoragePath};
 use serde_json::{Map, Value};
 
 use crate::archive;
+use crate::handover::Handover;
 
 /// Where the folders shared by the tasks of a WorkingDirectory live on this worker.
 fn shared_root() -> PathBuf {
@@ -56,13 +57,25 @@ pub(crate) fn cache_path(run: &TaskRun, cache: &DirectoryCache) -> Result<Storag
 
 /// The shared folder of a WorkingDirectory task run, created on first use: its cache restored,
 /// then its namespace files copied, then its input files written. `context` is the job asking.
+/// With `hand_over`, the folder is the one the previous task left, from internal storage.
 pub(crate) async fn prepare(
     shared: SharedDirectory,
     storage: &dyn Storage,
     context: &RunContext,
+    hand_over: bool,
 ) -> Result<PathBuf, String> {
     let path = folder(&shared.key)?;
-    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    if hand_over {
+        let handover = Handover::of(&context.task_run, &shared.key)?;
+        if handover
+            .bring(storage, &path, &restored_marker(&path))
+            .await?
+        {
+            return Ok(path);
+        }
+        // The first task: a copy left by an attempt that died here is not reused.
+        release(&shared.key).await;
+    } else if tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Ok(path);
     }
     let restored = match &shared.cache {
@@ -191,6 +204,54 @@ pub(crate) async fn release(key: &str) {
     .await;
 }
 
+/// With `hand_over`, brings the folder a closing job needs from internal storage.
+pub(crate) async fn bring(
+    shared: &SharedDirectory,
+    context: &RunContext,
+    hand_over: bool,
+) -> Result<(), String> {
+    if !hand_over {
+        return Ok(());
+    }
+    let path = folder(&shared.key)?;
+    let storage = context.services().storage.clone();
+    Handover::of(&context.task_run, &shared.key)?
+        .bring(storage.as_ref(), &path, &restored_marker(&path))
+        .await
+        .map(|_| ())
+}
+
+/// Saves the folder for the worker running the next task of the WorkingDirectory.
+pub(crate) async fn hand_over(
+    shared: &SharedDirectory,
+    context: &RunContext,
+) -> Result<(), String> {
+    let path = folder(&shared.key)?;
+    let changed = match &shared.cache {
+        Some(cache) => cache_changed(&read_matching(&path, &cache.patterns).await?, &path).await,
+        None => false,
+    };
+    let storage = context.services().storage.clone();
+    Handover::of(&context.task_run, &shared.key)?
+        .save(storage.as_ref(), &path, changed)
+        .await
+}
+
+/// True when a file of `found` changed since the cache was restored in `folder` (or when it
+/// was not restored).
+async fn cache_changed(found: &Found, folder: &Path) -> bool {
+    let restored_at = tokio::fs::metadata(restored_marker(folder))
+        .await
+        .and_then(|metadata| metadata.modified())
+        .ok();
+    found
+        .iter()
+        .any(|(_, _, modified)| match (modified, restored_at) {
+            (Some(modified), Some(restored)) => *modified > restored,
+            _ => true,
+        })
+}
+
 /// Closes the folder of the WorkingDirectory whose task run is `context`'s: uploads its output
 /// files (an error fails the WorkingDirectory) and saves its cache (an error is only logged, as
 /// Kestra does). Returns the WorkingDirectory's outputs.
@@ -275,17 +336,7 @@ async fn save_cache(
     cache: &DirectoryCache,
 ) -> Result<(), String> {
     let found = read_matching(folder, &cache.patterns).await?;
-    let restored_at = tokio::fs::metadata(restored_marker(folder))
-        .await
-        .and_then(|metadata| metadata.modified())
-        .ok();
-    let changed = found
-        .iter()
-        .any(|(_, _, modified)| match (modified, restored_at) {
-            (Some(modified), Some(restored)) => *modified > restored,
-            _ => true,
-        });
-    if !changed {
+    if !cache_changed(&found, folder).await {
         return Ok(());
     }
     let entries: Vec<(String, Vec<u8>)> = found
@@ -380,6 +431,7 @@ mod tests {
             shared(&first, Some("PT1H")),
             services.storage.as_ref(),
             &context(&services, run(&first)),
+            false,
         )
         .await
         .expect("prepared");
@@ -409,6 +461,7 @@ mod tests {
             shared(&second, Some("PT1H")),
             services.storage.as_ref(),
             &context(&services, run(&second)),
+            false,
         )
         .await
         .expect("prepared");
@@ -433,6 +486,7 @@ mod tests {
             shared(&fresh, Some("PT1H")),
             services.storage.as_ref(),
             &context(&services, run(&fresh)),
+            false,
         )
         .await
         .expect("prepared");
@@ -471,6 +525,7 @@ mod tests {
             shared(&fresh, Some("PT1H")),
             services.storage.as_ref(),
             &context(&services, run(&fresh)),
+            false,
         )
         .await
         .expect("prepared");
@@ -505,6 +560,7 @@ mod tests {
             directory,
             services.storage.as_ref(),
             &context(&services, run(&name)),
+            false,
         )
         .await
         .expect("prepared");

@@ -19,6 +19,10 @@ pub struct WorkerOptions {
     pub id: String,
     /// How many tasks run at once.
     pub slots: usize,
+    /// Set for workers of their own, which may run on different hosts: the folder of a
+    /// WorkingDirectory is saved to internal storage after each of its tasks and brought up to
+    /// date before the next one, wherever it runs.
+    pub hand_over_directories: bool,
 }
 
 /// A cheap-to-clone handle on a worker pool.
@@ -132,8 +136,15 @@ impl Worker {
             self.services.clone(),
         )
         .with_runners(self.runners.clone());
+        let hand_over = self.options.hand_over_directories;
         if closes_directory && let Some(shared) = &shared {
-            let result = crate::directory::close(&context, shared).await;
+            let result = match crate::directory::bring(shared, &context, hand_over).await {
+                Ok(()) => crate::directory::close(&context, shared).await,
+                Err(message) => Err(message),
+            };
+            if hand_over {
+                crate::directory::release(&shared.key).await;
+            }
             return match result {
                 Ok(outputs) => report(update(State::Success, Some(outputs))),
                 Err(message) => {
@@ -142,9 +153,10 @@ impl Worker {
                 }
             };
         }
+        let job_directory = shared.clone().filter(|_| !closes_directory);
         if let Some(shared) = shared {
             let storage = self.services.storage.clone();
-            match crate::directory::prepare(shared, storage.as_ref(), &context).await {
+            match crate::directory::prepare(shared, storage.as_ref(), &context, hand_over).await {
                 Ok(path) => context = context.with_working_dir(path),
                 Err(message) => {
                     context.log(LogLevel::Error, message);
@@ -159,7 +171,17 @@ impl Worker {
                 .or_default()
                 .push((task_run_id.clone(), context.cancel.clone()));
         }
-        let result = self.run(&context).await;
+        let mut result = self.run(&context).await;
+        // Saved before the task's end is reported (the next task may run on another worker),
+        // then this worker's copy goes.
+        if hand_over && let Some(shared) = &job_directory {
+            if !matches!(result, Err(TaskError::Killed))
+                && let Err(message) = crate::directory::hand_over(shared, &context).await
+            {
+                result = Err(TaskError::Failed(message));
+            }
+            crate::directory::release(&shared.key).await;
+        }
         if let Ok(mut running) = self.running.lock()
             && let Some(tokens) = running.get_mut(&execution_id)
         {

@@ -300,6 +300,7 @@ impl LocalRuntime {
             WorkerOptions {
                 id: "local".into(),
                 slots: worker_slots,
+                hand_over_directories: false,
             },
             runners.shared(),
             expressions.clone(),

@@ -1,0 +1,199 @@
+//! Handing the folder of a WorkingDirectory from one worker to the next. Workers of their own
+//! may run on different hosts, and the tasks of one WorkingDirectory are claimed one at a time
+//! by whichever worker is free. So, after each task, the worker that ran it saves the folder
+//! to internal storage as a zip archive and removes its own copy, and the worker that runs the
+//! next task unpacks that archive first. A worker that dies during a task leaves the folder as
+//! it was before that task: the next attempt starts from there. The saves go with the
+//! execution's other files (`executions/{id}/working-directories/{task run}/folder.zip`),
+//! removed when the execution is purged.
+//!
+//! The archive keeps what a task may rely on from the one before: directories, file modes,
+//! symbolic links (even those pointing outside, such as a virtual environment's interpreter),
+//! and whether the files cached between executions changed since the cache was restored.
+
+use std::io::{Cursor, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use peregrine_model::execution::TaskRun;
+use peregrine_ports::storage::{self, Storage, StorageContext, StoragePath};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+/// The archive comment: whether the cached files changed since the cache was restored.
+const CHANGED: &str = "peregrine-handover cache-changed=";
+
+/// Where the latest save of one WorkingDirectory's folder lies in internal storage.
+pub(crate) struct Handover {
+    archive: StoragePath,
+}
+
+fn text(error: impl std::fmt::Display) -> String {
+    error.to_string()
+}
+
+impl Handover {
+    /// The saves of the WorkingDirectory task run `key`, of `run`'s execution.
+    pub(crate) fn of(run: &TaskRun, key: &str) -> Result<Self, String> {
+        let scope = StorageContext::new(&run.namespace, &run.flow_id, &run.execution_id);
+        let base = scope
+            .execution_prefix()
+            .and_then(|prefix| prefix.join(&format!("working-directories/{key}")))
+            .map_err(text)?;
+        Ok(Self {
+            archive: base.join("folder.zip").map_err(text)?,
+        })
+    }
+
+    /// Replaces `folder` with the latest save; false when nothing was saved yet (the first
+    /// task of the WorkingDirectory). `marker` is the file telling when the cache was restored:
+    /// written again when the save says the cached files had not changed.
+    pub(crate) async fn bring(
+        &self,
+        storage: &dyn Storage,
+        folder: &Path,
+        marker: &Path,
+    ) -> Result<bool, String> {
+        let bytes = match storage.get(&self.archive).await {
+            Ok(bytes) => bytes,
+            Err(storage::Error::NotFound(_)) => return Ok(false),
+            Err(error) => return Err(format!("cannot read the working directory: {error}")),
+        };
+        let (folder, marker) = (folder.to_path_buf(), marker.to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            let changed = unpack(&bytes, &folder)?;
+            let _ = std::fs::remove_file(&marker);
+            if !changed {
+                std::fs::write(&marker, b"").map_err(text)?;
+            }
+            Ok::<(), String>(())
+        })
+        .await
+        .map_err(text)?
+        .map_err(|error| format!("cannot restore the working directory: {error}"))?;
+        Ok(true)
+    }
+
+    /// Saves `folder` as the latest, for the worker running the next task; `cache_changed`
+    /// tells whether its cached files changed since the cache was restored.
+    pub(crate) async fn save(
+        &self,
+        storage: &dyn Storage,
+        folder: &Path,
+        cache_changed: bool,
+    ) -> Result<(), String> {
+        let source = folder.to_path_buf();
+        let bytes = tokio::task::spawn_blocking(move || pack(&source, cache_changed))
+            .await
+            .map_err(text)?
+            .map_err(|error| format!("cannot save the working directory: {error}"))?;
+        storage
+            .put(&self.archive, bytes)
+            .await
+            .map_err(|error| format!("cannot save the working directory: {error}"))
+    }
+}
+
+/// The entries below `folder` (not following symbolic links), parents before children, as
+/// names relative to it with `/` between parts. Blocking.
+fn walk(folder: &Path) -> std::io::Result<Vec<(String, PathBuf, std::fs::Metadata)>> {
+    let mut found = Vec::new();
+    let mut pending = vec![(String::new(), folder.to_path_buf())];
+    while let Some((prefix, directory)) = pending.pop() {
+        let mut children: Vec<_> = std::fs::read_dir(&directory)?.collect::<Result<_, _>>()?;
+        children.sort_by_key(std::fs::DirEntry::file_name);
+        for child in children {
+            let name = format!("{prefix}{}", child.file_name().to_string_lossy());
+            let path = child.path();
+            let metadata = std::fs::symlink_metadata(&path)?;
+            if metadata.is_dir() {
+                pending.push((format!("{name}/"), path.clone()));
+            }
+            found.push((name, path, metadata));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// The folder as a zip archive. Blocking.
+fn pack(folder: &Path, cache_changed: bool) -> Result<Vec<u8>, String> {
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let base = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(true);
+    for (name, path, metadata) in walk(folder).map_err(text)? {
+        let options = base.unix_permissions(metadata.permissions().mode() & 0o7777);
+        if metadata.is_symlink() {
+            let target = std::fs::read_link(&path).map_err(text)?;
+            writer
+                .add_symlink(&name, target.to_string_lossy(), options)
+                .map_err(text)?;
+        } else if metadata.is_dir() {
+            writer.add_directory(&name, options).map_err(text)?;
+        } else if metadata.is_file() {
+            writer.start_file(&name, options).map_err(text)?;
+            let mut file = std::fs::File::open(&path).map_err(text)?;
+            std::io::copy(&mut file, &mut writer).map_err(text)?;
+        }
+    }
+    writer
+        .set_comment(format!("{CHANGED}{}", u8::from(cache_changed)))
+        .map_err(text)?;
+    let cursor = writer.finish().map_err(text)?;
+    Ok(cursor.into_inner())
+}
+
+/// Replaces `folder` with the archive's content; returns whether the cached files had changed.
+/// Symbolic links are made last, so no file is written through one. Blocking.
+fn unpack(bytes: &[u8], folder: &Path) -> Result<bool, String> {
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(text)?;
+    let changed = String::from_utf8_lossy(archive.comment())
+        .strip_prefix(CHANGED)
+        .is_none_or(|flag| flag != "0");
+    if folder.exists() {
+        std::fs::remove_dir_all(folder).map_err(text)?;
+    }
+    std::fs::create_dir_all(folder).map_err(text)?;
+    let mut links = Vec::new();
+    let mut modes = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(text)?;
+        let Some(relative) = entry.enclosed_name() else {
+            continue;
+        };
+        let path = folder.join(relative);
+        if entry.is_symlink() {
+            let mut target = String::new();
+            entry.read_to_string(&mut target).map_err(text)?;
+            links.push((path, target));
+            continue;
+        }
+        if entry.is_dir() {
+            std::fs::create_dir_all(&path).map_err(text)?;
+        } else {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(text)?;
+            }
+            let mut file = std::fs::File::create(&path).map_err(text)?;
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).map_err(text)?;
+            file.write_all(&content).map_err(text)?;
+        }
+        if let Some(mode) = entry.unix_mode() {
+            modes.push((path, mode & 0o7777));
+        }
+    }
+    // Directories last, children first: a read-only directory is filled before it closes.
+    for (path, mode) in modes.into_iter().rev() {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(text)?;
+    }
+    for (path, target) in links {
+        std::os::unix::fs::symlink(&target, &path).map_err(text)?;
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests;
