@@ -53,10 +53,9 @@ tasks:
           - test "$(cat steps.txt | tr '\n' ' ')" = "one two "
 "#;
 
-#[test]
-fn the_tasks_of_a_working_directory_share_its_folder_across_hosts() {
-    let name = format!("wd_hosts_{}", std::process::id());
-    let shared = services::Shared::database("postgres", &name);
+fn share_across_hosts(service: &str) {
+    let name = format!("wd_hosts_{service}_{}", std::process::id());
+    let shared = services::Shared::database(service, &name);
     let variables = shared.variables("10s", "1s");
     let (first_tmp, second_tmp) = (
         tempfile::tempdir().expect("a folder"),
@@ -67,6 +66,8 @@ fn the_tasks_of_a_working_directory_share_its_folder_across_hosts() {
     let on = |folder: &tempfile::TempDir| {
         let mut host = variables.clone();
         host.push(("TMPDIR", folder.path().to_str().expect("a UTF-8 path")));
+        // Two slots each: neither worker can take every task, so both run some.
+        host.push(("KESTRA_WORKER_THREADS", "2"));
         Server::worker(&host)
     };
     let _first = on(&first_tmp);
@@ -112,5 +113,15 @@ fn the_tasks_of_a_working_directory_share_its_folder_across_hosts() {
         let entries = std::fs::read_dir(&left).map(Iterator::count).unwrap_or(0);
         assert_eq!(entries, 0, "{left:?}");
     }
-    services::drop_databases("postgres", &name);
+    services::drop_databases(service, &name);
+}
+
+#[test]
+fn the_tasks_of_a_working_directory_share_its_folder_across_hosts_on_postgres() {
+    share_across_hosts("postgres");
+}
+
+#[test]
+fn the_tasks_of_a_working_directory_share_its_folder_across_hosts_on_mariadb() {
+    share_across_hosts("mariadb");
 }
