@@ -29,6 +29,7 @@ macro_rules! flows_conformance_tests {
             get_returns_the_latest_or_the_asked_revision,
             delete_hides_the_flow_and_a_new_save_continues_the_revisions,
             list_filters_by_namespace_tree_and_text_sorted,
+            heads_tell_the_latest_revision_of_every_flow_not_deleted,
         );
     };
 }

@@ -38,6 +38,15 @@ pub struct FlowRecord {
     pub deleted: bool,
 }
 
+/// Which revision of a flow is the latest: what tells a process that a flow changed, without
+/// reading its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowHead {
+    pub namespace: String,
+    pub id: String,
+    pub revision: u32,
+}
+
 /// Filters for listing flows; empty fields match everything.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FlowQuery {
@@ -92,6 +101,22 @@ pub trait FlowRepository: Send + Sync {
     -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
     /// The latest revision of every flow matching the query, sorted by namespace then id.
     fn list(&self, query: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>>;
+    /// The latest revision number of every flow not deleted, sorted by namespace then id: what
+    /// [`Self::list`] answers without sources, for the processes that check every second
+    /// whether a flow changed. Backends over a database answer it without reading sources.
+    fn heads(&self) -> BoxFuture<'_, Result<Vec<FlowHead>, Error>> {
+        Box::pin(async move {
+            let listed = self.list(&FlowQuery::default()).await?;
+            Ok(listed
+                .into_iter()
+                .map(|record| FlowHead {
+                    namespace: record.namespace,
+                    id: record.id,
+                    revision: record.revision,
+                })
+                .collect())
+        })
+    }
     /// Returns false when there was no such flow.
     fn delete(
         &self,

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, FlowQuery, FlowRecord, FlowRepository};
+use peregrine_ports::repository::{Error, FlowHead, FlowQuery, FlowRecord, FlowRepository};
 use sqlx::mysql::{MySqlPool, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -152,6 +152,32 @@ impl FlowRepository for MysqlStore {
                 .fetch_all(&self.pool)
                 .await
                 .and_then(|rows| rows.iter().map(record).collect())
+                .map_err(backend)
+        })
+    }
+
+    fn heads(&self) -> BoxFuture<'_, Result<Vec<FlowHead>, Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT f.namespace, f.id, f.revision FROM flows AS f \
+                 JOIN (SELECT namespace, id, MAX(revision) AS revision \
+                 FROM flows GROUP BY namespace, id) AS latest \
+                 ON latest.namespace = f.namespace AND latest.id = f.id \
+                 AND latest.revision = f.revision \
+                 WHERE f.deleted = FALSE ORDER BY f.namespace, f.id",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            rows.iter()
+                .map(|row| {
+                    Ok(FlowHead {
+                        namespace: row.try_get(0)?,
+                        id: row.try_get(1)?,
+                        revision: u32::try_from(row.try_get::<i64, _>(2)?).unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
                 .map_err(backend)
         })
     }

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, FlowQuery, FlowRecord, FlowRepository};
+use peregrine_ports::repository::{Error, FlowHead, FlowQuery, FlowRecord, FlowRepository};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{QueryBuilder, Row};
 
@@ -140,6 +140,27 @@ async fn list(pool: &PgPool, query: &FlowQuery) -> Result<Vec<FlowRecord>, Failu
         .collect())
 }
 
+async fn heads(pool: &PgPool) -> Result<Vec<FlowHead>, Failure> {
+    let rows = sqlx::query(
+        "SELECT namespace, id, revision FROM (SELECT DISTINCT ON (namespace, id) namespace, id, \
+         revision, deleted FROM flows ORDER BY namespace, id, revision DESC) AS latest \
+         WHERE NOT deleted ORDER BY namespace, id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let heads = rows
+        .iter()
+        .map(|row| {
+            Ok(FlowHead {
+                namespace: row.try_get(0)?,
+                id: row.try_get(1)?,
+                revision: u32::try_from(row.try_get::<i32, _>(2)?).unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(heads)
+}
+
 async fn delete(pool: &PgPool, namespace: &str, id: &str, now: Timestamp) -> Result<bool, Failure> {
     let deleted = sqlx::query(
         "UPDATE flows SET deleted = TRUE, updated = $3 \
@@ -188,6 +209,10 @@ impl FlowRepository for PostgresStore {
     fn list(&self, query: &FlowQuery) -> BoxFuture<'_, Result<Vec<FlowRecord>, Error>> {
         let query = query.clone();
         Box::pin(async move { answer(list(&self.pool, &query).await) })
+    }
+
+    fn heads(&self) -> BoxFuture<'_, Result<Vec<FlowHead>, Error>> {
+        Box::pin(async move { answer(heads(&self.pool).await) })
     }
 
     fn delete(

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use peregrine_model::{Flow, Registry, Validator};
 use peregrine_ports::future::BoxFuture;
-use peregrine_ports::repository::{Error, FlowQuery, FlowRecord, FlowRepository};
+use peregrine_ports::repository::{Error, FlowHead, FlowQuery, FlowRecord, FlowRepository};
 
 use crate::runtime::LocalRuntime;
 
@@ -104,21 +104,50 @@ impl RuntimeFlows {
     /// Brings the loaded flows in step with the repository, which other processes change too
     /// (a webserver of its own): new revisions are loaded, flows gone are unloaded. Returns the
     /// stored revisions that no longer load, with why.
+    ///
+    /// Only the latest revision numbers are read ([`FlowRepository::heads`]); the sources of
+    /// the flows that changed are read then, one by one when they are few.
     pub async fn refresh(&self) -> Result<Vec<String>, Error> {
-        let stored = self.stored.list(&FlowQuery::default()).await?;
+        let heads = self.stored.heads().await?;
         let seen = self
             .seen
             .lock()
             .map(|seen| seen.clone())
             .unwrap_or_default();
-        let mut refused = Vec::new();
-        let mut present = HashSet::new();
-        for record in stored.iter().filter(|record| !record.deleted) {
-            let key = key(&record.namespace, &record.id);
-            present.insert(key.clone());
-            if seen.get(&key) == Some(&record.revision) {
-                continue;
+        let present: HashSet<(String, String)> = heads
+            .iter()
+            .map(|head| key(&head.namespace, &head.id))
+            .collect();
+        let changed: Vec<&FlowHead> = heads
+            .iter()
+            .filter(|head| seen.get(&key(&head.namespace, &head.id)) != Some(&head.revision))
+            .collect();
+        let records = if changed.len() > READ_ONE_BY_ONE {
+            let wanted: HashSet<(String, String, u32)> = changed
+                .iter()
+                .map(|head| (head.namespace.clone(), head.id.clone(), head.revision))
+                .collect();
+            let listed = self.stored.list(&FlowQuery::default()).await?;
+            listed
+                .into_iter()
+                .filter(|record| {
+                    wanted.contains(&(record.namespace.clone(), record.id.clone(), record.revision))
+                })
+                .collect()
+        } else {
+            let mut records = Vec::new();
+            for head in changed {
+                // Deleted meanwhile: forgotten by the next refresh.
+                let read = self
+                    .stored
+                    .get(&head.namespace, &head.id, Some(head.revision))
+                    .await?;
+                records.extend(read);
             }
+            records
+        };
+        let mut refused = Vec::new();
+        for record in records.iter().filter(|record| !record.deleted) {
             if let Err(error) = self.load(record) {
                 refused.push(format!("{}.{}: {error}", record.namespace, record.id));
             }
@@ -251,6 +280,9 @@ impl FlowRepository for RuntimeFlows {
 
 /// How often the flows of a shared database are read again for changes made by other processes.
 pub const FLOW_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Up to this many changed flows, a refresh reads each one's source; beyond, one list of all.
+const READ_ONE_BY_ONE: usize = 16;
 
 /// Reads the repository again every [`FLOW_REFRESH`] until `shutdown`, loading what other
 /// processes changed; `report` is told of stored flows that no longer load and of read errors.

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use crate::repository::{FlowQuery, FlowRepository};
+use crate::repository::{FlowHead, FlowQuery, FlowRepository};
 
 fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + seconds).expect("valid instant")
@@ -101,4 +101,39 @@ pub async fn list_filters_by_namespace_tree_and_text_sorted(flows: &dyn FlowRepo
     let listed = flows.list(&query).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, "w");
+}
+
+pub async fn heads_tell_the_latest_revision_of_every_flow_not_deleted(flows: &dyn FlowRepository) {
+    for (namespace, id, message) in [
+        ("team", "b", "one"),
+        ("team", "b", "two"),
+        ("team", "a", "one"),
+        ("other", "gone", "one"),
+        ("team.sub", "c", "one"),
+    ] {
+        flows
+            .save(namespace, id, source(namespace, id, message), at(0))
+            .await
+            .expect("saved");
+    }
+    assert_eq!(flows.delete("other", "gone", at(1)).await, Ok(true));
+    let head = |namespace: &str, id: &str, revision| FlowHead {
+        namespace: namespace.into(),
+        id: id.into(),
+        revision,
+    };
+    let expected = vec![
+        head("team", "a", 1),
+        head("team", "b", 2),
+        head("team.sub", "c", 1),
+    ];
+    assert_eq!(flows.heads().await, Ok(expected));
+    let listed: Vec<FlowHead> = flows
+        .list(&FlowQuery::default())
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|record| head(&record.namespace, &record.id, record.revision))
+        .collect();
+    assert_eq!(flows.heads().await, Ok(listed), "as list answers");
 }
