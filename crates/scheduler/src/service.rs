@@ -286,9 +286,9 @@ impl Scheduler {
         self.set_state(key, Some(stored.clone()));
         if !stored.disabled && recovered != stored.next_execution_date {
             // Only over the state read: another scheduler may have fired meanwhile.
-            let read = stored.next_execution_date;
+            let read = stored.revision;
             self.change(key, |state| {
-                let unchanged = state.next_execution_date == read && state.execution_id.is_none();
+                let unchanged = state.revision == read;
                 if unchanged {
                     state.next_execution_date = recovered;
                 }
@@ -315,7 +315,11 @@ impl Scheduler {
                 self.launch(key, execution_id, slot).await;
             }
             Err(error) => {
-                self.running.insert(execution_id.clone(), key.clone());
+                // Looked up again later, whoever made the claim.
+                let again = self.options.clock.now().saturating_add(CLAIM_GRACE);
+                let again = again.unwrap_or_else(|_| self.options.clock.now());
+                self.foreign
+                    .insert(execution_id.clone(), (key.clone(), again));
                 self.report(format!("trigger {key}: execution {execution_id}: {error}"));
             }
         }
@@ -492,9 +496,14 @@ impl Scheduler {
             let Some(next) = state.next_execution_date else {
                 // Enabled again: resumes from the last slot fired.
                 let resumed = entry.schedule.resumed(state.date, now)?;
-                self.change(key, |state| {
-                    state.next_execution_date = Some(resumed);
-                    true
+                // Only over the state read, as every change below: another scheduler may
+                // have moved it meanwhile.
+                self.change(key, |stored| {
+                    let unchanged = stored.revision == state.revision;
+                    if unchanged {
+                        stored.next_execution_date = Some(resumed);
+                    }
+                    unchanged
                 })
                 .await;
                 continue;
@@ -503,9 +512,12 @@ impl Scheduler {
                 Due::Wait(at) => return Some(at),
                 Due::Never => return None,
                 Due::Skip(to) => {
-                    self.change(key, |state| {
-                        state.next_execution_date = Some(to);
-                        true
+                    self.change(key, |stored| {
+                        let unchanged = stored.revision == state.revision;
+                        if unchanged {
+                            stored.next_execution_date = Some(to);
+                        }
+                        unchanged
                     })
                     .await;
                 }

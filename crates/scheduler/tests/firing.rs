@@ -420,3 +420,34 @@ async fn an_unstarted_claim_of_a_dead_scheduler_is_started_by_another() {
         "the claimed slot"
     );
 }
+
+#[tokio::test]
+async fn missed_slots_are_recovered_as_configured_while_a_claim_is_open() {
+    let store = Arc::new(MemoryTriggers::new());
+    let claimed = TriggerState {
+        execution_id: Some("running".into()),
+        ..left_state()
+    };
+    store
+        .put(claimed, None)
+        .await
+        .expect("answers")
+        .expect("stored");
+    let (recorder, _started) = Recorder::new();
+    *recorder.known.lock().expect("lock") = vec![("running".into(), State::Running)];
+    let clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:05.500Z"))));
+    let stop = CancellationToken::new();
+    let handle = Scheduler::start(options(store, recorder.clone(), clock), stop.clone());
+    handle.flow_loaded(flow(
+        "    cron: \"* * * * * *\"\n    withSeconds: true\n    recoverMissedSchedules: NONE\n",
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    handle.execution_ended("running", State::Success);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.cancel();
+    assert!(
+        recorder.firings().is_empty(),
+        "NONE: the slots missed while the claim was open are not fired: {:?}",
+        recorder.dates()
+    );
+}

@@ -199,7 +199,7 @@ pub(crate) async fn release(key: &str) {
     };
     let _ = tokio::task::spawn_blocking(move || {
         let _ = std::fs::remove_file(restored_marker(&path));
-        std::fs::remove_dir_all(path)
+        crate::handover::remove_folder(&path)
     })
     .await;
 }

@@ -11,12 +11,12 @@
 //! symbolic links (even those pointing outside, such as a virtual environment's interpreter),
 //! and whether the files cached between executions changed since the cache was restored.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use peregrine_model::execution::TaskRun;
-use peregrine_ports::storage::{self, Storage, StorageContext, StoragePath};
+use peregrine_ports::storage::{self, MAX_OBJECT_BYTES, Storage, StorageContext, StoragePath};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -94,18 +94,51 @@ impl Handover {
     }
 }
 
+/// An archive in memory that refuses to grow past what internal storage keeps in one object.
+struct Bounded(Cursor<Vec<u8>>);
+
+impl Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let after = self.0.position().saturating_add(bytes.len() as u64);
+        if after > MAX_OBJECT_BYTES {
+            return Err(std::io::Error::other(format!(
+                "the folder takes more than {} MiB once archived, the most that can be handed \
+                 from one worker to the next",
+                MAX_OBJECT_BYTES / 1024 / 1024
+            )));
+        }
+        self.0.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Seek for Bounded {
+    fn seek(&mut self, position: SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(position)
+    }
+}
+
 /// The entries below `folder` (not following symbolic links), parents before children, as
-/// names relative to it with `/` between parts. Blocking.
-fn walk(folder: &Path) -> std::io::Result<Vec<(String, PathBuf, std::fs::Metadata)>> {
+/// names relative to it with `/` between parts. A name that is not UTF-8 is refused: the
+/// archive could not name it. Blocking.
+fn walk(folder: &Path) -> Result<Vec<(String, PathBuf, std::fs::Metadata)>, String> {
     let mut found = Vec::new();
     let mut pending = vec![(String::new(), folder.to_path_buf())];
     while let Some((prefix, directory)) = pending.pop() {
-        let mut children: Vec<_> = std::fs::read_dir(&directory)?.collect::<Result<_, _>>()?;
+        let mut children: Vec<_> = std::fs::read_dir(&directory)
+            .and_then(|entries| entries.collect::<Result<_, _>>())
+            .map_err(text)?;
         children.sort_by_key(std::fs::DirEntry::file_name);
         for child in children {
-            let name = format!("{prefix}{}", child.file_name().to_string_lossy());
             let path = child.path();
-            let metadata = std::fs::symlink_metadata(&path)?;
+            let Ok(own) = child.file_name().into_string() else {
+                return Err(format!("{} has a name that is not UTF-8", path.display()));
+            };
+            let name = format!("{prefix}{own}");
+            let metadata = std::fs::symlink_metadata(&path).map_err(text)?;
             if metadata.is_dir() {
                 pending.push((format!("{name}/"), path.clone()));
             }
@@ -118,18 +151,22 @@ fn walk(folder: &Path) -> std::io::Result<Vec<(String, PathBuf, std::fs::Metadat
 
 /// The folder as a zip archive. Blocking.
 fn pack(folder: &Path, cache_changed: bool) -> Result<Vec<u8>, String> {
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut writer = ZipWriter::new(Bounded(Cursor::new(Vec::new())));
     let base = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .compression_level(Some(1))
         .large_file(true);
-    for (name, path, metadata) in walk(folder).map_err(text)? {
-        let options = base.unix_permissions(metadata.permissions().mode() & 0o7777);
+    for (name, path, metadata) in walk(folder)? {
+        let options = base.unix_permissions(metadata.permissions().mode() & 0o777);
         if metadata.is_symlink() {
             let target = std::fs::read_link(&path).map_err(text)?;
-            writer
-                .add_symlink(&name, target.to_string_lossy(), options)
-                .map_err(text)?;
+            let Some(target) = target.to_str() else {
+                return Err(format!(
+                    "{} links to a path that is not UTF-8",
+                    path.display()
+                ));
+            };
+            writer.add_symlink(&name, target, options).map_err(text)?;
         } else if metadata.is_dir() {
             writer.add_directory(&name, options).map_err(text)?;
         } else if metadata.is_file() {
@@ -141,8 +178,8 @@ fn pack(folder: &Path, cache_changed: bool) -> Result<Vec<u8>, String> {
     writer
         .set_comment(format!("{CHANGED}{}", u8::from(cache_changed)))
         .map_err(text)?;
-    let cursor = writer.finish().map_err(text)?;
-    Ok(cursor.into_inner())
+    let archive = writer.finish().map_err(text)?;
+    Ok(archive.0.into_inner())
 }
 
 /// Replaces `folder` with the archive's content; returns whether the cached files had changed.
@@ -152,16 +189,18 @@ fn unpack(bytes: &[u8], folder: &Path) -> Result<bool, String> {
     let changed = String::from_utf8_lossy(archive.comment())
         .strip_prefix(CHANGED)
         .is_none_or(|flag| flag != "0");
-    if folder.exists() {
-        std::fs::remove_dir_all(folder).map_err(text)?;
-    }
+    remove_folder(folder)?;
     std::fs::create_dir_all(folder).map_err(text)?;
     let mut links = Vec::new();
     let mut modes = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive.by_index(index).map_err(text)?;
         let Some(relative) = entry.enclosed_name() else {
-            continue;
+            let name = entry
+                .name()
+                .map(|name| name.to_string())
+                .unwrap_or_default();
+            return Err(format!("'{name}' is not a path inside the folder"));
         };
         let path = folder.join(relative);
         if entry.is_symlink() {
@@ -177,22 +216,48 @@ fn unpack(bytes: &[u8], folder: &Path) -> Result<bool, String> {
                 std::fs::create_dir_all(parent).map_err(text)?;
             }
             let mut file = std::fs::File::create(&path).map_err(text)?;
-            let mut content = Vec::new();
-            entry.read_to_end(&mut content).map_err(text)?;
-            file.write_all(&content).map_err(text)?;
+            std::io::copy(&mut entry, &mut file).map_err(text)?;
         }
         if let Some(mode) = entry.unix_mode() {
             modes.push((path, mode & 0o7777));
         }
     }
-    // Directories last, children first: a read-only directory is filled before it closes.
-    for (path, mode) in modes.into_iter().rev() {
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(text)?;
-    }
+    // Links once every file is written (none is written through one), then the modes,
+    // children first: a read-only directory is filled before it closes.
     for (path, target) in links {
         std::os::unix::fs::symlink(&target, &path).map_err(text)?;
     }
+    for (path, mode) in modes.into_iter().rev() {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(text)?;
+    }
     Ok(changed)
+}
+
+/// Removes `folder` and what it holds, read-only directories included (a task may leave some,
+/// such as Go's module cache). Blocking.
+pub(crate) fn remove_folder(folder: &Path) -> Result<(), String> {
+    if std::fs::symlink_metadata(folder).is_err() {
+        return Ok(());
+    }
+    if std::fs::remove_dir_all(folder).is_ok() {
+        return Ok(());
+    }
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        let writable = std::fs::Permissions::from_mode(0o700);
+        let _ = std::fs::set_permissions(&directory, writable);
+        for entry in std::fs::read_dir(&directory)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+    }
+    std::fs::remove_dir_all(folder)
+        .map_err(|error| format!("cannot remove {}: {error}", folder.display()))
 }
 
 #[cfg(test)]

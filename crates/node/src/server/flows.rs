@@ -118,9 +118,14 @@ impl RuntimeFlows {
             .iter()
             .map(|head| key(&head.namespace, &head.id))
             .collect();
+        // Only newer revisions: a refresh that overlaps a local save (or another refresh) does
+        // not load back an older one.
         let changed: Vec<&FlowHead> = heads
             .iter()
-            .filter(|head| seen.get(&key(&head.namespace, &head.id)) != Some(&head.revision))
+            .filter(|head| {
+                seen.get(&key(&head.namespace, &head.id))
+                    .is_none_or(|seen| head.revision > *seen)
+            })
             .collect();
         let records = if changed.len() > READ_ONE_BY_ONE {
             let wanted: HashSet<(String, String, u32)> = changed

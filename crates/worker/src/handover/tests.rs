@@ -38,6 +38,11 @@ fn fill(folder: &Path) {
     std::fs::write(&script, "#!/bin/sh\necho hi\n").expect("file");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("mode");
     std::os::unix::fs::symlink("/usr/bin/env", folder.join("python")).expect("link");
+    let locked = folder.join("locked");
+    std::fs::create_dir_all(&locked).expect("dirs");
+    std::fs::write(locked.join("module.go"), "package m\n").expect("file");
+    std::os::unix::fs::symlink("module.go", locked.join("alias.go")).expect("link");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).expect("mode");
 }
 
 fn assert_filled(folder: &Path) {
@@ -52,6 +57,28 @@ fn assert_filled(folder: &Path) {
     assert!(folder.join("empty").is_dir(), "empty directories are kept");
     let link = std::fs::read_link(folder.join("python")).expect("a link");
     assert_eq!(link, Path::new("/usr/bin/env"), "links keep their target");
+    let locked = folder.join("locked");
+    assert_eq!(
+        read("locked/alias.go"),
+        "package m\n",
+        "a link in a read-only directory"
+    );
+    let mode = std::fs::metadata(&locked)
+        .expect("dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o555, "a read-only directory stays read-only");
+}
+
+#[test]
+fn a_name_that_is_not_utf8_is_refused_with_its_path() {
+    use std::os::unix::ffi::OsStrExt;
+    let folder = scratch("names");
+    let odd = folder.join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&odd, "x").expect("file");
+    let refused = pack(&folder, false).expect_err("refused");
+    assert!(refused.contains("not UTF-8"), "{refused}");
+    let _ = remove_folder(&folder);
 }
 
 #[tokio::test]
@@ -102,6 +129,6 @@ async fn the_next_worker_finds_the_folder_as_the_last_task_left_it() {
     assert!(!here.join("local.txt").exists(), "replaced, not merged");
 
     for folder in [first, second] {
-        let _ = std::fs::remove_dir_all(folder);
+        remove_folder(&folder).expect("removed");
     }
 }
