@@ -107,12 +107,24 @@ fn share_across_hosts(service: &str) {
     for execution in &ended {
         assert_eq!(state(execution), "SUCCESS", "{execution}");
     }
-    // Each worker's copy goes once its task is done.
+    // Each worker's copy goes once its task is done, and the save once the WorkingDirectory
+    // has ended.
     for folder in [&first_tmp, &second_tmp] {
         let left = folder.path().join("peregrine/working-directories");
         let entries = std::fs::read_dir(&left).map(Iterator::count).unwrap_or(0);
         assert_eq!(entries, 0, "{left:?}");
     }
+    let saves = || {
+        walkdir(std::path::Path::new(&shared.storage))
+            .into_iter()
+            .filter(|path| path.to_string_lossy().contains("working-directories"))
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !saves().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(saves().is_empty(), "{:?}", saves());
     services::drop_databases(service, &name);
 }
 
@@ -124,4 +136,25 @@ fn the_tasks_of_a_working_directory_share_its_folder_across_hosts_on_postgres() 
 #[test]
 fn the_tasks_of_a_working_directory_share_its_folder_across_hosts_on_mariadb() {
     share_across_hosts("mariadb");
+}
+
+/// Every file below `folder`.
+fn walkdir(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }

@@ -174,9 +174,12 @@ pub enum Effect {
     ReplayExecution {
         at: Timestamp,
     },
-    /// A WorkingDirectory ended: its shared folder can go.
+    /// A WorkingDirectory ended: its shared folder can go (and what workers of their own
+    /// handed over of it, in the storage of the execution of `namespace`.`flow_id`).
     ReleaseDirectory {
         key: String,
+        namespace: String,
+        flow_id: String,
     },
     Log(EngineLog),
     /// The execution reached a terminal state.

@@ -59,7 +59,11 @@ impl Step<'_, '_> {
                 .and_then(|frame| frame.shared_directory.as_ref())
                 .map(|shared| shared.key.clone());
             if let Some(key) = shared {
-                self.effects.push(Effect::ReleaseDirectory { key });
+                self.effects.push(Effect::ReleaseDirectory {
+                    key,
+                    namespace: self.state.execution.namespace.clone(),
+                    flow_id: self.state.execution.flow_id.clone(),
+                });
             }
         }
         self.state.execution.state.set(state, now);

@@ -129,7 +129,11 @@ impl Step<'_, '_> {
             return;
         }
         if let Some(key) = shared {
-            self.effects.push(Effect::ReleaseDirectory { key });
+            self.effects.push(Effect::ReleaseDirectory {
+                key,
+                namespace: self.state.execution.namespace.clone(),
+                flow_id: self.state.execution.flow_id.clone(),
+            });
         }
         let (task_allows_failure, allow_warning) = self.allow_flags(id);
         if state == State::Failed && (allow_failure || task_allows_failure) {

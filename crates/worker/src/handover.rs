@@ -3,9 +3,9 @@
 //! by whichever worker is free. So, after each task, the worker that ran it saves the folder
 //! to internal storage as a zip archive and removes its own copy, and the worker that runs the
 //! next task unpacks that archive first. A worker that dies during a task leaves the folder as
-//! it was before that task: the next attempt starts from there. The saves go with the
-//! execution's other files (`executions/{id}/working-directories/{task run}/folder.zip`),
-//! removed when the execution is purged.
+//! it was before that task: the next attempt starts from there. The save lies with the
+//! execution's other files (`executions/{id}/working-directories/{task run}/folder.zip`) and
+//! is deleted once the WorkingDirectory has ended ([`forget`]).
 //!
 //! The archive keeps what a task may rely on from the one before: directories, file modes,
 //! symbolic links (even those pointing outside, such as a virtual environment's interpreter),
@@ -32,14 +32,33 @@ fn text(error: impl std::fmt::Display) -> String {
     error.to_string()
 }
 
+/// Where the saves of the WorkingDirectory task run `key` of an execution lie.
+fn saves(scope: &StorageContext, key: &str) -> Result<StoragePath, String> {
+    scope
+        .execution_prefix()
+        .and_then(|prefix| prefix.join(&format!("working-directories/{key}")))
+        .map_err(text)
+}
+
+/// Deletes the save of a WorkingDirectory that has ended.
+pub(crate) async fn forget(
+    storage: &dyn Storage,
+    scope: &StorageContext,
+    key: &str,
+) -> Result<(), String> {
+    let prefix = saves(scope, key)?;
+    storage
+        .delete_prefix(&prefix)
+        .await
+        .map(|_| ())
+        .map_err(text)
+}
+
 impl Handover {
     /// The saves of the WorkingDirectory task run `key`, of `run`'s execution.
     pub(crate) fn of(run: &TaskRun, key: &str) -> Result<Self, String> {
         let scope = StorageContext::new(&run.namespace, &run.flow_id, &run.execution_id);
-        let base = scope
-            .execution_prefix()
-            .and_then(|prefix| prefix.join(&format!("working-directories/{key}")))
-            .map_err(text)?;
+        let base = saves(&scope, key)?;
         Ok(Self {
             archive: base.join("folder.zip").map_err(text)?,
         })

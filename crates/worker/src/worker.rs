@@ -51,6 +51,16 @@ impl Worker {
         crate::directory::release(key).await;
     }
 
+    /// Deletes what workers of their own handed over of a WorkingDirectory that has ended (its
+    /// folder saved in internal storage, in the execution `scope`).
+    pub async fn forget_handed_over(
+        &self,
+        scope: &peregrine_ports::storage::StorageContext,
+        key: &str,
+    ) -> Result<(), String> {
+        crate::handover::forget(self.services.storage.as_ref(), scope, key).await
+    }
+
     pub fn new(
         options: WorkerOptions,
         runners: Arc<Runners>,

@@ -47,7 +47,7 @@ pub struct Shared {
     repository: &'static str,
     url_key: &'static str,
     url: String,
-    storage: String,
+    pub storage: String,
     _folder: tempfile::TempDir,
 }
 

@@ -52,9 +52,25 @@ impl LocalRuntime {
             Effect::SetTimer { at, kind } => self.set_timer(id, at, kind),
             Effect::StartSubflow(start) => self.start_subflow(id, *start),
             Effect::ReplayExecution { at } => self.replay(id, at),
-            Effect::ReleaseDirectory { key } => {
+            Effect::ReleaseDirectory {
+                key,
+                namespace,
+                flow_id,
+            } => {
                 let worker = self.worker.clone();
-                tokio::spawn(async move { worker.release_directory(&key).await });
+                // Workers of their own handed the folder over through internal storage.
+                let handed_over = self
+                    .remote
+                    .as_ref()
+                    .map(|_| peregrine_ports::storage::StorageContext::new(namespace, flow_id, id));
+                tokio::spawn(async move {
+                    worker.release_directory(&key).await;
+                    if let Some(scope) = handed_over
+                        && let Err(error) = worker.forget_handed_over(&scope, &key).await
+                    {
+                        eprintln!("executor: cannot delete working directory {key}: {error}");
+                    }
+                });
             }
             // Committed with the step.
             Effect::Log(_) => {}
