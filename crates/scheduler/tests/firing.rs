@@ -213,15 +213,21 @@ async fn two_schedulers_on_one_database_fire_each_slot_once() {
     assert_one_per_second(&dates);
 }
 
-/// Runs a scheduler over a state left by an earlier one (last fired 10:00:00, next 10:00:01),
-/// restarted at 10:00:05.5, and returns the slots it fires.
-async fn restart(recover: &str, stored: TriggerState, known: Vec<(String, State)>) -> Vec<Firing> {
+/// A store holding one trigger state.
+async fn holding(state: TriggerState) -> Arc<MemoryTriggers> {
     let store = Arc::new(MemoryTriggers::new());
     store
-        .put(stored, None)
+        .put(state, None)
         .await
         .expect("answers")
         .expect("stored");
+    store
+}
+
+/// Runs a scheduler over a state left by an earlier one (last fired 10:00:00, next 10:00:01),
+/// restarted at 10:00:05.5, and returns the slots it fires.
+async fn restart(recover: &str, stored: TriggerState, known: Vec<(String, State)>) -> Vec<Firing> {
+    let store = holding(stored).await;
     let (recorder, started) = Recorder::new();
     *recorder.known.lock().expect("lock") = known;
     let clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:05.500Z"))));
@@ -282,12 +288,7 @@ async fn a_claim_without_its_execution_starts_that_execution_again() {
 
 #[tokio::test]
 async fn stop_after_disables_the_trigger_when_an_execution_ends_so() {
-    let store = Arc::new(MemoryTriggers::new());
-    store
-        .put(left_state(), None)
-        .await
-        .expect("answers")
-        .expect("stored");
+    let store = holding(left_state()).await;
     let (recorder, started) = Recorder::new();
     let clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:05.500Z"))));
     let stop = CancellationToken::new();
@@ -339,12 +340,7 @@ async fn watched_by_another(
     Arc<Recorder>,
     CancellationToken,
 ) {
-    let store = Arc::new(MemoryTriggers::new());
-    store
-        .put(left_state(), None)
-        .await
-        .expect("answers")
-        .expect("stored");
+    let store = holding(left_state()).await;
     let trigger = flow("    cron: \"* * * * * *\"\n    withSeconds: true\n");
     let (recorder, _started) = Recorder::new();
     let watcher_clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:00.500Z"))));
@@ -423,16 +419,11 @@ async fn an_unstarted_claim_of_a_dead_scheduler_is_started_by_another() {
 
 #[tokio::test]
 async fn missed_slots_are_recovered_as_configured_while_a_claim_is_open() {
-    let store = Arc::new(MemoryTriggers::new());
-    let claimed = TriggerState {
+    let store = holding(TriggerState {
         execution_id: Some("running".into()),
         ..left_state()
-    };
-    store
-        .put(claimed, None)
-        .await
-        .expect("answers")
-        .expect("stored");
+    })
+    .await;
     let (recorder, _started) = Recorder::new();
     *recorder.known.lock().expect("lock") = vec![("running".into(), State::Running)];
     let clock = Arc::new(Frozen(Mutex::new(at("2024-03-01T10:00:05.500Z"))));
