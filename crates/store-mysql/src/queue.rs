@@ -106,9 +106,32 @@ async fn renew_in(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // A row another transaction holds (the executor's commit consuming it, a kill marking it)
+    // is skipped, not waited for: under load those commits are large, and a renewal queued
+    // behind them would miss the liveness timeout while the database is alive. A skipped row
+    // is still answered as held, and is renewed on the next heartbeat, well within its lease.
+    let mut free = Vec::with_capacity(ids.len());
+    for ids in runs(&ids, |_| 0) {
+        let sql = format!(
+            "SELECT execution_id, `key` FROM outbox WHERE {} FOR UPDATE SKIP LOCKED",
+            any_of("execution_id = ? AND `key` = ?", ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql));
+        for (execution_id, key) in ids {
+            query = query.bind(execution_id).bind(key);
+        }
+        free.extend(query.fetch_all(&mut *connection).await?);
+    }
+    free.sort();
+    if free.is_empty() {
+        return sqlx::query(select)
+            .bind(worker)
+            .fetch_all(&mut *connection)
+            .await;
+    }
     // The holder is checked in the assignment, not the WHERE clause, so only the primary key
     // can serve the statement.
-    for ids in runs(&ids, |_| 0) {
+    for ids in runs(&free, |_| 0) {
         let sql = format!(
             "UPDATE outbox SET lease_until = IF(claimed_by = ?, {NOW} + ?, lease_until) \
              WHERE {}",

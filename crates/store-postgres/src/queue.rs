@@ -158,13 +158,18 @@ async fn claim(
 }
 
 async fn renew(pool: &PgPool, worker: &str, lease: Duration) -> Result<Vec<Held>, Failure> {
-    // Locked in the order commits lock rows, so a renewal and a commit cannot deadlock.
+    // A row another transaction holds (the executor's commit consuming it, a kill marking it)
+    // is skipped, not waited for: under load those commits are large, and a renewal queued
+    // behind them would miss the liveness timeout while the database is alive. A skipped row
+    // is still answered as held (the statement's snapshot still shows it), and is renewed on
+    // the next heartbeat, well within its lease.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE outbox o SET lease_until = {NOW} + $2 \
+        "WITH renewed AS (UPDATE outbox o SET lease_until = {NOW} + $2 \
          FROM (SELECT execution_id, key FROM outbox WHERE claimed_by = $1 \
-               ORDER BY execution_id, key FOR UPDATE) h \
-         WHERE o.execution_id = h.execution_id AND o.key = h.key \
-         RETURNING o.execution_id, o.key, o.killed"
+               ORDER BY execution_id, key FOR UPDATE SKIP LOCKED) h \
+         WHERE o.execution_id = h.execution_id AND o.key = h.key RETURNING o.key) \
+         SELECT execution_id, key, killed FROM outbox WHERE claimed_by = $1 \
+         ORDER BY execution_id, key"
     )))
     .bind(worker)
     .bind(micros_of(lease))

@@ -307,3 +307,50 @@ async fn log_text_is_matched_literally_without_case() {
     let all = store.find(&LogQuery::default()).await.expect("found");
     assert_eq!(all, lines.to_vec(), "every field comes back");
 }
+
+/// A renewal does not wait on a row another transaction holds (the executor's commit consuming
+/// it, under load): it answers at once, the row still held, so a worker never misses its
+/// liveness timeout while the database is alive.
+#[tokio::test]
+async fn a_renewal_does_not_wait_on_a_row_another_transaction_holds() {
+    use peregrine_ports::queue::OutboxQueue;
+    use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow};
+
+    let schema = fresh_schema().await;
+    let store = open(&schema).await;
+    let put = Commit {
+        put: vec![
+            OutboxRow {
+                execution_id: "e1".into(),
+                key: "job:a".into(),
+                payload: serde_json::json!({}),
+            },
+            OutboxRow {
+                execution_id: "e1".into(),
+                key: "job:b".into(),
+                payload: serde_json::json!({}),
+            },
+        ],
+        ..Commit::default()
+    };
+    store.commit(std::sync::Arc::new(put)).await.expect("put");
+    let lease = Duration::from_secs(600);
+    let claimed = store.claim("job:", "w1", 10, lease).await.expect("claimed");
+    assert_eq!(claimed.len(), 2);
+
+    let mut locker = PgConnection::connect_with(&connect_options(&schema))
+        .await
+        .expect("connects");
+    let mut transaction = locker.begin().await.expect("begins");
+    sqlx::query("SELECT key FROM outbox WHERE key = 'job:a' FOR UPDATE")
+        .execute(&mut *transaction)
+        .await
+        .expect("locks the row");
+    let renewed = tokio::time::timeout(Duration::from_secs(5), store.renew("w1", lease))
+        .await
+        .expect("the renewal does not wait on the lock")
+        .expect("renewed");
+    let held: Vec<&str> = renewed.iter().map(|held| held.key.as_str()).collect();
+    assert_eq!(held, ["job:a", "job:b"], "the locked row is still held");
+    transaction.rollback().await.expect("rolled back");
+}
