@@ -33,6 +33,11 @@ use crate::slots::{self, Due, Schedule};
 /// starts that execution itself.
 pub const CLAIM_GRACE: SignedDuration = SignedDuration::from_secs(5);
 
+/// When a claim first seen (or looked up in vain) at `now` is looked at again.
+fn after_grace(now: Timestamp) -> Timestamp {
+    now.saturating_add(CLAIM_GRACE).unwrap_or(now)
+}
+
 /// Told what went wrong, for the server's log.
 pub type Report = Arc<dyn Fn(String) + Send + Sync>;
 
@@ -285,16 +290,7 @@ impl Scheduler {
             .recovered(stored.next_execution_date, stored.date, now);
         self.set_state(key, Some(stored.clone()));
         if !stored.disabled && recovered != stored.next_execution_date {
-            // Only over the state read: another scheduler may have fired meanwhile.
-            let read = stored.revision;
-            self.change(key, |state| {
-                let unchanged = state.revision == read;
-                if unchanged {
-                    state.next_execution_date = recovered;
-                }
-                unchanged
-            })
-            .await;
+            self.move_next(key, stored.revision, recovered).await;
         }
         if let Some(execution_id) = stored.execution_id.clone() {
             self.resume_claim(key, execution_id, stored.date).await;
@@ -316,8 +312,7 @@ impl Scheduler {
             }
             Err(error) => {
                 // Looked up again later, whoever made the claim.
-                let again = self.options.clock.now().saturating_add(CLAIM_GRACE);
-                let again = again.unwrap_or_else(|_| self.options.clock.now());
+                let again = after_grace(self.options.clock.now());
                 self.foreign
                     .insert(execution_id.clone(), (key.clone(), again));
                 self.report(format!("trigger {key}: execution {execution_id}: {error}"));
@@ -357,6 +352,19 @@ impl Scheduler {
             Ok(state) => self.set_state(key, state),
             Err(error) => self.report(format!("cannot update trigger {key}: {error}")),
         }
+    }
+
+    /// Sets the next slot of a trigger read at revision `read`, only if nobody changed its
+    /// state since: another scheduler may have fired or moved it meanwhile.
+    async fn move_next(&mut self, key: &TriggerKey, read: u64, next: Option<Timestamp>) {
+        self.change(key, |stored| {
+            let unchanged = stored.revision == read;
+            if unchanged {
+                stored.next_execution_date = next;
+            }
+            unchanged
+        })
+        .await;
     }
 
     /// Every stored state read again (after a change from outside the scheduler).
@@ -422,7 +430,7 @@ impl Scheduler {
         let check = self
             .foreign
             .entry(execution_id.clone())
-            .or_insert_with(|| (key.clone(), now.saturating_add(CLAIM_GRACE).unwrap_or(now)))
+            .or_insert_with(|| (key.clone(), after_grace(now)))
             .1;
         if now < check {
             return Some(check);
@@ -496,31 +504,13 @@ impl Scheduler {
             let Some(next) = state.next_execution_date else {
                 // Enabled again: resumes from the last slot fired.
                 let resumed = entry.schedule.resumed(state.date, now)?;
-                // Only over the state read, as every change below: another scheduler may
-                // have moved it meanwhile.
-                self.change(key, |stored| {
-                    let unchanged = stored.revision == state.revision;
-                    if unchanged {
-                        stored.next_execution_date = Some(resumed);
-                    }
-                    unchanged
-                })
-                .await;
+                self.move_next(key, state.revision, Some(resumed)).await;
                 continue;
             };
             match entry.schedule.due(next, now) {
                 Due::Wait(at) => return Some(at),
                 Due::Never => return None,
-                Due::Skip(to) => {
-                    self.change(key, |stored| {
-                        let unchanged = stored.revision == state.revision;
-                        if unchanged {
-                            stored.next_execution_date = Some(to);
-                        }
-                        unchanged
-                    })
-                    .await;
-                }
+                Due::Skip(to) => self.move_next(key, state.revision, Some(to)).await,
                 Due::Fire(slot) => self.fire(key, state, slot).await,
             }
         }
