@@ -228,7 +228,10 @@ pub(crate) async fn hand_over(
 ) -> Result<(), String> {
     let path = folder(&shared.key)?;
     let changed = match &shared.cache {
-        Some(cache) => cache_changed(&read_matching(&path, &cache.patterns).await?, &path).await,
+        Some(cache) => {
+            let found = read_matching(&path, &cache.patterns, false).await?;
+            cache_changed(&found, &path).await
+        }
         None => false,
     };
     let storage = context.services().storage.clone();
@@ -286,7 +289,9 @@ fn globs(patterns: &[String]) -> Result<Vec<Glob>, String> {
 /// The files matching `patterns` with their content and last change. Blocking.
 type Found = Vec<(String, Vec<u8>, Option<SystemTime>)>;
 
-async fn read_matching(folder: &Path, patterns: &[String]) -> Result<Found, String> {
+/// The files matching `patterns` below `folder`; their content is read only when `content`
+/// asks (left empty otherwise: only their last change is wanted).
+async fn read_matching(folder: &Path, patterns: &[String], content: bool) -> Result<Found, String> {
     let globs = globs(patterns)?;
     let folder = folder.to_path_buf();
     tokio::task::spawn_blocking(move || -> Result<Found, String> {
@@ -296,7 +301,11 @@ async fn read_matching(folder: &Path, patterns: &[String]) -> Result<Found, Stri
         let failed = |error: std::io::Error| format!("cannot read {}: {error}", folder.display());
         let mut found = Vec::new();
         for (relative, path) in matching_files(&folder, &globs).map_err(failed)? {
-            let content = std::fs::read(&path).map_err(failed)?;
+            let content = if content {
+                std::fs::read(&path).map_err(failed)?
+            } else {
+                Vec::new()
+            };
             let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
             found.push((relative, content, modified));
         }
@@ -317,7 +326,7 @@ async fn upload_output_files(
     if patterns.is_empty() {
         return Ok(uploaded);
     }
-    for (relative, content, _) in read_matching(folder, patterns).await? {
+    for (relative, content, _) in read_matching(folder, patterns, true).await? {
         let name = relative.rsplit('/').next().unwrap_or(&relative).to_string();
         let uri = context
             .storage()
@@ -335,7 +344,7 @@ async fn save_cache(
     folder: &Path,
     cache: &DirectoryCache,
 ) -> Result<(), String> {
-    let found = read_matching(folder, &cache.patterns).await?;
+    let found = read_matching(folder, &cache.patterns, true).await?;
     if !cache_changed(&found, folder).await {
         return Ok(());
     }

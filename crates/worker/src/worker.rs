@@ -163,7 +163,8 @@ impl Worker {
                 }
             };
         }
-        let job_directory = shared.clone().filter(|_| !closes_directory);
+        // A closing job has returned above: what remains is a task in the folder.
+        let job_directory = shared.clone();
         if let Some(shared) = shared {
             let storage = self.services.storage.clone();
             match crate::directory::prepare(shared, storage.as_ref(), &context, hand_over).await {
