@@ -19,15 +19,9 @@ fn database_name() -> String {
 
 /// The attempts' states of every task run of `executions`.
 fn attempts(executions: &[Value]) -> Vec<Vec<String>> {
-    executions
+    executions::task_runs(executions)
         .iter()
-        .flat_map(|execution| {
-            execution["taskRunList"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|run| executions::attempt_states(&run))
+        .map(executions::attempt_states)
         .collect()
 }
 

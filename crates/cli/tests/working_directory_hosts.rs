@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::executions::task_runs;
 use common::recovery::{executions, post_flow, read_json, state, terminal};
 use common::{Server, agent, services};
 
@@ -92,14 +93,8 @@ fn share_across_hosts(service: &str) {
         assert!(std::time::Instant::now() < deadline, "executions still run");
         std::thread::sleep(Duration::from_millis(200));
     };
-    let workers: std::collections::HashSet<String> = ended
-        .iter()
-        .flat_map(|execution| {
-            execution["taskRunList"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+    let workers: std::collections::HashSet<String> = task_runs(&ended)
+        .into_iter()
         .flat_map(|run| run["attempts"].as_array().cloned().unwrap_or_default())
         .filter_map(|attempt| attempt["workerId"].as_str().map(str::to_string))
         .collect();

@@ -16,6 +16,19 @@ pub fn get(agent: &ureq::Agent, server: &Server, id: &str) -> Value {
     read_json(response).1
 }
 
+/// Every task run of `executions`, in order.
+pub fn task_runs(executions: &[Value]) -> Vec<Value> {
+    executions
+        .iter()
+        .flat_map(|execution| {
+            execution["taskRunList"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// The states of the attempts of the execution's first task run.
 pub fn first_attempts(execution: &Value) -> Vec<String> {
     attempt_states(&execution["taskRunList"][0])
