@@ -66,11 +66,7 @@ pub(crate) async fn prepare(
 ) -> Result<PathBuf, String> {
     let path = folder(&shared.key)?;
     if hand_over {
-        let handover = Handover::of(&context.task_run, &shared.key)?;
-        if handover
-            .bring(storage, &path, &restored_marker(&path))
-            .await?
-        {
+        if bring_saved(storage, context, &shared.key).await? {
             return Ok(path);
         }
         // The first task: a copy left by an attempt that died here is not reused.
@@ -213,12 +209,22 @@ pub(crate) async fn bring(
     if !hand_over {
         return Ok(());
     }
-    let path = folder(&shared.key)?;
     let storage = context.services().storage.clone();
-    Handover::of(&context.task_run, &shared.key)?
-        .bring(storage.as_ref(), &path, &restored_marker(&path))
+    bring_saved(storage.as_ref(), context, &shared.key)
         .await
         .map(|_| ())
+}
+
+/// Replaces the folder `key` with what the previous task saved; false when nothing was saved.
+async fn bring_saved(
+    storage: &dyn Storage,
+    context: &RunContext,
+    key: &str,
+) -> Result<bool, String> {
+    let path = folder(key)?;
+    Handover::of(&context.task_run, key)?
+        .bring(storage, &path, &restored_marker(&path))
+        .await
 }
 
 /// Saves the folder for the worker running the next task of the WorkingDirectory.
