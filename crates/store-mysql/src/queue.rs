@@ -123,12 +123,6 @@ async fn renew_in(
         free.extend(query.fetch_all(&mut *connection).await?);
     }
     free.sort();
-    if free.is_empty() {
-        return sqlx::query(select)
-            .bind(worker)
-            .fetch_all(&mut *connection)
-            .await;
-    }
     // The holder is checked in the assignment, not the WHERE clause, so only the primary key
     // can serve the statement.
     for ids in runs(&free, |_| 0) {
