@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use peregrine_model::execution::Execution;
 use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::repository::{
     Error, ExecutionQuery, ExecutionRepository, LogPaging, LogQuery, LogRepository, Page,
     PurgeQuery, PurgedExecution,
@@ -80,12 +81,22 @@ impl ExecutionStore for TimedStore {
         self.inner.load(execution_id)
     }
 
-    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>> {
-        self.inner.unfinished()
+    fn unfinished<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<StoredExecution>, Error>> {
+        self.inner.unfinished(partitions)
     }
 
-    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
-        self.inner.outbox()
+    fn outbox<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
+        self.inner.outbox(partitions)
+    }
+
+    fn partition_count(&self) -> u16 {
+        self.inner.partition_count()
     }
 }
 

@@ -43,6 +43,7 @@ macro_rules! store_conformance_tests {
             a_commit_is_read_back_whole,
             later_commits_change_only_what_they_carry,
             unfinished_lists_only_executions_not_terminated,
+            unfinished_and_outbox_are_read_by_partition,
             outbox_rows_live_until_done,
             search_filters_pages_and_sorts_newest_first,
             delete_removes_the_execution_and_its_outbox,
@@ -67,6 +68,7 @@ macro_rules! queue_conformance_tests {
             release_hands_rows_back,
             kill_marks_rows_and_claims_see_it,
             rows_lists_by_prefix_oldest_first,
+            rows_are_read_by_partition,
             wait_returns_on_put_and_keeps_a_missed_notification,
         );
     };

@@ -5,6 +5,7 @@ pub mod future;
 pub mod kv;
 pub mod lease;
 pub mod memory;
+pub mod partition;
 pub mod queue;
 pub mod repository;
 pub mod retention;

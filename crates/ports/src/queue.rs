@@ -94,10 +94,12 @@ pub trait OutboxQueue: Send + Sync {
         prefix: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
-    /// Up to `limit` rows whose key starts with `prefix`, oldest first, claimed or not.
+    /// Up to `limit` rows of `partitions` whose key starts with `prefix`, oldest first,
+    /// claimed or not.
     fn rows<'a>(
         &'a self,
         prefix: &'a str,
+        partitions: &'a crate::partition::Partitions,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>>;
 

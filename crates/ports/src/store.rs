@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::future::BoxFuture;
+use crate::partition::Partitions;
 use crate::repository::Error;
 
 /// The parent waiting for a subflow execution: its execution id and the task run that started
@@ -93,12 +94,23 @@ impl<T> ExecutionBackend for T where
 }
 
 /// The executor's durable store. Contract: `commit` is atomic and durable when it returns;
-/// `unfinished` returns every execution whose last committed state is not terminal; `outbox`
-/// returns every row put and not yet done.
+/// `unfinished` returns every execution of `partitions` whose last committed state is not
+/// terminal; `outbox` returns every row of `partitions` put and not yet done (a row's partition
+/// is its execution's).
 pub trait ExecutionStore: Send + Sync {
     /// Shared so a caller can try a refused commit again without copying it.
     fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>>;
     fn load(&self, execution_id: &str) -> BoxFuture<'_, Result<Option<StoredExecution>, Error>>;
-    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>>;
-    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>>;
+    fn unfinished<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<StoredExecution>, Error>>;
+    fn outbox<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>>;
+    /// How many partitions executions are spread over (see [`crate::partition`]).
+    fn partition_count(&self) -> u16 {
+        crate::partition::DEFAULT_COUNT
+    }
 }

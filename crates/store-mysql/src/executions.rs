@@ -3,6 +3,7 @@
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::repository::{
     Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
 };
@@ -16,7 +17,13 @@ use crate::{MysqlStore, backend, from_text, like_prefix};
 impl ExecutionStore for MysqlStore {
     fn commit(&self, commit: std::sync::Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
-            crate::write::commit(&self.pool, &commit, self.fence.get().as_ref()).await?;
+            crate::write::commit(
+                &self.pool,
+                &commit,
+                self.fence.get().as_ref(),
+                self.partitions,
+            )
+            .await?;
             self.polls
                 .notify_keys(commit.put.iter().map(|row| row.key.as_str()));
             Ok(())
@@ -31,18 +38,31 @@ impl ExecutionStore for MysqlStore {
         })
     }
 
-    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>> {
-        Box::pin(fetch(&self.pool, Which::Unfinished, Parts::Stored))
+    fn unfinished<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<StoredExecution>, Error>> {
+        let which = match partitions {
+            Partitions::All => Which::Unfinished(None),
+            Partitions::Only(held) => Which::Unfinished(Some(held)),
+        };
+        Box::pin(fetch(&self.pool, which, Parts::Stored))
     }
 
-    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
+    fn outbox<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
         Box::pin(async move {
-            let rows = sqlx::query(
-                "SELECT execution_id, `key`, payload FROM outbox ORDER BY execution_id, `key`",
-            )
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+            let sql = format!(
+                "SELECT execution_id, `key`, payload FROM outbox WHERE {} \
+                 ORDER BY execution_id, `key`",
+                crate::partitions::condition(partitions)
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
             rows.iter()
                 .map(|row| {
                     let payload: String = row.try_get(2).map_err(backend)?;
@@ -54,6 +74,10 @@ impl ExecutionStore for MysqlStore {
                 })
                 .collect()
         })
+    }
+
+    fn partition_count(&self) -> u16 {
+        self.partitions
     }
 }
 

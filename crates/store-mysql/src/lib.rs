@@ -20,6 +20,7 @@ mod flows;
 mod lease;
 mod load;
 mod logs;
+mod partitions;
 mod poll;
 mod queue;
 mod schema;
@@ -62,6 +63,8 @@ pub struct MysqlStore {
     pool: MySqlPool,
     polls: Arc<poll::Polls>,
     fence: Arc<lease::SharedFence>,
+    /// How many partitions executions are spread over (fixed by the database).
+    partitions: u16,
 }
 
 impl std::fmt::Debug for MysqlStore {
@@ -121,10 +124,15 @@ impl MysqlStore {
             .connect_with(connect_options)
             .await
             .map_err(OpenError::Connect)?;
+        let partitions = partitions::count(&pool).await.map_err(OpenError::Migrate)?;
+        partitions::backfill(&pool, partitions)
+            .await
+            .map_err(OpenError::Migrate)?;
         Ok(Self {
             pool,
             polls: Arc::default(),
             fence: Arc::default(),
+            partitions,
         })
     }
 

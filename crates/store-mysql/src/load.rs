@@ -17,7 +17,8 @@ use crate::{backend, from_text};
 pub(crate) enum Which<'a> {
     One(&'a str),
     Some(&'a [String]),
-    Unfinished,
+    /// The executions not ended, of these partitions only when given.
+    Unfinished(Option<&'a [u16]>),
 }
 
 impl Which<'_> {
@@ -26,9 +27,14 @@ impl Which<'_> {
         match self {
             Which::One(_) => format!("{column} = ?"),
             Which::Some(ids) => format!("{column} IN ({})", marks(ids.len())),
-            Which::Unfinished => {
+            Which::Unfinished(None) => {
                 format!("{column} IN (SELECT id FROM executions WHERE ended = FALSE)")
             }
+            // Numbers, written into the statement.
+            Which::Unfinished(Some(parts)) => format!(
+                "{column} IN (SELECT id FROM executions WHERE ended = FALSE AND part IN ({}))",
+                crate::partitions::numbers(parts)
+            ),
         }
     }
 
@@ -36,7 +42,7 @@ impl Which<'_> {
         match self {
             Which::One(id) => vec![id],
             Which::Some(ids) => ids.iter().map(String::as_str).collect(),
-            Which::Unfinished => Vec::new(),
+            Which::Unfinished(_) => Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::queue::{Claimed, Held, KILLS, OutboxQueue};
 use peregrine_ports::repository::Error;
 use peregrine_ports::store::OutboxRow;
@@ -276,13 +277,15 @@ impl OutboxQueue for MysqlStore {
     fn rows<'a>(
         &'a self,
         prefix: &'a str,
+        partitions: &'a Partitions,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
         Box::pin(async move {
             let (condition, values) = by_prefix(prefix);
             let sql = format!(
-                "SELECT execution_id, `key`, payload FROM outbox WHERE {condition} \
-                 ORDER BY seq LIMIT ?"
+                "SELECT execution_id, `key`, payload FROM outbox WHERE {condition} AND {} \
+                 ORDER BY seq LIMIT ?",
+                crate::partitions::condition(partitions)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for value in &values {

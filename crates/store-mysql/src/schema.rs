@@ -118,6 +118,23 @@ const STEPS: &[&[&str]] = &[
         "INSERT INTO executor_lease (name, owner, epoch, lease_until) \
          VALUES ('executor', NULL, 0, NULL) ON DUPLICATE KEY UPDATE name = name",
     ],
+    // Partitions of executions (docs/adr/0004-partitioned-executors.md): the partition of each
+    // execution and outbox row (-1 until computed from the id, see `partitions.rs`), and one
+    // lease row per partition, which also fixes how many there are.
+    &[
+        "ALTER TABLE executions ADD COLUMN part SMALLINT NOT NULL DEFAULT -1",
+        "ALTER TABLE outbox ADD COLUMN part SMALLINT NOT NULL DEFAULT -1",
+        "CREATE TABLE IF NOT EXISTS executor_partitions (
+        part SMALLINT NOT NULL,
+        owner VARCHAR(255) NULL,
+        epoch BIGINT NOT NULL DEFAULT 0,
+        lease_until BIGINT NULL,
+        PRIMARY KEY (part)
+    )",
+        "INSERT INTO executor_partitions (part) VALUES \
+         (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15) \
+         ON DUPLICATE KEY UPDATE part = part",
+    ],
 ];
 
 /// The version this build creates: the number of steps.

@@ -152,6 +152,7 @@ fn distinct_runs<'t, 'a>(
 async fn write_headers(
     connection: &mut MySqlConnection,
     transitions: &[&EncodedTransition<'_>],
+    partitions: u16,
 ) -> Result<(), sqlx::Error> {
     let headers: Vec<_> = transitions
         .iter()
@@ -165,12 +166,12 @@ async fn write_headers(
     for headers in runs(&headers, size) {
         let sql = format!(
             "INSERT INTO executions \
-             (id, namespace, flow_id, state, ended, started, header, root, parent) \
-             VALUES {} ON DUPLICATE KEY UPDATE \
+             (id, namespace, flow_id, state, ended, started, header, root, parent, part) \
+             VALUES {} ON DUPLICATE KEY UPDATE part = VALUES(part), \
              state = VALUES(state), ended = VALUES(ended), started = VALUES(started), \
              header = VALUES(header), root = COALESCE(VALUES(root), root), \
              parent = COALESCE(VALUES(parent), parent)",
-            tuples(headers.len(), 9)
+            tuples(headers.len(), 10)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (transition, header) in headers {
@@ -183,7 +184,8 @@ async fn write_headers(
                 .bind(header.started)
                 .bind(&header.doc)
                 .bind(&transition.root)
-                .bind(&transition.parent);
+                .bind(&transition.parent)
+                .bind(crate::partitions::part_of(transition.id, partitions));
         }
         query.execute(&mut *connection).await?;
     }
@@ -292,10 +294,11 @@ async fn write_frames(
 async fn write_transitions(
     connection: &mut MySqlConnection,
     transitions: &[EncodedTransition<'_>],
+    partitions: u16,
 ) -> Result<(), sqlx::Error> {
     let mut by_id: Vec<&EncodedTransition> = transitions.iter().collect();
     by_id.sort_by_key(|transition| transition.id);
-    write_headers(connection, &by_id).await?;
+    write_headers(connection, &by_id, partitions).await?;
     for transition in &by_id {
         write_links_and_removals(connection, transition).await?;
     }
@@ -309,9 +312,10 @@ async fn write_transitions(
 async fn write(
     connection: &mut MySqlConnection,
     commit: &EncodedCommit<'_>,
+    partitions: u16,
 ) -> Result<(), sqlx::Error> {
     for transitions in distinct_runs(&commit.transitions) {
-        write_transitions(connection, transitions).await?;
+        write_transitions(connection, transitions, partitions).await?;
     }
     for done in runs(commit.done, |_| 0) {
         let sql = format!(
@@ -337,14 +341,18 @@ async fn write(
     }
     for put in runs(&commit.put, |(_, _, payload)| payload.len()) {
         let sql = format!(
-            "INSERT INTO outbox (execution_id, `key`, payload) VALUES {} \
+            "INSERT INTO outbox (execution_id, `key`, payload, part) VALUES {} \
              ON DUPLICATE KEY UPDATE payload = VALUES(payload), claimed_by = NULL, \
              lease_until = NULL, claims = 0, killed = FALSE",
-            tuples(put.len(), 3)
+            tuples(put.len(), 4)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (execution_id, key, payload) in put {
-            query = query.bind(*execution_id).bind(*key).bind(payload);
+            query = query
+                .bind(*execution_id)
+                .bind(*key)
+                .bind(payload)
+                .bind(crate::partitions::part_of(execution_id, partitions));
         }
         query.execute(&mut *connection).await?;
     }
@@ -358,6 +366,7 @@ pub(crate) async fn commit(
     pool: &MySqlPool,
     commit: &Commit,
     fence: Option<&Fence>,
+    partitions: u16,
 ) -> Result<(), Error> {
     if commit.is_empty() {
         return Ok(());
@@ -373,7 +382,7 @@ pub(crate) async fn commit(
                 transaction.rollback().await?;
                 return Ok(Err(Error::Conflict(refused)));
             }
-            write(&mut transaction, &encoded).await?;
+            write(&mut transaction, &encoded, partitions).await?;
             transaction.commit().await.map(Ok)
         }
         .await;

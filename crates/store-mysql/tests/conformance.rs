@@ -284,13 +284,35 @@ async fn reopening_the_database_keeps_flows_and_executions() {
             }))
             .await
             .expect("committed");
+        // As if written before rows had partitions: reopening gives them theirs.
+        for table in ["executions", "outbox"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET part = -1")))
+                .execute(store.pool())
+                .await
+                .expect("partitions cleared");
+        }
         store.close().await;
     }
     let store = MysqlStore::connect(&url, options()).await.expect("reopens");
+    let own = peregrine_ports::partition::Partitions::Only(vec![peregrine_ports::partition::of(
+        "e",
+        store.partition_count(),
+    )]);
+    assert_eq!(store.outbox(&own).await.map(|rows| rows.len()), Ok(1));
+    assert_eq!(store.unfinished(&own).await.map(|found| found.len()), Ok(1));
     let flow = store.get("team", "f", None).await.expect("read");
     assert_eq!(flow.map(|record| record.revision), Some(1));
-    assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(1));
-    let unfinished = store.unfinished().await.expect("read");
+    assert_eq!(
+        store
+            .outbox(&peregrine_ports::partition::Partitions::All)
+            .await
+            .map(|rows| rows.len()),
+        Ok(1)
+    );
+    let unfinished = store
+        .unfinished(&peregrine_ports::partition::Partitions::All)
+        .await
+        .expect("read");
     assert_eq!(unfinished.len(), 1);
     assert_eq!(unfinished[0].execution, execution("e", State::Running));
 }
@@ -386,10 +408,19 @@ async fn concurrent_commits_of_many_executions_all_land() {
     while let Some(done) = tasks.join_next().await {
         done.expect("the task ran").expect("every commit lands");
     }
-    let rows = store.outbox().await.expect("outbox");
+    let rows = store
+        .outbox(&peregrine_ports::partition::Partitions::All)
+        .await
+        .expect("outbox");
     assert_eq!(rows.len(), 24);
     assert!(rows.iter().all(|row| row.key == "ended"));
-    assert_eq!(store.unfinished().await.map(|found| found.len()), Ok(0));
+    assert_eq!(
+        store
+            .unfinished(&peregrine_ports::partition::Partitions::All)
+            .await
+            .map(|found| found.len()),
+        Ok(0)
+    );
 }
 
 #[tokio::test]
@@ -462,7 +493,13 @@ async fn workers_claiming_while_the_executor_commits_never_share_a_row() {
     let distinct: HashSet<_> = all.iter().cloned().collect();
     assert_eq!(all.len(), distinct.len(), "a job went to two workers");
     assert_eq!(all.len(), executions.len() * STEPS, "every job ran");
-    assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(0));
+    assert_eq!(
+        store
+            .outbox(&peregrine_ports::partition::Partitions::All)
+            .await
+            .map(|rows| rows.len()),
+        Ok(0)
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::repository::{
     Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
 };
@@ -110,8 +111,9 @@ fn distinct_runs(transitions: &[Transition]) -> Vec<&[Transition]> {
 async fn write_transitions(
     connection: &mut PgConnection,
     transitions: &[Transition],
+    partitions: u16,
 ) -> Result<(), Failure> {
-    write_headers(connection, transitions).await?;
+    write_headers(connection, transitions, partitions).await?;
     for transition in transitions {
         write_links_and_removals(connection, transition).await?;
     }
@@ -124,6 +126,7 @@ async fn write_transitions(
 async fn write_headers(
     connection: &mut PgConnection,
     transitions: &[Transition],
+    partitions: u16,
 ) -> Result<(), Failure> {
     let mut with_header: Vec<_> = transitions
         .iter()
@@ -143,8 +146,13 @@ async fn write_headers(
     let mut headers = Vec::with_capacity(count);
     let mut roots = Vec::with_capacity(count);
     let mut parents = Vec::with_capacity(count);
+    let mut parts = Vec::with_capacity(count);
     for (transition, header) in with_header {
         ids.push(transition.execution_id.as_str());
+        parts.push(crate::partitions::part_of(
+            &transition.execution_id,
+            partitions,
+        ));
         namespaces.push(header.namespace.as_str());
         flow_ids.push(header.flow_id.as_str());
         states.push(state_name(header.state.current)?);
@@ -156,11 +164,11 @@ async fn write_headers(
     }
     sqlx::query(
         "INSERT INTO executions \
-         (id, namespace, flow_id, state, terminated, started, header, root, parent) \
+         (id, namespace, flow_id, state, terminated, started, header, root, parent, part) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], \
-         $6::bigint[], $7::text[], $8::text[], $9::text[]) \
+         $6::bigint[], $7::text[], $8::text[], $9::text[], $10::int2[]) \
          ON CONFLICT (id) DO UPDATE SET \
-         state = excluded.state, terminated = excluded.terminated, \
+         state = excluded.state, terminated = excluded.terminated, part = excluded.part, \
          started = excluded.started, header = excluded.header, \
          root = COALESCE(excluded.root, executions.root), \
          parent = COALESCE(excluded.parent, executions.parent)",
@@ -174,6 +182,7 @@ async fn write_headers(
     .bind(headers)
     .bind(roots)
     .bind(parents)
+    .bind(parts)
     .execute(&mut *connection)
     .await?;
     Ok(())
@@ -289,7 +298,11 @@ async fn write_frames(
 }
 
 /// Deletes the outbox rows consumed, then writes the rows put.
-async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<(), Failure> {
+async fn write_outbox(
+    connection: &mut PgConnection,
+    commit: &Commit,
+    partitions: u16,
+) -> Result<(), Failure> {
     if !commit.done.is_empty() {
         let (executions, keys): (Vec<&str>, Vec<&str>) = commit
             .done
@@ -332,20 +345,23 @@ async fn write_outbox(connection: &mut PgConnection, commit: &Commit) -> Result<
         let mut executions = Vec::with_capacity(rows.len());
         let mut keys = Vec::with_capacity(rows.len());
         let mut payloads = Vec::with_capacity(rows.len());
+        let mut parts = Vec::with_capacity(rows.len());
         for row in rows {
             executions.push(row.execution_id.as_str());
+            parts.push(crate::partitions::part_of(&row.execution_id, partitions));
             keys.push(row.key.as_str());
             payloads.push(to_text(&row.payload)?);
         }
         sqlx::query(
-            "INSERT INTO outbox (execution_id, key, payload) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) \
+            "INSERT INTO outbox (execution_id, key, payload, part) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int2[]) \
              ON CONFLICT (execution_id, key) DO UPDATE SET payload = excluded.payload, \
              claimed_by = NULL, lease_until = NULL, claims = 0, killed = FALSE",
         )
         .bind(executions)
         .bind(keys)
         .bind(payloads)
+        .bind(parts)
         .execute(&mut *connection)
         .await?;
     }
@@ -367,6 +383,7 @@ async fn write_commit(
     pool: &PgPool,
     commit: &Commit,
     fence: Option<&peregrine_ports::lease::Fence>,
+    partitions: u16,
 ) -> Result<Vec<String>, Failure> {
     if commit.is_empty() {
         return Ok(Vec::new());
@@ -378,9 +395,9 @@ async fn write_commit(
         return Err(Failure::Fenced(fence.clone()));
     }
     for transitions in distinct_runs(&commit.transitions) {
-        write_transitions(&mut transaction, transitions).await?;
+        write_transitions(&mut transaction, transitions, partitions).await?;
     }
-    write_outbox(&mut transaction, commit).await?;
+    write_outbox(&mut transaction, commit, partitions).await?;
     crate::logs::insert(&mut transaction, &commit.logs).await?;
     let announced = announced(commit);
     if !announced.is_empty() {
@@ -402,20 +419,29 @@ async fn load(pool: &PgPool, id: &str) -> Result<Option<StoredExecution>, Failur
     row.as_ref().map(stored).transpose()
 }
 
-async fn unfinished(pool: &PgPool) -> Result<Vec<StoredExecution>, Failure> {
+async fn unfinished(
+    pool: &PgPool,
+    partitions: &Partitions,
+) -> Result<Vec<StoredExecution>, Failure> {
+    // `$1` NULL: every partition.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{STORED} WHERE NOT e.terminated ORDER BY e.id"
+        "{STORED} WHERE NOT e.terminated AND ($1::int2[] IS NULL OR e.part = ANY($1)) \
+         ORDER BY e.id"
     )))
+    .bind(crate::partitions::restriction(partitions))
     .fetch_all(pool)
     .await?;
     rows.iter().map(stored).collect()
 }
 
-async fn outbox(pool: &PgPool) -> Result<Vec<OutboxRow>, Failure> {
-    let rows =
-        sqlx::query("SELECT execution_id, key, payload FROM outbox ORDER BY execution_id, key")
-            .fetch_all(pool)
-            .await?;
+async fn outbox(pool: &PgPool, partitions: &Partitions) -> Result<Vec<OutboxRow>, Failure> {
+    let rows = sqlx::query(
+        "SELECT execution_id, key, payload FROM outbox \
+         WHERE $1::int2[] IS NULL OR part = ANY($1) ORDER BY execution_id, key",
+    )
+    .bind(crate::partitions::restriction(partitions))
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|row| {
             Ok(OutboxRow {
@@ -548,7 +574,9 @@ impl ExecutionStore for PostgresStore {
     fn commit(&self, commit: Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let fence = self.fence.lock().ok().and_then(|fence| fence.clone());
-            for prefix in answer(write_commit(&self.pool, &commit, fence.as_ref()).await)? {
+            for prefix in
+                answer(write_commit(&self.pool, &commit, fence.as_ref(), self.partitions).await)?
+            {
                 self.notices.notify(&prefix);
             }
             Ok(())
@@ -560,12 +588,22 @@ impl ExecutionStore for PostgresStore {
         Box::pin(async move { answer(load(&self.pool, &id).await) })
     }
 
-    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>> {
-        Box::pin(async move { answer(unfinished(&self.pool).await) })
+    fn unfinished<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<StoredExecution>, Error>> {
+        Box::pin(async move { answer(unfinished(&self.pool, partitions).await) })
     }
 
-    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
-        Box::pin(async move { answer(outbox(&self.pool).await) })
+    fn outbox<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
+        Box::pin(async move { answer(outbox(&self.pool, partitions).await) })
+    }
+
+    fn partition_count(&self) -> u16 {
+        self.partitions
     }
 }
 

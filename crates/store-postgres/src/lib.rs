@@ -14,6 +14,7 @@ mod executions;
 mod flows;
 mod lease;
 mod logs;
+mod partitions;
 mod queue;
 mod schema;
 mod triggers;
@@ -49,6 +50,8 @@ pub struct PostgresStore {
     notices: std::sync::Arc<queue::Notices>,
     /// Set by `fence_commits`: every commit checks it still holds the executor's lease.
     fence: std::sync::Arc<std::sync::Mutex<Option<peregrine_ports::lease::Fence>>>,
+    /// How many partitions executions are spread over (fixed by the database).
+    partitions: u16,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -68,6 +71,8 @@ pub enum OpenError {
     Connect(#[source] sqlx::Error),
     #[error("cannot migrate the postgres schema to version {version}: {source}")]
     Migrate { version: usize, source: sqlx::Error },
+    #[error("cannot give partitions to the rows written before they existed: {0}")]
+    Partitions(String),
 }
 
 impl PostgresStore {
@@ -94,10 +99,16 @@ impl PostgresStore {
             .await
             .map_err(OpenError::Connect)?;
         schema::migrate(&pool).await?;
+        let failed = |error: Failure| OpenError::Partitions(error.to_string());
+        let partitions = partitions::count(&pool).await.map_err(failed)?;
+        partitions::backfill(&pool, partitions)
+            .await
+            .map_err(failed)?;
         Ok(Self {
             pool,
             notices: std::sync::Arc::default(),
             fence: std::sync::Arc::default(),
+            partitions,
         })
     }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::queue::{Claimed, Held, KILLS, OutboxQueue};
 use peregrine_ports::repository::Error;
 use peregrine_ports::store::OutboxRow;
@@ -220,15 +221,22 @@ async fn kill(pool: &PgPool, execution_id: &str, prefix: &str) -> Result<(), Fai
     Ok(())
 }
 
-async fn rows(pool: &PgPool, prefix: &str, limit: usize) -> Result<Vec<OutboxRow>, Failure> {
+async fn rows(
+    pool: &PgPool,
+    prefix: &str,
+    partitions: &Partitions,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, Failure> {
     let (from, to) = key_range(prefix);
+    // `$4` NULL: every partition.
     let rows = sqlx::query(
         "SELECT execution_id, key, payload FROM outbox WHERE key >= $1 AND key < $2 \
-         ORDER BY seq LIMIT $3",
+         AND ($4::int2[] IS NULL OR part = ANY($4)) ORDER BY seq LIMIT $3",
     )
     .bind(from)
     .bind(to)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(crate::partitions::restriction(partitions))
     .fetch_all(pool)
     .await?;
     rows.iter().map(outbox_row).collect()
@@ -277,10 +285,11 @@ impl OutboxQueue for PostgresStore {
     fn rows<'a>(
         &'a self,
         prefix: &'a str,
+        partitions: &'a Partitions,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
         self.notices.listen(&self.pool);
-        Box::pin(async move { answer(rows(&self.pool, prefix, limit).await) })
+        Box::pin(async move { answer(rows(&self.pool, prefix, partitions, limit).await) })
     }
 
     fn wait<'a>(&'a self, prefix: &'a str, timeout: Duration) -> BoxFuture<'a, ()> {

@@ -113,6 +113,20 @@ CREATE TABLE executor_lease (
 );
 INSERT INTO executor_lease (name, owner, epoch, lease_until) VALUES ('executor', NULL, 0, NULL);
 "#,
+    // Partitions of executions (docs/adr/0004-partitioned-executors.md): the partition of each
+    // execution and outbox row (-1 until computed from the id, see `partitions.rs`), and one
+    // lease row per partition, which also fixes how many there are.
+    r#"
+ALTER TABLE executions ADD COLUMN part SMALLINT NOT NULL DEFAULT -1;
+ALTER TABLE outbox ADD COLUMN part SMALLINT NOT NULL DEFAULT -1;
+CREATE TABLE executor_partitions (
+    part SMALLINT PRIMARY KEY,
+    owner TEXT,
+    epoch BIGINT NOT NULL DEFAULT 0,
+    lease_until BIGINT
+);
+INSERT INTO executor_partitions (part) SELECT generate_series(0, 15);
+"#,
 ];
 
 /// Runs the steps not yet run, all in one transaction under an advisory lock keyed by the

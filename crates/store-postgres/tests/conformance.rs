@@ -240,15 +240,35 @@ async fn reopening_the_schema_keeps_flows_and_executions() {
             }))
             .await
             .expect("committed");
+        // As if written before rows had partitions: reopening gives them theirs.
+        sqlx::raw_sql("UPDATE executions SET part = -1; UPDATE outbox SET part = -1")
+            .execute(store.pool())
+            .await
+            .expect("partitions cleared");
         store.pool().close().await;
     }
     let store = open(&schema).await;
+    let own = peregrine_ports::partition::Partitions::Only(vec![peregrine_ports::partition::of(
+        "e",
+        store.partition_count(),
+    )]);
+    assert_eq!(store.outbox(&own).await.map(|rows| rows.len()), Ok(1));
+    assert_eq!(store.unfinished(&own).await.map(|found| found.len()), Ok(1));
     let flow = FlowRepository::get(&store, "team", "f", None)
         .await
         .expect("read");
     assert_eq!(flow.map(|record| record.revision), Some(1));
-    assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(1));
-    let unfinished = store.unfinished().await.expect("unfinished");
+    assert_eq!(
+        store
+            .outbox(&peregrine_ports::partition::Partitions::All)
+            .await
+            .map(|rows| rows.len()),
+        Ok(1)
+    );
+    let unfinished = store
+        .unfinished(&peregrine_ports::partition::Partitions::All)
+        .await
+        .expect("unfinished");
     assert_eq!(unfinished.len(), 1);
     assert_eq!(unfinished[0].execution, execution);
     assert_eq!(

@@ -2,6 +2,7 @@
 
 use peregrine_model::execution::Execution;
 use peregrine_ports::future::BoxFuture;
+use peregrine_ports::partition::{DEFAULT_COUNT, Partitions};
 use peregrine_ports::repository::{
     Error, ExecutionQuery, ExecutionRepository, Page, PurgeQuery, PurgedExecution,
 };
@@ -184,7 +185,12 @@ impl ExecutionStore for SqliteStore {
         Box::pin(self.read(move |connection| load(connection, &id)))
     }
 
-    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>> {
+    /// One process owns an SQLite file: it always reads every partition, filtered here.
+    fn unfinished<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<StoredExecution>, Error>> {
+        let partitions = partitions.clone();
         Box::pin(self.read(move |connection| {
             let ids: Vec<String> = connection
                 .prepare_cached("SELECT id FROM executions WHERE terminated = 0 ORDER BY id")?
@@ -192,13 +198,20 @@ impl ExecutionStore for SqliteStore {
                 .collect::<rusqlite::Result<_>>()?;
             let mut found = Vec::with_capacity(ids.len());
             for id in ids {
+                if !partitions.hold(&id, DEFAULT_COUNT) {
+                    continue;
+                }
                 found.extend(load(connection, &id)?);
             }
             Ok(found)
         }))
     }
 
-    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
+    fn outbox<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
+        let partitions = partitions.clone();
         Box::pin(self.read(move |connection| {
             connection
                 .prepare_cached(
@@ -211,6 +224,10 @@ impl ExecutionStore for SqliteStore {
                         row.get::<_, String>(2)?,
                     ))
                 })?
+                .filter(|row| {
+                    row.as_ref()
+                        .map_or(true, |(id, _, _)| partitions.hold(id, DEFAULT_COUNT))
+                })
                 .map(|row| {
                     let (execution_id, key, payload) = row?;
                     Ok(OutboxRow {

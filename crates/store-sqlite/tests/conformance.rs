@@ -71,5 +71,11 @@ async fn reopening_the_file_keeps_flows_and_executions() {
     let store = SqliteStore::open(&path, Durability::Process).expect("reopens");
     let flow = store.get("team", "f", None).await.expect("read");
     assert_eq!(flow.map(|record| record.revision), Some(1));
-    assert_eq!(store.outbox().await.map(|rows| rows.len()), Ok(1));
+    assert_eq!(
+        store
+            .outbox(&peregrine_ports::partition::Partitions::All)
+            .await
+            .map(|rows| rows.len()),
+        Ok(1)
+    );
 }

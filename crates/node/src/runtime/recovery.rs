@@ -3,6 +3,7 @@
 
 use peregrine_engine::Event;
 use peregrine_model::state::State;
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::store::StoredExecution;
 use tokio::sync::watch;
 
@@ -38,7 +39,7 @@ impl LocalRuntime {
 
     async fn take_back_all(&self) -> Result<Recovered, RuntimeError> {
         let mut recovered = Recovered::default();
-        for stored in self.store.unfinished().await? {
+        for stored in self.store.unfinished(&Partitions::All).await? {
             let id = stored.execution.id.clone();
             match self.take_back(stored).await {
                 Ok(()) => recovered.executions += 1,
@@ -56,7 +57,7 @@ impl LocalRuntime {
         for id in ready {
             self.send(&id, Event::Start);
         }
-        for row in self.store.outbox().await? {
+        for row in self.store.outbox(&Partitions::All).await? {
             let pending = match outbox::read(&row) {
                 Ok(pending) => pending,
                 Err(reason) => {

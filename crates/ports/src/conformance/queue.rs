@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::partition::Partitions;
 use crate::queue::{Claimed, Held, KILLS, OutboxQueue};
 use crate::store::{Commit, ExecutionStore, OutboxRow};
 
@@ -324,20 +325,71 @@ where
         row("e1", "result:c", 4),
     ];
     assert_eq!(
-        store.rows("result:", 10).await.expect("rows"),
+        store
+            .rows("result:", &Partitions::All, 10)
+            .await
+            .expect("rows"),
         expected,
         "claimed or not, in the order put"
     );
     assert_eq!(
-        store.rows("result:", 2).await.expect("rows"),
+        store
+            .rows("result:", &Partitions::All, 2)
+            .await
+            .expect("rows"),
         expected[..2].to_vec()
     );
     assert_eq!(
-        store.rows("a_b:", 10).await.expect("rows"),
+        store
+            .rows("a_b:", &Partitions::All, 10)
+            .await
+            .expect("rows"),
         vec![row("e1", "a_b:1", 5)],
         "the prefix is matched literally"
     );
-    assert_eq!(store.rows("none:", 10).await, Ok(Vec::new()));
+    assert_eq!(
+        store.rows("none:", &Partitions::All, 10).await,
+        Ok(Vec::new())
+    );
+}
+
+pub async fn rows_are_read_by_partition<T>(store: &T)
+where
+    T: ExecutionStore + OutboxQueue + ?Sized,
+{
+    let count = store.partition_count();
+    let [first, second] = [0, 1].map(|partition| super::store::id_in(partition, count, "e"));
+    put_in_order(
+        store,
+        vec![
+            row(&second, "result:b", 1),
+            row(&first, "result:a", 2),
+            row(&second, "result:c", 3),
+            row(&first, "result:d", 4),
+        ],
+    )
+    .await;
+    let keys = |partitions: Partitions, limit: usize| async move {
+        store
+            .rows("result:", &partitions, limit)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|row| row.key)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(Partitions::Only(vec![1]), 10).await,
+        ["result:b", "result:c"]
+    );
+    assert_eq!(
+        keys(Partitions::Only(vec![0]), 1).await,
+        ["result:a"],
+        "the limit counts the partition's rows only"
+    );
+    assert_eq!(keys(Partitions::Only(vec![0, 1]), 10).await.len(), 4);
+    assert_eq!(keys(Partitions::Only(Vec::new()), 10).await.len(), 0);
+    assert_eq!(keys(Partitions::All, 3).await.len(), 3);
 }
 
 pub async fn wait_returns_on_put_and_keeps_a_missed_notification<T>(store: &T)
@@ -364,5 +416,11 @@ where
     // Rows put with a key without a prefix wake nobody, and break nothing.
     put(store, vec![row("e1", "ended", 3)]).await;
     store.wait("job:", SHORT).await;
-    assert_eq!(store.rows("job:", 10).await.map(|rows| rows.len()), Ok(2));
+    assert_eq!(
+        store
+            .rows("job:", &Partitions::All, 10)
+            .await
+            .map(|rows| rows.len()),
+        Ok(2)
+    );
 }

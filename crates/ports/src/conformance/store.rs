@@ -7,6 +7,7 @@ use peregrine_model::log::{LogEntry, LogLevel};
 use peregrine_model::state::State;
 use serde_json::json;
 
+use crate::partition::Partitions;
 use crate::repository::{
     ExecutionQuery, ExecutionRepository, LogPaging, LogQuery, LogRepository, PurgeQuery,
     PurgedExecution,
@@ -208,7 +209,7 @@ pub async fn unfinished_lists_only_executions_not_terminated(store: &dyn Backend
     )
     .await;
     let mut ids: Vec<String> = store
-        .unfinished()
+        .unfinished(&Partitions::All)
         .await
         .expect("unfinished")
         .into_iter()
@@ -216,6 +217,72 @@ pub async fn unfinished_lists_only_executions_not_terminated(store: &dyn Backend
         .collect();
     ids.sort();
     assert_eq!(ids, vec!["paused", "running"]);
+}
+
+/// An id whose partition (among `count`) is `partition`.
+pub(crate) fn id_in(partition: u16, count: u16, stem: &str) -> String {
+    (0..)
+        .map(|n| format!("{stem}-{n}"))
+        .find(|id| crate::partition::of(id, count) == partition)
+        .unwrap_or_default()
+}
+
+pub async fn unfinished_and_outbox_are_read_by_partition(store: &dyn Backend) {
+    let count = store.partition_count();
+    assert!(count >= 2, "a database has several partitions ({count})");
+    let first_id = id_in(0, count, "first");
+    let second_id = id_in(1, count, "second");
+    let ended_id = id_in(0, count, "ended");
+    commit(
+        store,
+        Commit {
+            transitions: vec![
+                first(&first_id, State::Running, &[]),
+                first(&second_id, State::Running, &[]),
+                first(&ended_id, State::Success, &[]),
+            ],
+            put: vec![row(&first_id, "job:a", 1), row(&second_id, "job:a", 2)],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let unfinished = |partitions: Partitions| async move {
+        let mut ids: Vec<String> = store
+            .unfinished(&partitions)
+            .await
+            .expect("unfinished")
+            .into_iter()
+            .map(|stored| stored.execution.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let outbox = |partitions: Partitions| async move {
+        let mut ids: Vec<String> = store
+            .outbox(&partitions)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|row| row.execution_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        unfinished(Partitions::Only(vec![0])).await,
+        vec![first_id.clone()]
+    );
+    assert_eq!(
+        unfinished(Partitions::Only(vec![1])).await,
+        vec![second_id.clone()]
+    );
+    assert_eq!(unfinished(Partitions::Only(vec![0, 1])).await.len(), 2);
+    assert_eq!(unfinished(Partitions::Only(Vec::new())).await.len(), 0);
+    assert_eq!(unfinished(Partitions::All).await.len(), 2);
+    assert_eq!(outbox(Partitions::Only(vec![1])).await, vec![second_id]);
+    assert_eq!(outbox(Partitions::Only(vec![0])).await, vec![first_id]);
+    assert_eq!(outbox(Partitions::Only(vec![2])).await.len(), 0);
+    assert_eq!(outbox(Partitions::All).await.len(), 2);
 }
 
 fn row(execution_id: &str, key: &str, value: i64) -> OutboxRow {
@@ -249,7 +316,7 @@ pub async fn outbox_rows_live_until_done(store: &dyn Backend) {
         },
     )
     .await;
-    let mut rows = store.outbox().await.expect("outbox");
+    let mut rows = store.outbox(&Partitions::All).await.expect("outbox");
     rows.sort_by(|a, b| (&a.execution_id, &a.key).cmp(&(&b.execution_id, &b.key)));
     assert_eq!(rows.len(), 4);
     assert_eq!(
@@ -263,7 +330,7 @@ pub async fn outbox_rows_live_until_done(store: &dyn Backend) {
         ..Commit::default()
     };
     commit(store, done).await;
-    let rows = store.outbox().await.expect("outbox");
+    let rows = store.outbox(&Partitions::All).await.expect("outbox");
     assert_eq!(rows, vec![row("e2", "job:a", 4)]);
 }
 
@@ -336,7 +403,7 @@ pub async fn delete_removes_the_execution_and_its_outbox(store: &dyn Backend) {
     assert_eq!(ExecutionRepository::delete(store, "e1").await, Ok(true));
     assert_eq!(ExecutionRepository::delete(store, "e1").await, Ok(false));
     assert_eq!(store.load("e1").await, Ok(None));
-    assert_eq!(store.outbox().await, Ok(Vec::new()));
+    assert_eq!(store.outbox(&Partitions::All).await, Ok(Vec::new()));
 }
 
 fn line(execution_id: &str, task_id: Option<&str>, level: LogLevel, message: &str) -> LogEntry {
@@ -600,7 +667,7 @@ pub async fn purge_removes_only_ended_executions_in_the_window(store: &dyn Backe
     ];
     assert_eq!(kept, expected);
     let mut owing: Vec<String> = store
-        .outbox()
+        .outbox(&Partitions::All)
         .await
         .expect("outbox")
         .into_iter()
@@ -612,7 +679,7 @@ pub async fn purge_removes_only_ended_executions_in_the_window(store: &dyn Backe
         "the outbox rows of purged executions are gone"
     );
     let mut unfinished: Vec<String> = store
-        .unfinished()
+        .unfinished(&Partitions::All)
         .await
         .expect("unfinished")
         .into_iter()

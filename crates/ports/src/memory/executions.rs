@@ -10,6 +10,7 @@ use peregrine_model::log::{LogEntry, LogLevel};
 use serde_json::Value;
 
 use crate::future::BoxFuture;
+use crate::partition::{DEFAULT_COUNT, Partitions};
 use crate::repository::{
     Error, ExecutionQuery, ExecutionRepository, LogPaging, LogQuery, LogRepository, Page,
     PurgeQuery, PurgedExecution,
@@ -139,11 +140,16 @@ impl ExecutionStore for MemoryExecutions {
         Box::pin(async move { result })
     }
 
-    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<StoredExecution>, Error>> {
+    fn unfinished<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<StoredExecution>, Error>> {
         let result = self.lock().map(|inner| {
             inner
                 .executions
-                .values()
+                .iter()
+                .filter(|(id, _)| partitions.hold(id, DEFAULT_COUNT))
+                .map(|(_, stored)| stored)
                 .filter(|stored| {
                     stored
                         .header
@@ -156,8 +162,15 @@ impl ExecutionStore for MemoryExecutions {
         Box::pin(async move { result })
     }
 
-    fn outbox(&self) -> BoxFuture<'_, Result<Vec<OutboxRow>, Error>> {
-        let result = self.lock().map(|inner| inner.outbox.all());
+    fn outbox<'a>(
+        &'a self,
+        partitions: &'a Partitions,
+    ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
+        let result = self.lock().map(|inner| {
+            let mut rows = inner.outbox.all();
+            rows.retain(|row| partitions.hold(&row.execution_id, DEFAULT_COUNT));
+            rows
+        });
         Box::pin(async move { result })
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::MemoryExecutions;
 use crate::future::BoxFuture;
+use crate::partition::{DEFAULT_COUNT, Partitions};
 use crate::queue::{Claimed, Held, KILLS, OutboxQueue};
 use crate::repository::Error;
 use crate::store::OutboxRow;
@@ -101,9 +102,10 @@ impl Outbox {
         found
     }
 
-    fn rows(&self, prefix: &str, limit: usize) -> Vec<OutboxRow> {
+    fn rows(&self, prefix: &str, partitions: &Partitions, limit: usize) -> Vec<OutboxRow> {
         self.oldest(prefix, |_| true)
             .into_iter()
+            .filter(|((id, _), _)| partitions.hold(id, DEFAULT_COUNT))
             .take(limit)
             .map(|(key, entry)| entry.row(key))
             .collect()
@@ -234,9 +236,12 @@ impl OutboxQueue for MemoryExecutions {
     fn rows<'a>(
         &'a self,
         prefix: &'a str,
+        partitions: &'a Partitions,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<OutboxRow>, Error>> {
-        let result = self.lock().map(|inner| inner.outbox.rows(prefix, limit));
+        let result = self
+            .lock()
+            .map(|inner| inner.outbox.rows(prefix, partitions, limit));
         Box::pin(async move { result })
     }
 

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use peregrine_ports::partition::Partitions;
 use peregrine_ports::queue::{COMMANDS, OutboxQueue};
 use tokio::sync::{Notify, oneshot};
 
@@ -79,7 +80,7 @@ async fn watch(queue: Arc<dyn OutboxQueue>, waiting: Arc<Mutex<Waiting>>, wake: 
             .lock()
             .map(|waiting| waiting.keys().cloned().collect())
             .unwrap_or_default();
-        if let Ok(rows) = queue.rows(COMMANDS, READ).await
+        if let Ok(rows) = queue.rows(COMMANDS, &Partitions::All, READ).await
             && rows.len() < READ
         {
             let pending: HashSet<Row> = rows
