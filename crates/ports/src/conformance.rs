@@ -74,7 +74,8 @@ macro_rules! queue_conformance_tests {
     };
 }
 
-/// One `#[tokio::test]` per contract of `lease` (the executor's lease and fenced commits).
+/// One `#[tokio::test]` per contract of `lease` (the executor's lease, the leases of partitions
+/// and fenced commits).
 #[macro_export]
 macro_rules! lease_conformance_tests {
     ($make:expr) => {
@@ -83,6 +84,9 @@ macro_rules! lease_conformance_tests {
             an_expired_lease_goes_to_the_next_owner_with_a_higher_epoch,
             a_released_lease_is_free_at_once,
             commits_of_a_replaced_holder_are_refused,
+            members_are_the_executors_that_live,
+            a_partition_has_one_holder_and_goes_on_after_expiry_with_a_higher_epoch,
+            commits_touching_partitions_not_held_are_refused,
         );
     };
 }

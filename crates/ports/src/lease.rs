@@ -38,3 +38,70 @@ pub trait ExecutorLease: Send + Sync {
     /// that `fence` still holds the lease, and is refused with [`Error::Conflict`] otherwise.
     fn fence_commits(&self, fence: Fence);
 }
+
+/// The partitions an executor holds, each at the epoch of its acquisition: what the commits of
+/// a store fenced with it check (see [`PartitionLeases::fence_partitions`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionFence {
+    pub owner: String,
+    pub epochs: std::collections::BTreeMap<u16, u64>,
+}
+
+/// A partition and its holder, when its lease is live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub partition: u16,
+    pub owner: Option<String>,
+}
+
+/// The leases of partitions, when executors share the load (docs/adr/0004). Contract: a
+/// partition has at most one holder at a time; it is free once its holder's lease has expired
+/// (measured on the store's clock) or was released; each acquisition of a partition returns an
+/// epoch greater than every earlier one of that partition. Members are the executors that said
+/// they live within their `ttl`.
+pub trait PartitionLeases: Send + Sync {
+    /// Says `owner` lives until `ttl` from now; returns every live member, sorted, `owner`
+    /// included.
+    fn join<'a>(
+        &'a self,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, Error>>;
+
+    /// Removes `owner` from the members at once (a graceful stop).
+    fn leave<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Every partition, in order, with its holder while its lease is live.
+    fn holders(&self) -> BoxFuture<'_, Result<Vec<Holder>, Error>>;
+
+    /// Takes `partition` for `owner` until `ttl` from now when it is free or expired; returns
+    /// its new epoch, or `None` while another owner holds it. When `owner` holds it already, it
+    /// is extended and keeps its epoch.
+    fn acquire_partition<'a>(
+        &'a self,
+        owner: &'a str,
+        partition: u16,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<u64>, Error>>;
+
+    /// Extends to `ttl` from now the leases `fence` holds; returns the partitions it still
+    /// holds (one taken over after expiry is lost).
+    fn renew_partitions<'a>(
+        &'a self,
+        fence: &'a PartitionFence,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Vec<u16>, Error>>;
+
+    /// Gives `partition` up if `owner` holds it at `epoch`, so another may take it at once.
+    fn release_partition<'a>(
+        &'a self,
+        owner: &'a str,
+        partition: u16,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// From now on every commit through this store (and its clones) checks, in its
+    /// transaction, that `fence` still holds the partition of every execution it writes or
+    /// whose rows it puts or consumes, and is refused with [`Error::Conflict`] otherwise.
+    fn fence_partitions(&self, fence: PartitionFence);
+}

@@ -21,6 +21,7 @@ impl ExecutionStore for MysqlStore {
                 &self.pool,
                 &commit,
                 self.fence.get().as_ref(),
+                self.partition_fence().as_ref(),
                 self.partitions,
             )
             .await?;

@@ -20,6 +20,7 @@ mod flows;
 mod lease;
 mod load;
 mod logs;
+mod partition_lease;
 mod partitions;
 mod poll;
 mod queue;
@@ -63,6 +64,7 @@ pub struct MysqlStore {
     pool: MySqlPool,
     polls: Arc<poll::Polls>,
     fence: Arc<lease::SharedFence>,
+    partition_fence: Arc<partition_lease::SharedPartitionFence>,
     /// How many partitions executions are spread over (fixed by the database).
     partitions: u16,
 }
@@ -132,6 +134,7 @@ impl MysqlStore {
             pool,
             polls: Arc::default(),
             fence: Arc::default(),
+            partition_fence: Arc::default(),
             partitions,
         })
     }

@@ -119,8 +119,8 @@ const STEPS: &[&[&str]] = &[
          VALUES ('executor', NULL, 0, NULL) ON DUPLICATE KEY UPDATE name = name",
     ],
     // Partitions of executions (docs/adr/0004-partitioned-executors.md): the partition of each
-    // execution and outbox row (-1 until computed from the id, see `partitions.rs`), and one
-    // lease row per partition, which also fixes how many there are.
+    // execution and outbox row (-1 until computed from the id, see `partitions.rs`), one lease
+    // row per partition, which also fixes how many there are, and the executors that live.
     &[
         "ALTER TABLE executions ADD COLUMN part SMALLINT NOT NULL DEFAULT -1",
         "ALTER TABLE outbox ADD COLUMN part SMALLINT NOT NULL DEFAULT -1",
@@ -134,6 +134,11 @@ const STEPS: &[&[&str]] = &[
         "INSERT INTO executor_partitions (part) VALUES \
          (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15) \
          ON DUPLICATE KEY UPDATE part = part",
+        "CREATE TABLE IF NOT EXISTS executor_members (
+        owner VARCHAR(255) NOT NULL,
+        lease_until BIGINT NOT NULL,
+        PRIMARY KEY (owner)
+    )",
     ],
 ];
 

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use peregrine_model::execution::Execution;
-use peregrine_ports::lease::Fence;
+use peregrine_ports::lease::{Fence, PartitionFence};
 use peregrine_ports::repository::Error;
 use peregrine_ports::store::{Commit, Transition};
 use serde_json::Value;
@@ -14,9 +14,9 @@ use sqlx::AssertSqlSafe;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 
 use crate::batch::{self, any_of, marks, runs, tuples};
-use crate::lease;
 use crate::logs::{self, EncodedLog};
 use crate::{backend, like_prefix, to_text};
+use crate::{lease, partition_lease};
 
 /// The execution row a header writes.
 struct Header {
@@ -366,6 +366,7 @@ pub(crate) async fn commit(
     pool: &MySqlPool,
     commit: &Commit,
     fence: Option<&Fence>,
+    partition_fence: Option<&PartitionFence>,
     partitions: u16,
 ) -> Result<(), Error> {
     if commit.is_empty() {
@@ -381,6 +382,13 @@ pub(crate) async fn commit(
             {
                 transaction.rollback().await?;
                 return Ok(Err(Error::Conflict(refused)));
+            }
+            if let Some(fence) = partition_fence
+                && let Some(refused) =
+                    partition_lease::check(&mut transaction, fence, commit, partitions).await?
+            {
+                transaction.rollback().await?;
+                return Ok(Err(Error::Conflict(format!("mysql: {refused}"))));
             }
             write(&mut transaction, &encoded, partitions).await?;
             transaction.commit().await.map(Ok)

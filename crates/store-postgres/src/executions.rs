@@ -383,6 +383,7 @@ async fn write_commit(
     pool: &PgPool,
     commit: &Commit,
     fence: Option<&peregrine_ports::lease::Fence>,
+    partition_fence: Option<&peregrine_ports::lease::PartitionFence>,
     partitions: u16,
 ) -> Result<Vec<String>, Failure> {
     if commit.is_empty() {
@@ -393,6 +394,12 @@ async fn write_commit(
         && !crate::lease::holds(&mut transaction, fence).await?
     {
         return Err(Failure::Fenced(fence.clone()));
+    }
+    if let Some(fence) = partition_fence
+        && let Some(refused) =
+            crate::partition_lease::check(&mut transaction, fence, commit, partitions).await?
+    {
+        return Err(Failure::PartitionFenced(refused));
     }
     for transitions in distinct_runs(&commit.transitions) {
         write_transitions(&mut transaction, transitions, partitions).await?;
@@ -574,9 +581,20 @@ impl ExecutionStore for PostgresStore {
     fn commit(&self, commit: Arc<Commit>) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             let fence = self.fence.lock().ok().and_then(|fence| fence.clone());
-            for prefix in
-                answer(write_commit(&self.pool, &commit, fence.as_ref(), self.partitions).await)?
-            {
+            let partition_fence = self
+                .partition_fence
+                .lock()
+                .ok()
+                .and_then(|fence| fence.clone());
+            let written = write_commit(
+                &self.pool,
+                &commit,
+                fence.as_ref(),
+                partition_fence.as_ref(),
+                self.partitions,
+            )
+            .await;
+            for prefix in answer(written)? {
                 self.notices.notify(&prefix);
             }
             Ok(())

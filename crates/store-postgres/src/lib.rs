@@ -14,6 +14,7 @@ mod executions;
 mod flows;
 mod lease;
 mod logs;
+mod partition_lease;
 mod partitions;
 mod queue;
 mod schema;
@@ -50,6 +51,9 @@ pub struct PostgresStore {
     notices: std::sync::Arc<queue::Notices>,
     /// Set by `fence_commits`: every commit checks it still holds the executor's lease.
     fence: std::sync::Arc<std::sync::Mutex<Option<peregrine_ports::lease::Fence>>>,
+    /// Set by `fence_partitions`: every commit checks it holds the partitions it touches.
+    partition_fence:
+        std::sync::Arc<std::sync::Mutex<Option<peregrine_ports::lease::PartitionFence>>>,
     /// How many partitions executions are spread over (fixed by the database).
     partitions: u16,
 }
@@ -108,6 +112,7 @@ impl PostgresStore {
             pool,
             notices: std::sync::Arc::default(),
             fence: std::sync::Arc::default(),
+            partition_fence: std::sync::Arc::default(),
             partitions,
         })
     }
@@ -129,6 +134,8 @@ pub(crate) enum Failure {
         .0.epoch
     )]
     Fenced(peregrine_ports::lease::Fence),
+    #[error("{0}")]
+    PartitionFenced(String),
     #[error("invalid document: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -136,7 +143,9 @@ pub(crate) enum Failure {
 impl From<Failure> for Error {
     fn from(failure: Failure) -> Self {
         match failure {
-            Failure::Fenced(_) => Error::Conflict(format!("postgres: {failure}")),
+            Failure::Fenced(_) | Failure::PartitionFenced(_) => {
+                Error::Conflict(format!("postgres: {failure}"))
+            }
             _ => Error::Backend(format!("postgres: {failure}")),
         }
     }

@@ -114,8 +114,8 @@ CREATE TABLE executor_lease (
 INSERT INTO executor_lease (name, owner, epoch, lease_until) VALUES ('executor', NULL, 0, NULL);
 "#,
     // Partitions of executions (docs/adr/0004-partitioned-executors.md): the partition of each
-    // execution and outbox row (-1 until computed from the id, see `partitions.rs`), and one
-    // lease row per partition, which also fixes how many there are.
+    // execution and outbox row (-1 until computed from the id, see `partitions.rs`), one lease
+    // row per partition, which also fixes how many there are, and the executors that live.
     r#"
 ALTER TABLE executions ADD COLUMN part SMALLINT NOT NULL DEFAULT -1;
 ALTER TABLE outbox ADD COLUMN part SMALLINT NOT NULL DEFAULT -1;
@@ -126,6 +126,10 @@ CREATE TABLE executor_partitions (
     lease_until BIGINT
 );
 INSERT INTO executor_partitions (part) SELECT generate_series(0, 15);
+CREATE TABLE executor_members (
+    owner TEXT PRIMARY KEY,
+    lease_until BIGINT NOT NULL
+);
 "#,
 ];
 
