@@ -35,6 +35,9 @@ pub struct Executor {
     expressions: Arc<dyn Expressions>,
     globals: Globals,
     executions: HashMap<String, Running>,
+    /// When executors share the load: the number of partitions, so the executions and task
+    /// runs a step creates get ids in the partition of the execution that creates them.
+    partitions: Option<u16>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -51,7 +54,14 @@ impl Executor {
             expressions,
             globals,
             executions: HashMap::new(),
+            partitions: None,
         }
+    }
+
+    /// Gives the ids a step creates the partition (among `count`) of their execution.
+    pub fn partitioned(mut self, count: u16) -> Self {
+        self.partitions = Some(count);
+        self
     }
 
     /// Creates an execution (CREATED) and returns its id; start it with [`Event::Start`].
@@ -119,7 +129,14 @@ impl Executor {
             .executions
             .get_mut(execution_id)
             .ok_or_else(|| ExecutorError::UnknownExecution(execution_id.to_string()))?;
-        let mut new_id = crate::ids::new_id;
+        let partitions = self.partitions;
+        let mut new_id = || match partitions {
+            Some(count) => {
+                let partition = peregrine_ports::partition::of(execution_id, count);
+                crate::ids::new_id_in(partition, count)
+            }
+            None => crate::ids::new_id(),
+        };
         let mut env = Env {
             now: now_millis(),
             new_id: &mut new_id,
@@ -221,6 +238,11 @@ impl Executor {
     /// Forgets an execution (one that has ended and is committed); it can be restored later.
     pub fn evict(&mut self, execution_id: &str) -> bool {
         self.executions.remove(execution_id).is_some()
+    }
+
+    /// The ids of the executions held.
+    pub fn ids(&self) -> Vec<String> {
+        self.executions.keys().cloned().collect()
     }
 
     pub fn holds(&self, execution_id: &str) -> bool {

@@ -5,4 +5,4 @@ mod executor;
 mod ids;
 
 pub use executor::{Executor, ExecutorError};
-pub use ids::new_id;
+pub use ids::{new_id, new_id_in};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use peregrine_ports::kv::StorageKv;
-use peregrine_ports::lease::ExecutorLease;
+use peregrine_ports::lease::{ExecutorLease, PartitionLeases};
 use peregrine_ports::memory::{MemoryExecutions, MemoryFlows, MemoryStorage, MemoryTriggers};
 use peregrine_ports::queue::OutboxQueue;
 use peregrine_ports::repository::FlowRepository;
@@ -36,6 +36,10 @@ pub struct Backends {
     pub queue: Option<Arc<dyn OutboxQueue>>,
     /// The executor's lease: set for databases several executors may share.
     pub lease: Option<Arc<dyn ExecutorLease>>,
+    /// The leases of partitions, for executors sharing the load on such a database.
+    pub partition_leases: Option<Arc<dyn PartitionLeases>>,
+    /// Set when this process's executor shares the load: the number of partitions.
+    pub partitions: Option<u16>,
     /// How long ended executions and log lines are kept.
     pub retention: RetentionConfig,
     /// What the server says it runs on, for its ready line.
@@ -62,6 +66,8 @@ impl Backends {
             worker_slots: 16,
             queue: None,
             lease: None,
+            partition_leases: None,
+            partitions: None,
             retention: RetentionConfig::default(),
             description: "state in memory: lost when the server stops".into(),
         }
@@ -73,6 +79,7 @@ impl Backends {
         let mut triggers: Arc<dyn TriggerStore> = Arc::new(MemoryTriggers::new());
         let mut queue: Option<Arc<dyn OutboxQueue>> = None;
         let mut lease: Option<Arc<dyn ExecutorLease>> = None;
+        let mut partition_leases: Option<Arc<dyn PartitionLeases>> = None;
         let (store, flows, keep_finished, state): (
             Arc<dyn ExecutionBackend>,
             Arc<dyn FlowRepository>,
@@ -107,6 +114,7 @@ impl Backends {
                 triggers = server.triggers;
                 queue = server.queue;
                 lease = server.lease;
+                partition_leases = server.partition_leases;
                 (
                     server.store,
                     server.flows,
@@ -119,6 +127,7 @@ impl Backends {
                 triggers = server.triggers;
                 queue = server.queue;
                 lease = server.lease;
+                partition_leases = server.partition_leases;
                 (
                     server.store,
                     server.flows,
@@ -159,6 +168,8 @@ impl Backends {
             worker_slots,
             queue,
             lease,
+            partition_leases,
+            partitions: None,
             retention: config.kestra.retention.clone(),
             description: format!("{state}, {where_files}"),
         })
@@ -184,6 +195,7 @@ impl Backends {
                 None
             },
             commands: self.queue.clone(),
+            partitions: self.partitions,
             ..base
         }
     }
@@ -196,6 +208,7 @@ struct ServerBackends {
     triggers: Arc<dyn TriggerStore>,
     queue: Option<Arc<dyn OutboxQueue>>,
     lease: Option<Arc<dyn ExecutorLease>>,
+    partition_leases: Option<Arc<dyn PartitionLeases>>,
     description: String,
 }
 
@@ -218,7 +231,8 @@ async fn postgres(config: &ServerConfig) -> Result<ServerBackends, ConfigError> 
         flows: store.clone(),
         triggers: store.clone(),
         queue: Some(store.clone()),
-        lease: Some(store),
+        lease: Some(store.clone()),
+        partition_leases: Some(store),
         description: format!("state in PostgreSQL at {}", server_of(&url)),
     })
 }
@@ -249,7 +263,8 @@ async fn mysql(config: &ServerConfig) -> Result<ServerBackends, ConfigError> {
         flows: store.clone(),
         triggers: store.clone(),
         queue: Some(store.clone()),
-        lease: Some(store),
+        lease: Some(store.clone()),
+        partition_leases: Some(store),
         description: format!("state in MySQL at {}", server_of(&url)),
     })
 }

@@ -62,10 +62,21 @@ pub struct KestraConfig {
     pub queue: Typed<RepositoryType>,
     pub storage: StorageConfig,
     pub worker: WorkerConfig,
+    pub executor: ExecutorConfig,
     pub retention: RetentionConfig,
     pub server: ServerSection,
     #[serde(flatten)]
     pub ignored: BTreeMap<String, Value>,
+}
+
+/// `kestra.executor`: how executors of their own (`peregrine server executor`) on one database
+/// work together.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// Executors share the load, each running some partitions of the executions; otherwise
+    /// one runs them all and the others stand by.
+    pub share_load: bool,
 }
 
 /// A section that only chooses a backend: `type: ...`.

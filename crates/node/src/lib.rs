@@ -7,6 +7,7 @@ mod command_rows;
 pub mod conditions;
 pub mod config;
 pub mod executor_lease;
+pub mod executor_partitions;
 mod expressions;
 pub mod flow_triggers;
 pub mod local;

@@ -102,6 +102,7 @@ pub trait PartitionLeases: Send + Sync {
 
     /// From now on every commit through this store (and its clones) checks, in its
     /// transaction, that `fence` still holds the partition of every execution it writes or
-    /// whose rows it puts or consumes, and is refused with [`Error::Conflict`] otherwise.
+    /// whose rows it consumes, and is refused with [`Error::Conflict`] otherwise. Rows it puts
+    /// for executions of other partitions are messages to them, not checked.
     fn fence_partitions(&self, fence: PartitionFence);
 }

@@ -63,14 +63,13 @@ fn held_condition(fence: &PartitionFence) -> (String, Vec<(i64, i64)>) {
     (condition, values)
 }
 
-/// The partitions of the executions a commit writes, or whose rows it puts or consumes.
+/// The partitions of the executions a commit writes, or whose rows it consumes (rows it puts
+/// for executions of other partitions are messages to them).
 fn touched(commit: &Commit, count: u16) -> BTreeSet<u16> {
     let transitions = commit.transitions.iter().map(|t| t.execution_id.as_str());
-    let put = commit.put.iter().map(|row| row.execution_id.as_str());
     let done = commit.done.iter().map(|(id, _)| id.as_str());
     let done_prefix = commit.done_prefix.iter().map(|(id, _)| id.as_str());
     transitions
-        .chain(put)
         .chain(done)
         .chain(done_prefix)
         .map(|id| peregrine_ports::partition::of(id, count))

@@ -175,6 +175,9 @@ fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<ServerConfig> {
     Ok(config)
 }
 
+/// How to stop a lease keeper or balancer, and what it says when it stops.
+type BalancerHandle = (CancellationToken, tokio::task::JoinHandle<Option<String>>);
+
 /// Serves on the backends `config` names, or in memory without one.
 fn serve(
     mode: &'static str,
@@ -188,16 +191,34 @@ fn serve(
         .enable_all()
         .build()?;
     let code = runtime.block_on(async move {
-        let backends = match &config {
+        let mut backends = match &config {
             Some(config) => Backends::open(config).await?,
             None => Backends::memory(),
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
+        // Executors of their own sharing the load each run the partitions they hold (taken once
+        // the runtime is up, see `ready`).
+        let sharing = match (&config, &backends.lease, &backends.partition_leases) {
+            (Some(config), Some(lease), Some(leases))
+                if mode == "executor" && config.kestra.executor.share_load =>
+            {
+                let count = backends.store.partition_count();
+                backends.partitions = Some(count);
+                Some((lease.clone(), leases.clone(), count, config.kestra.server.liveness.clone()))
+            }
+            (Some(config), _, _) if config.kestra.executor.share_load => {
+                anyhow::bail!(
+                    "kestra.executor.share-load: executors share the load on PostgreSQL or                      MySQL, in `peregrine server executor` processes"
+                );
+            }
+            _ => None,
+        };
+        let balancer: Arc<std::sync::Mutex<Option<BalancerHandle>>> = Arc::default();
         // On a database several executors share, this one runs executions (and serves) once it
         // holds the executor's lease; losing it stops the server.
         let mut keeper = None;
-        if let (Some(lease), Some(config)) = (backends.lease.clone(), &config) {
+        if let (Some(lease), Some(config), None) = (backends.lease.clone(), &config, &sharing) {
             let liveness = config.kestra.server.liveness.clone();
             let owner = peregrine_node::worker_role::worker_id();
             let waiting = || eprintln!("executor {owner}: another executor holds the lease, waiting");
@@ -225,7 +246,26 @@ fn serve(
             report: Arc::new(print_folder_event),
             roles,
         };
+        let started_balancer = balancer.clone();
+        let lost = shutdown.clone();
         let ready = move |address: SocketAddr, reopened: &Reopened| {
+            if let (Some((lease, leases, count, liveness)), Some(runtime)) =
+                (sharing, reopened.runtime.clone())
+            {
+                let stop = CancellationToken::new();
+                let balancing = peregrine_node::executor_partitions::Balancing {
+                    runtime,
+                    leases,
+                    lease,
+                    owner: peregrine_node::worker_role::worker_id(),
+                    count,
+                    liveness,
+                };
+                let handle = balancing.run(stop.clone(), lost);
+                if let Ok(mut slot) = started_balancer.lock() {
+                    *slot = Some((stop, handle));
+                }
+            }
             for refused in &reopened.refused {
                 eprintln!("stored flow not loaded: {refused}");
             }
@@ -258,7 +298,8 @@ fn serve(
             result = &mut server => result??,
             () = overdue => eprintln!("stopping without waiting for the requests still open"),
         }
-        if let Some((stop, handle)) = keeper {
+        let balancing = balancer.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((stop, handle)) = balancing.or(keeper) {
             stop.cancel();
             if let Ok(Some(reason)) = handle.await {
                 eprintln!("stopping: {reason}");

@@ -71,6 +71,22 @@ impl Server {
         Starting { child, base }
     }
 
+    /// [`Server::role_later`], its standard error written to `log`.
+    pub fn role_logged(role: &str, variables: &[(&str, &str)], log: &std::path::Path) -> Starting {
+        let file = std::fs::File::create(log).expect("a log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_peregrine"))
+            .args(["server", role])
+            .envs(variables.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(file)
+            .spawn()
+            .expect("the peregrine binary starts");
+        Starting {
+            child,
+            base: String::new(),
+        }
+    }
+
     /// [`Server::role_later`], once ready.
     pub fn role(role: &str, variables: &[(&str, &str)]) -> Self {
         Self::role_later(role, variables).ready()

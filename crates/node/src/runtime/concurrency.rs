@@ -89,6 +89,17 @@ impl Limits {
         start
     }
 
+    /// Drops what is kept of executions this process no longer runs (their partition went to
+    /// another executor): they neither hold nor wait for a slot here any more.
+    pub(super) fn forget(&mut self, gone: &dyn Fn(&str) -> bool) {
+        for slots in self.flows.values_mut() {
+            slots.running.retain(|id| !gone(id));
+            slots.queued.retain(|id| !gone(id));
+        }
+        self.flows
+            .retain(|_, slots| !slots.running.is_empty() || !slots.queued.is_empty());
+    }
+
     /// Every flow's queued executions that may start now (after a restart).
     pub(super) fn ready(
         &mut self,

@@ -102,8 +102,13 @@ impl LocalRuntime {
     ) {
         let (sender, execution_id) = (self.sender.clone(), id.to_string());
         let wait = until(at);
+        let (partitions, generation) = (self.partitions.clone(), self.partitions.generation(id));
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
+            // Given up (and maybe taken back) meanwhile: the timer's row set it again.
+            if partitions.generation(&execution_id) != generation {
+                return;
+            }
             let message = Message::Event {
                 id: execution_id,
                 event: Event::Timer(kind),
@@ -119,9 +124,13 @@ impl LocalRuntime {
             return;
         };
         let runtime = self.clone();
+        let generation = self.partitions.generation(id);
         tokio::spawn(async move {
             tokio::time::sleep(until(at)).await;
-            runtime.replay_now(old);
+            // Given up (and maybe taken back) meanwhile: the replay's row does it again.
+            if runtime.partitions.generation(&old.id) == generation {
+                runtime.replay_now(old);
+            }
         });
     }
 

@@ -65,6 +65,14 @@ impl Finished {
         self.compact();
     }
 
+    /// Stops keeping every execution `keep` refuses.
+    pub(super) fn retain(&mut self, keep: &dyn Fn(&str) -> bool) {
+        let gone: Vec<String> = self.sizes.keys().filter(|id| !keep(id)).cloned().collect();
+        for id in gone {
+            self.remove(&id);
+        }
+    }
+
     /// Drops ids removed out of order once they make up most of the queue.
     fn compact(&mut self) {
         if self.order.len() > 2 * self.sizes.len() + 16 {

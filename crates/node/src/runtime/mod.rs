@@ -13,6 +13,7 @@ mod finished;
 mod labels;
 mod logs;
 mod outbox;
+mod partitions;
 mod recovery;
 mod remote;
 mod replay;
@@ -63,6 +64,10 @@ pub enum RuntimeError {
     Store(#[from] peregrine_ports::repository::Error),
     #[error("{0}")]
     Replay(#[from] peregrine_engine::replay::ReplayError),
+    #[error("this executor runs no partition yet: try again shortly")]
+    NoPartition,
+    #[error("execution {0} belongs to a partition another executor runs")]
+    Foreign(String),
 }
 
 /// What goes through the event loop.
@@ -90,6 +95,12 @@ pub(crate) enum Message {
     Labels {
         id: String,
         labels: Vec<peregrine_model::flow::Label>,
+    },
+    /// Drop what is held of the executions of a partition given up (see `partitions.rs`).
+    Give {
+        partition: u16,
+        count: u16,
+        done: oneshot::Sender<()>,
     },
 }
 
@@ -168,6 +179,9 @@ pub struct RuntimeOptions {
     /// Set on a database other processes share: the `command:` rows of webservers, schedulers
     /// and workers of their own are read from here (whether or not workers run here).
     pub commands: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
+    /// Set when executors share the load: the number of partitions. The runtime then runs no
+    /// execution until partitions are taken ([`LocalRuntime::take_partition`]).
+    pub partitions: Option<u16>,
 }
 
 impl std::fmt::Debug for RuntimeOptions {
@@ -205,6 +219,7 @@ impl RuntimeOptions {
             flows: None,
             queue: None,
             commands: None,
+            partitions: None,
         }
     }
 }
@@ -222,6 +237,8 @@ pub struct LocalRuntime {
     remote: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
     /// Where the `command:` rows of other processes are read from, if any.
     commands: Option<Arc<dyn peregrine_ports::queue::OutboxQueue>>,
+    /// The partitions run here, when executors share the load.
+    partitions: partitions::Partitioning,
     pending_logs: Arc<logs::PendingLogs>,
     flow_triggers: Arc<crate::flow_triggers::FlowTriggers>,
     keep_finished: usize,
@@ -265,12 +282,18 @@ impl LocalRuntime {
             flows,
             queue,
             commands,
+            partitions,
         } = options;
         let expressions = Arc::new(RuntimeExpressions::new(services.clone()));
         let (sender, receiver) = mpsc::unbounded_channel();
         let pending_logs = Arc::new(logs::PendingLogs::new(sender.clone()));
         let shared = Arc::new(Mutex::new(Shared {
-            executor: Executor::new(expressions.clone(), globals.clone()),
+            executor: match partitions {
+                Some(count) => {
+                    Executor::new(expressions.clone(), globals.clone()).partitioned(count)
+                }
+                None => Executor::new(expressions.clone(), globals.clone()),
+            },
             plans: HashMap::new(),
             revisions: HashMap::new(),
             watchers: HashMap::new(),
@@ -316,6 +339,10 @@ impl LocalRuntime {
             flows,
             remote: queue,
             commands,
+            partitions: partitions.map_or_else(
+                partitions::Partitioning::default,
+                partitions::Partitioning::among,
+            ),
             pending_logs,
             flow_triggers,
             keep_finished,
@@ -337,6 +364,11 @@ impl LocalRuntime {
     /// Makes a flow available to executions and subflows.
     pub fn load(&self, flow: Flow) -> Result<(), RuntimeError> {
         let key = uid(&flow.namespace, &flow.id);
+        if self.partitions.count().is_some() && flow.concurrency.is_some() {
+            eprintln!(
+                "executor: flow {key} has a concurrency limit; executors sharing the load each                  count the executions they run against it"
+            );
+        }
         let registry = self.registry.clone();
         let plan = FlowPlan::new(Arc::new(flow), &|type_name| {
             crate::catalogue::role_of(&registry, type_name)
@@ -445,9 +477,18 @@ impl LocalRuntime {
     fn create_typed(
         &self,
         plan: Arc<FlowPlan>,
-        new: NewExecution,
+        mut new: NewExecution,
         origin: Origin,
     ) -> Result<String, RuntimeError> {
+        if new.id.is_empty()
+            && let Some(id) = self.partitions.new_id()
+        {
+            new.id = id?;
+        }
+        // Its commits would be refused: another executor creates it, from its row.
+        if !self.partitions.holds(&new.id) {
+            return Err(RuntimeError::Foreign(new.id));
+        }
         let key = uid(&plan.flow.namespace, &plan.flow.id);
         let mut shared = self
             .shared

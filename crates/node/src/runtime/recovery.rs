@@ -26,8 +26,13 @@ impl LocalRuntime {
     /// Takes back the unfinished executions and the outbox of the store. Call it once, after
     /// loading the flows and before serving. With workers in other processes, their results are
     /// read from then on (a result read before its execution is taken back would be lost).
+    /// When executors share the load, nothing is taken back here: each partition is, when it
+    /// is taken ([`LocalRuntime::take_partition`]).
     pub async fn recover(&self) -> Result<Recovered, RuntimeError> {
-        let recovered = self.take_back_all().await?;
+        let recovered = match self.partitions.count() {
+            Some(_) => Recovered::default(),
+            None => self.take_back(&Partitions::All).await?,
+        };
         if let Some(queue) = &self.remote {
             self.read_rows(queue.clone(), peregrine_ports::queue::RESULTS);
         }
@@ -37,11 +42,15 @@ impl LocalRuntime {
         Ok(recovered)
     }
 
-    async fn take_back_all(&self) -> Result<Recovered, RuntimeError> {
+    /// Takes back the unfinished executions of `partitions` and their outbox rows.
+    pub(super) async fn take_back(
+        &self,
+        partitions: &Partitions,
+    ) -> Result<Recovered, RuntimeError> {
         let mut recovered = Recovered::default();
-        for stored in self.store.unfinished(&Partitions::All).await? {
+        for stored in self.store.unfinished(partitions).await? {
             let id = stored.execution.id.clone();
-            match self.take_back(stored).await {
+            match self.take_back_one(stored).await {
                 Ok(()) => recovered.executions += 1,
                 Err(reason) => recovered.skipped.push(format!("execution {id}: {reason}")),
             }
@@ -57,7 +66,7 @@ impl LocalRuntime {
         for id in ready {
             self.send(&id, Event::Start);
         }
-        for row in self.store.outbox(&Partitions::All).await? {
+        for row in self.store.outbox(partitions).await? {
             let pending = match outbox::read(&row) {
                 Ok(pending) => pending,
                 Err(reason) => {
@@ -97,12 +106,15 @@ impl LocalRuntime {
                 Pending::Replay(replay) => {
                     if let Some(old) = self.store.get(id).await? {
                         let runtime = self.clone();
+                        let generation = self.partitions.generation(id);
                         tokio::spawn(async move {
                             let wait = replay.at.duration_since(jiff::Timestamp::now());
                             if wait.is_positive() {
                                 tokio::time::sleep(wait.unsigned_abs()).await;
                             }
-                            runtime.replay_now(old);
+                            if runtime.partitions.generation(&old.id) == generation {
+                                runtime.replay_now(old);
+                            }
                         });
                     }
                 }
@@ -118,13 +130,13 @@ impl LocalRuntime {
             .load(id)
             .await?
             .ok_or_else(|| RuntimeError::UnknownExecution(id.to_string()))?;
-        self.take_back(stored)
+        self.take_back_one(stored)
             .await
             .map_err(|_| RuntimeError::UnknownExecution(id.to_string()))
     }
 
     /// Puts a stored execution back into the executor, on the plan of its own flow revision.
-    async fn take_back(&self, stored: StoredExecution) -> Result<(), String> {
+    async fn take_back_one(&self, stored: StoredExecution) -> Result<(), String> {
         let execution = &stored.execution;
         let key = uid(&execution.namespace, &execution.flow_id);
         let plan = self

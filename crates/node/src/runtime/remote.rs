@@ -14,7 +14,6 @@ use peregrine_engine::{Event, NewExecution, TaskUpdate};
 use peregrine_model::execution::ExecutionTrigger;
 use peregrine_model::flow::Label;
 use peregrine_plugin_api::ResumeRequest;
-use peregrine_ports::partition::Partitions;
 use peregrine_ports::queue::{COMMANDS, JOBS, OutboxQueue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -71,7 +70,8 @@ impl LocalRuntime {
             let mut in_flight: HashSet<(String, String)> = HashSet::new();
             let mut pause = Duration::from_millis(10);
             loop {
-                let rows = match queue.rows(prefix, &Partitions::All, READ_BATCH).await {
+                let partitions = runtime.partitions.reading();
+                let rows = match queue.rows(prefix, &partitions, READ_BATCH).await {
                     Ok(rows) => rows,
                     Err(error) => {
                         eprintln!("executor: cannot read {prefix} rows, trying again: {error}");

@@ -40,6 +40,9 @@ impl LocalRuntime {
         revision: Option<u32>,
         new_id: String,
     ) -> Result<Execution, RuntimeError> {
+        if !self.partitions.holds(&new_id) {
+            return Err(RuntimeError::Foreign(new_id));
+        }
         let stored = self
             .store
             .load(execution_id)

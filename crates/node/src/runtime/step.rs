@@ -43,14 +43,32 @@ impl LocalRuntime {
     pub(super) async fn event_loop(self, mut receiver: mpsc::UnboundedReceiver<Message>) {
         let mut messages = Vec::with_capacity(MAX_BATCH);
         while let Some(first) = receiver.recv().await {
-            messages.push(first);
-            while messages.len() < MAX_BATCH {
+            // A partition given up is dropped between two steps: after the step under way
+            // is committed, before the messages that follow.
+            let mut give = None;
+            match first {
+                Message::Give { .. } => give = Some(first),
+                first => messages.push(first),
+            }
+            while give.is_none() && messages.len() < MAX_BATCH {
                 match receiver.try_recv() {
+                    Ok(message @ Message::Give { .. }) => give = Some(message),
                     Ok(message) => messages.push(message),
                     Err(_) => break,
                 }
             }
-            self.step(std::mem::take(&mut messages)).await;
+            if !messages.is_empty() {
+                self.step(std::mem::take(&mut messages)).await;
+            }
+            if let Some(Message::Give {
+                partition,
+                count,
+                done,
+            }) = give
+            {
+                self.drop_partition(partition, count);
+                let _ = done.send(());
+            }
         }
     }
 
@@ -91,6 +109,9 @@ impl LocalRuntime {
                 | Message::Labels { id, .. } => id,
                 _ => continue,
             };
+            if !self.partitions.holds(id) {
+                continue;
+            }
             let held = self
                 .shared
                 .lock()
@@ -108,6 +129,11 @@ impl LocalRuntime {
             return batch;
         };
         for message in messages {
+            // Another executor's execution (its partition was given up meanwhile): what
+            // made this message is durable, and that executor takes it back.
+            if message_id(&message).is_some_and(|id| !self.partitions.holds(id)) {
+                continue;
+            }
             let (id, event) = match message {
                 Message::Event { id, event } => (id, event),
                 Message::FromRow { id, key, event } => {
@@ -137,7 +163,7 @@ impl LocalRuntime {
                     }
                     continue;
                 }
-                Message::Flush => continue,
+                Message::Flush | Message::Give { .. } => continue,
                 Message::Labels { id, labels } => {
                     if shared.executor.set_labels(&id, labels) {
                         batch.touch(&id);
@@ -310,6 +336,17 @@ impl LocalRuntime {
                 shared.watchers.remove(&old);
             }
         }
+    }
+}
+
+/// The execution a message is about.
+fn message_id(message: &Message) -> Option<&str> {
+    match message {
+        Message::Event { id, .. }
+        | Message::Hold { id, .. }
+        | Message::FromRow { id, .. }
+        | Message::Labels { id, .. } => Some(id),
+        Message::Flush | Message::Give { .. } => None,
     }
 }
 

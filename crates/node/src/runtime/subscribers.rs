@@ -78,6 +78,11 @@ impl Subscribers {
     pub(super) fn forget(&mut self, execution_id: &str) {
         self.followers.remove(execution_id);
     }
+
+    /// Stops following every execution `keep` refuses.
+    pub(super) fn retain(&mut self, keep: &dyn Fn(&str) -> bool) {
+        self.followers.retain(|id, _| keep(id));
+    }
 }
 
 impl LocalRuntime {

@@ -81,6 +81,8 @@ pub(super) async fn server() -> Server {
         worker_slots: 4,
         queue: None,
         lease: None,
+        partition_leases: None,
+        partitions: None,
         retention: crate::config::RetentionConfig::default(),
         description: "test".into(),
     };

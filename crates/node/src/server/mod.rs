@@ -130,6 +130,7 @@ impl LocalServices {
             flows,
             refused,
             recovered,
+            runtime: Some(services.runtime.clone()),
         };
         Ok((services, reopened))
     }
@@ -179,6 +180,8 @@ pub struct Reopened {
     /// Stored flows that no longer load, with why.
     pub refused: Vec<String>,
     pub recovered: crate::runtime::Recovered,
+    /// The runtime serving them.
+    pub runtime: Option<LocalRuntime>,
 }
 
 /// Where to listen, what to run on and which flows to load.

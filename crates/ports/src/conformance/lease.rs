@@ -240,11 +240,13 @@ where
 {
     let count = store.partition_count();
     let [mine, theirs] = [0, 1].map(|p| super::store::id_in(p, count, "fenced"));
+    // Consumes a row of the execution, and puts one for an execution of partition 1.
     let commit_for = |id: &str| {
         Arc::new(Commit {
+            done: vec![(id.to_string(), "timer:x".into())],
             put: vec![OutboxRow {
-                execution_id: id.to_string(),
-                key: "timer:x".into(),
+                execution_id: theirs.clone(),
+                key: "command:x".into(),
                 payload: serde_json::json!({}),
             }],
             ..Commit::default()

@@ -227,7 +227,10 @@ impl StoreCommands {
             let (namespace, flow_id) = (&execution.namespace, &execution.flow_id);
             checks::revision_exists(self.flows.as_ref(), namespace, flow_id, revision).await?;
         }
-        let new_id = peregrine_executor::new_id();
+        // In the old execution's partition: the executor running it creates the new one.
+        let count = self.store.partition_count();
+        let new_id =
+            peregrine_executor::new_id_in(peregrine_ports::partition::of(id, count), count);
         let command = RowCommand::Replay {
             new_id: new_id.clone(),
             task_run_id,

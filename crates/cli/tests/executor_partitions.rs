@@ -1,0 +1,93 @@
+//! Executors sharing the load (`kestra.executor.share-load`) on one PostgreSQL (then MariaDB)
+//! database: two `server executor` processes split the partitions between them, then 200
+//! executions with retries, subflows and loops run through a webserver and two workers of
+//! their own; one executor is killed with SIGKILL meanwhile. The other takes its partitions
+//! over once their leases expire, takes their executions back, and every one ends once: none
+//! lost, no task run reported twice, each parent one child.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Server, agent, recovery, services};
+
+const EXECUTIONS: usize = 200;
+
+/// The last count of partitions an executor said it runs.
+fn partitions_run(log: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .find_map(|line| line.split(": runs ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+}
+
+/// Waits until each executor says it runs `expected` partitions.
+fn wait_for_shares(logs: &[&Path], expected: &[usize], within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let shares: Vec<Option<usize>> = logs.iter().map(|log| partitions_run(log)).collect();
+        if shares
+            .iter()
+            .zip(expected)
+            .all(|(share, expected)| *share == Some(*expected))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the executors run {shares:?} partitions, not {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn share_and_survive(service: &str) {
+    let name = format!("executor_partitions_{}", std::process::id());
+    let shared = services::Shared::database(service, &name);
+    let mut variables = shared.variables("3s", "500ms");
+    variables.push(("KESTRA_EXECUTOR_SHARE_LOAD", "true"));
+    let logs = tempfile::tempdir().expect("a folder for logs");
+    let (first_log, second_log) = (logs.path().join("first"), logs.path().join("second"));
+    let agent = agent();
+    let webserver = Server::role("webserver", &variables);
+    let workers = [Server::worker(&variables), Server::worker(&variables)];
+    let first = Server::role_logged("executor", &variables, &first_log).ready();
+    wait_for_shares(&[&first_log], &[16], Duration::from_secs(20));
+    let second = Server::role_logged("executor", &variables, &second_log).ready();
+    wait_for_shares(&[&first_log, &second_log], &[8, 8], Duration::from_secs(20));
+    recovery::start_parents(&agent, &webserver, EXECUTIONS);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        recovery::running_parents(&agent, &webserver) > 0,
+        "the executor must die while executions run"
+    );
+    let killed = Instant::now();
+    first.kill();
+    recovery::assert_all_end_once(&agent, &webserver, EXECUTIONS, Duration::from_secs(120));
+    eprintln!(
+        "{service}: every execution ended {} ms after an executor died",
+        killed.elapsed().as_millis()
+    );
+    assert_eq!(
+        partitions_run(&second_log),
+        Some(16),
+        "the survivor runs every partition"
+    );
+    drop(workers);
+    second.kill();
+    webserver.kill();
+    services::drop_databases(service, &name);
+}
+
+#[test]
+fn executors_on_postgres_share_the_load_and_survive_a_death() {
+    share_and_survive("postgres");
+}
+
+#[test]
+fn executors_on_mariadb_share_the_load_and_survive_a_death() {
+    share_and_survive("mariadb");
+}
