@@ -12,7 +12,8 @@
 //!
 //! `cargo build --release -p peregrine-cli && cargo run -p peregrine-bench --release --bin webhook
 //! [-- --backends postgres,mysql --workers 2 --rates 100,250,500,750,1000 --seconds 10
-//! --webserver apart]`
+//! --webserver apart --executors 1]`; with `--executors 2` or more, they share the load
+//! (`kestra.executor.share-load`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -46,6 +47,8 @@ struct Options {
     seconds: u64,
     /// The API in a process of its own (`apart`) or in the executor's.
     webserver_apart: bool,
+    /// `server executor` processes (with the API apart); more than one share the load.
+    executors: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -55,6 +58,7 @@ fn options() -> Result<Options, String> {
         rates: vec![100, 250, 500, 750, 1000],
         seconds: 10,
         webserver_apart: true,
+        executors: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -62,6 +66,7 @@ fn options() -> Result<Options, String> {
         match pair[0].as_str() {
             "--backends" => options.backends = value.split(',').map(str::to_string).collect(),
             "--workers" => options.workers = value.parse().unwrap_or(2),
+            "--executors" => options.executors = value.parse().unwrap_or(1).max(1),
             "--rates" => {
                 options.rates = value
                     .split(',')
@@ -256,7 +261,7 @@ fn run_backend(binary: &str, backend: &str, options: &Options) -> Vec<Outcome> {
     let name = format!("webhook_bench_{}", std::process::id());
     let url = service(script, &["database", &name]);
     let storage = std::env::temp_dir().join(format!("peregrine-webhook-bench-{name}"));
-    let variables = vec![
+    let mut variables = vec![
         ("KESTRA_REPOSITORY_TYPE".to_string(), kind.to_string()),
         ("KESTRA_QUEUE_TYPE".to_string(), kind.to_string()),
         (url_key.to_string(), url),
@@ -276,8 +281,17 @@ fn run_backend(binary: &str, backend: &str, options: &Options) -> Vec<Outcome> {
     let port = 19_000 + (std::process::id() % 1000) as u16;
     let port_text = port.to_string();
     let mut servers = Vec::new();
+    if options.executors > 1 {
+        variables.push(("KESTRA_EXECUTOR_SHARE_LOAD".to_string(), "true".to_string()));
+    }
     if options.webserver_apart {
-        servers.push(spawn(binary, &["server", "executor"], &variables));
+        for _ in 0..options.executors {
+            servers.push(spawn(binary, &["server", "executor"], &variables));
+        }
+        // The partitions split between them within a few heartbeats.
+        if options.executors > 1 {
+            std::thread::sleep(Duration::from_secs(3));
+        }
         let webserver = ["server", "webserver", "--port", &port_text];
         servers.push(spawn(binary, &webserver, &variables));
     } else {
@@ -382,8 +396,8 @@ fn main() {
         "the API in the executor's process"
     };
     println!(
-        "Kestra benchmark 1 (OutputValues then Log, started by webhook), 1 executor + {api} + {} workers, {} s per rate",
-        options.workers, options.seconds
+        "Kestra benchmark 1 (OutputValues then Log, started by webhook), {} executor(s) + {api} + {} workers, {} s per rate",
+        options.executors, options.workers, options.seconds
     );
     for backend in &options.backends {
         let outcomes = run_backend(&binary, backend, &options);
