@@ -71,11 +71,8 @@ fn share_and_survive(service: &str) {
         "{service}: every execution ended {} ms after an executor died",
         killed.elapsed().as_millis()
     );
-    assert_eq!(
-        partitions_run(&second_log),
-        Some(16),
-        "the survivor runs every partition"
-    );
+    // The survivor takes the partitions left over one per round.
+    wait_for_shares(&[&second_log], &[16], Duration::from_secs(20));
     drop(workers);
     second.kill();
     webserver.kill();

@@ -171,10 +171,10 @@ impl Balancing {
             },
         }
         let members = match self.leases.join(&self.owner, ttl).await {
-            Ok(members) => members,
+            Ok(members) => Some(members),
             Err(error) => {
                 eprintln!("executor: cannot say it lives, trying again: {error}");
-                return Ok(true);
+                None
             }
         };
         if !fence.epochs.is_empty() {
@@ -198,6 +198,9 @@ impl Balancing {
                 }
             }
         }
+        let Some(members) = members else {
+            return Ok(true);
+        };
         let holders = match self.leases.holders().await {
             Ok(holders) => holders,
             Err(error) => {
@@ -214,8 +217,13 @@ impl Balancing {
         for partition in &moves.give {
             self.give(fence, *partition).await;
         }
-        let mut taken = 0;
+        // Leases are renewed at the start of each round, and taking a partition reads its
+        // executions back: a round takes partitions for half a heartbeat at most.
+        let started = std::time::Instant::now();
         for partition in &moves.take {
+            if started.elapsed() > self.liveness.heartbeat_interval.0 / 2 {
+                break;
+            }
             match self
                 .leases
                 .acquire_partition(&self.owner, *partition, ttl)
@@ -231,10 +239,11 @@ impl Balancing {
                             }
                         }
                         Err(error) => {
+                            // Given back: tried again next round.
                             eprintln!("executor: cannot take partition {partition} back: {error}");
+                            self.release(fence, *partition).await;
                         }
                     }
-                    taken += 1;
                 }
                 Ok(None) => {}
                 Err(error) => eprintln!("executor: cannot take partition {partition}: {error}"),
@@ -246,12 +255,17 @@ impl Balancing {
             fence.epochs.len(),
             self.count
         );
-        Ok(fence.epochs.len() == usize::from(share) && taken == moves.take.len())
+        Ok(fence.epochs.len() == usize::from(share))
     }
 
     /// Stops running `partition`, then gives its lease up.
     async fn give(&self, fence: &mut PartitionFence, partition: u16) {
         self.runtime.give_partition(partition).await;
+        self.release(fence, partition).await;
+    }
+
+    /// Gives the lease of `partition` up (the runtime no longer runs it).
+    async fn release(&self, fence: &mut PartitionFence, partition: u16) {
         let Some(epoch) = fence.epochs.remove(&partition) else {
             return;
         };

@@ -47,6 +47,33 @@ pub struct PartitionFence {
     pub epochs: std::collections::BTreeMap<u16, u64>,
 }
 
+impl PartitionFence {
+    /// Why a commit writing in `touched` is refused before reading any lease: a partition not
+    /// held at all.
+    pub fn refuse_unheld(&self, touched: &std::collections::BTreeSet<u16>) -> Option<String> {
+        let foreign = touched.iter().find(|p| !self.epochs.contains_key(p))?;
+        Some(format!(
+            "fenced: executor {} does not hold partition {foreign}",
+            self.owner
+        ))
+    }
+
+    /// Why a commit is refused given the lease row of one of its partitions as read in its
+    /// transaction (its holder and epoch), if it is.
+    pub fn refuse(&self, partition: u16, owner: Option<&str>, epoch: u64) -> Option<String> {
+        let expected = self.epochs.get(&partition).copied();
+        if owner == Some(self.owner.as_str()) && Some(epoch) == expected {
+            return None;
+        }
+        Some(format!(
+            "fenced: partition {partition} is now at epoch {epoch} ({}); executor {} held epoch {}",
+            owner.unwrap_or("given up"),
+            self.owner,
+            expected.unwrap_or_default()
+        ))
+    }
+}
+
 /// A partition and its holder, when its lease is live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holder {

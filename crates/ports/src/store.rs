@@ -63,6 +63,19 @@ pub struct Commit {
 }
 
 impl Commit {
+    /// The partitions (among `count`) of the executions this commit writes, or whose rows it
+    /// consumes; rows it puts for executions of other partitions are messages to them.
+    pub fn partitions_written(&self, count: u16) -> std::collections::BTreeSet<u16> {
+        let transitions = self.transitions.iter().map(|t| t.execution_id.as_str());
+        let done = self.done.iter().map(|(id, _)| id.as_str());
+        let done_prefix = self.done_prefix.iter().map(|(id, _)| id.as_str());
+        transitions
+            .chain(done)
+            .chain(done_prefix)
+            .map(|id| crate::partition::of(id, count))
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.transitions.is_empty()
             && self.put.is_empty()

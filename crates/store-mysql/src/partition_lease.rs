@@ -5,7 +5,6 @@
 //! partitions the commit touches with a shared lock: a takeover waits for the commits in
 //! flight, and a commit started after it sees the new epoch.
 
-use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -63,19 +62,6 @@ fn held_condition(fence: &PartitionFence) -> (String, Vec<(i64, i64)>) {
     (condition, values)
 }
 
-/// The partitions of the executions a commit writes, or whose rows it consumes (rows it puts
-/// for executions of other partitions are messages to them).
-fn touched(commit: &Commit, count: u16) -> BTreeSet<u16> {
-    let transitions = commit.transitions.iter().map(|t| t.execution_id.as_str());
-    let done = commit.done.iter().map(|(id, _)| id.as_str());
-    let done_prefix = commit.done_prefix.iter().map(|(id, _)| id.as_str());
-    transitions
-        .chain(done)
-        .chain(done_prefix)
-        .map(|id| peregrine_ports::partition::of(id, count))
-        .collect()
-}
-
 /// Inside a commit's transaction: `None` while `fence` holds every partition the commit
 /// touches (read locked until the transaction ends), else why not.
 pub(crate) async fn check(
@@ -84,12 +70,9 @@ pub(crate) async fn check(
     commit: &Commit,
     count: u16,
 ) -> Result<Option<String>, sqlx::Error> {
-    let touched = touched(commit, count);
-    if let Some(foreign) = touched.iter().find(|p| !fence.epochs.contains_key(p)) {
-        return Ok(Some(format!(
-            "fenced: executor {} does not hold partition {foreign}",
-            fence.owner
-        )));
+    let touched = commit.partitions_written(count);
+    if let Some(refused) = fence.refuse_unheld(&touched) {
+        return Ok(Some(refused));
     }
     if touched.is_empty() {
         return Ok(None);
@@ -97,7 +80,7 @@ pub(crate) async fn check(
     let parts: Vec<u16> = touched.into_iter().collect();
     let sql = format!(
         "SELECT part, owner, epoch FROM executor_partitions WHERE part IN ({}) \
-         LOCK IN SHARE MODE",
+         ORDER BY part LOCK IN SHARE MODE",
         crate::partitions::numbers(&parts)
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
@@ -107,15 +90,8 @@ pub(crate) async fn check(
         let partition = partition_from(row.try_get(0)?);
         let owner: Option<String> = row.try_get(1)?;
         let epoch = epoch_from(row.try_get(2)?);
-        let expected = fence.epochs.get(&partition).copied();
-        if owner.as_deref() != Some(fence.owner.as_str()) || Some(epoch) != expected {
-            return Ok(Some(format!(
-                "fenced: partition {partition} is now at epoch {epoch} ({}); executor {} held \
-                 epoch {}",
-                owner.as_deref().unwrap_or("given up"),
-                fence.owner,
-                expected.unwrap_or_default()
-            )));
+        if let Some(refused) = fence.refuse(partition, owner.as_deref(), epoch) {
+            return Ok(Some(refused));
         }
     }
     Ok(None)
@@ -279,7 +255,7 @@ impl PartitionLeases for MysqlStore {
             let (condition, values) = held_condition(fence);
             let update = format!(
                 "UPDATE executor_partitions SET lease_until = {NOW} + ? \
-                 WHERE owner = ? AND ({condition})"
+                 WHERE owner = ? AND ({condition}) ORDER BY part"
             );
             let (update, values) = (&update, &values);
             retried(|| {

@@ -4,7 +4,6 @@
 //! transaction, the rows of the partitions the commit touches `FOR SHARE`: a takeover (which
 //! updates them) waits for commits under way, and commits after it are refused.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use peregrine_ports::future::BoxFuture;
@@ -102,11 +101,14 @@ async fn renew(pool: &PgPool, fence: &PartitionFence, ttl: Duration) -> Result<V
         .iter()
         .map(|(partition, epoch)| (part(*partition), epoch_of(*epoch)))
         .unzip();
+    // Rows locked in the order of their partitions, as commits lock them.
     let renewed: Vec<i16> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "UPDATE executor_partitions p SET lease_until = {NOW} + $2 \
-         FROM UNNEST($3::int2[], $4::bigint[]) AS f (part, epoch) \
-         WHERE p.part = f.part AND p.epoch = f.epoch AND p.owner = $1 \
-         RETURNING p.part"
+        "WITH held AS (SELECT p.part FROM executor_partitions p \
+             JOIN UNNEST($3::int2[], $4::bigint[]) AS f (part, epoch) \
+             ON p.part = f.part AND p.epoch = f.epoch \
+             WHERE p.owner = $1 ORDER BY p.part FOR UPDATE OF p) \
+         UPDATE executor_partitions SET lease_until = {NOW} + $2 \
+         WHERE part IN (SELECT part FROM held) RETURNING part"
     )))
     .bind(&fence.owner)
     .bind(micros_of(ttl))
@@ -122,19 +124,6 @@ async fn renew(pool: &PgPool, fence: &PartitionFence, ttl: Duration) -> Result<V
     Ok(renewed)
 }
 
-/// The partitions of the executions a commit writes, or whose rows it consumes (rows it puts
-/// for executions of other partitions are messages to them).
-pub(crate) fn touched(commit: &Commit, count: u16) -> BTreeSet<u16> {
-    let transitions = commit.transitions.iter().map(|t| t.execution_id.as_str());
-    let done = commit.done.iter().map(|(id, _)| id.as_str());
-    let done_prefix = commit.done_prefix.iter().map(|(id, _)| id.as_str());
-    transitions
-        .chain(done)
-        .chain(done_prefix)
-        .map(|id| peregrine_ports::partition::of(id, count))
-        .collect()
-}
-
 /// Inside a commit's transaction: `None` while `fence` holds every partition the commit
 /// touches (and keeps them until the transaction ends), else why not.
 pub(crate) async fn check(
@@ -143,19 +132,17 @@ pub(crate) async fn check(
     commit: &Commit,
     count: u16,
 ) -> Result<Option<String>, Failure> {
-    let touched = touched(commit, count);
-    if let Some(foreign) = touched.iter().find(|p| !fence.epochs.contains_key(p)) {
-        return Ok(Some(format!(
-            "fenced: executor {} does not hold partition {foreign}",
-            fence.owner
-        )));
+    let touched = commit.partitions_written(count);
+    if let Some(refused) = fence.refuse_unheld(&touched) {
+        return Ok(Some(refused));
     }
     if touched.is_empty() {
         return Ok(None);
     }
     let parts: Vec<i16> = touched.iter().map(|p| part(*p)).collect();
     let rows = sqlx::query(
-        "SELECT part, owner, epoch FROM executor_partitions WHERE part = ANY($1) FOR SHARE",
+        "SELECT part, owner, epoch FROM executor_partitions WHERE part = ANY($1) \
+         ORDER BY part FOR SHARE",
     )
     .bind(&parts)
     .fetch_all(&mut *connection)
@@ -164,15 +151,8 @@ pub(crate) async fn check(
         let partition = u16::try_from(row.try_get::<i16, _>(0)?).unwrap_or_default();
         let owner: Option<String> = row.try_get(1)?;
         let epoch = epoch_from(row.try_get(2)?);
-        let expected = fence.epochs.get(&partition).copied();
-        if owner.as_deref() != Some(fence.owner.as_str()) || Some(epoch) != expected {
-            return Ok(Some(format!(
-                "fenced: partition {partition} is now at epoch {epoch} ({}); executor {} held \
-                 epoch {}",
-                owner.as_deref().unwrap_or("given up"),
-                fence.owner,
-                expected.unwrap_or_default()
-            )));
+        if let Some(refused) = fence.refuse(partition, owner.as_deref(), epoch) {
+            return Ok(Some(refused));
         }
     }
     Ok(None)

@@ -92,7 +92,12 @@ impl ExecutionControl for RuntimeControl {
         let id = request.execution_id.clone();
         let result = resume_event(&self.shared, request).and_then(|event| {
             self.sender
-                .send(Message::Event { id, event })
+                // Tasks of this process: every execution runs here.
+                .send(Message::Event {
+                    id,
+                    event,
+                    generation: 0,
+                })
                 .map_err(|_| ControlError::Unavailable("the runtime has stopped".into()))
         });
         Box::pin(async move { result })

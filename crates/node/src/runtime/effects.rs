@@ -81,12 +81,14 @@ impl LocalRuntime {
     pub(super) fn run_job(&self, id: &str, job: peregrine_engine::WorkerJob) {
         let (worker, sender) = (self.worker.clone(), self.sender.clone());
         let execution_id = id.to_string();
+        let generation = self.partitions.stamp(id);
         tokio::spawn(async move {
             worker
                 .execute(job, |update| {
                     let message = Message::Event {
                         id: execution_id.clone(),
                         event: Event::TaskUpdate(update),
+                        generation,
                     };
                     drop(sender.send(message))
                 })
@@ -102,16 +104,17 @@ impl LocalRuntime {
     ) {
         let (sender, execution_id) = (self.sender.clone(), id.to_string());
         let wait = until(at);
-        let (partitions, generation) = (self.partitions.clone(), self.partitions.generation(id));
+        let (partitions, generation) = (self.partitions.clone(), self.partitions.stamp(id));
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             // Given up (and maybe taken back) meanwhile: the timer's row set it again.
-            if partitions.generation(&execution_id) != generation {
+            if partitions.generation(&execution_id) != Some(generation) {
                 return;
             }
             let message = Message::Event {
                 id: execution_id,
                 event: Event::Timer(kind),
+                generation,
             };
             let _ = sender.send(message);
         });
@@ -124,11 +127,11 @@ impl LocalRuntime {
             return;
         };
         let runtime = self.clone();
-        let generation = self.partitions.generation(id);
+        let generation = self.partitions.stamp(id);
         tokio::spawn(async move {
             tokio::time::sleep(until(at)).await;
             // Given up (and maybe taken back) meanwhile: the replay's row does it again.
-            if runtime.partitions.generation(&old.id) == generation {
+            if runtime.partitions.generation(&old.id) == Some(generation) {
                 runtime.replay_now(old);
             }
         });
@@ -148,6 +151,8 @@ impl LocalRuntime {
                 original_id: old.original_id.clone().unwrap_or_else(|| old.id.clone()),
                 original_created_date: old.metadata.original_created_date,
             }),
+            // In the old execution's partition: its first commit consumes the old one's row.
+            id: self.partitions.new_id_beside(&old.id).unwrap_or_default(),
             ..NewExecution::default()
         };
         let origin = Origin {
@@ -160,6 +165,21 @@ impl LocalRuntime {
     }
 
     pub(super) fn start_subflow(&self, parent_id: &str, start: SubflowStart) {
+        // A flow saved through another process moments ago: read from the repository first.
+        if self.flows.is_some() && self.plan(&start.namespace, &start.flow_id).is_err() {
+            let (runtime, parent_id) = (self.clone(), parent_id.to_string());
+            tokio::spawn(async move {
+                if let Err(reason) = runtime.load_latest(&start.namespace, &start.flow_id).await {
+                    eprintln!("executor: {reason}");
+                }
+                runtime.create_subflow(&parent_id, start);
+            });
+            return;
+        }
+        self.create_subflow(parent_id, start);
+    }
+
+    fn create_subflow(&self, parent_id: &str, start: SubflowStart) {
         let new = NewExecution {
             id: start.execution_id.clone(),
             inputs: Map::new(),

@@ -25,6 +25,7 @@ impl LocalRuntime {
         let message = Message::Labels {
             id: execution_id.to_string(),
             labels: labels.clone(),
+            generation: self.partitions.stamp(execution_id),
         };
         let _ = self.sender.send(message);
         // The store, not the executor's memory, tells when the change is durable.

@@ -71,15 +71,21 @@ pub enum RuntimeError {
 }
 
 /// What goes through the event loop.
+///
+/// Messages about an execution carry the generation of its partition when they were made (see
+/// `partitions.rs`; 0 when every execution runs here): one made before its partition was given
+/// up is dropped, even once the partition is taken back.
 pub(crate) enum Message {
     Event {
         id: String,
         event: Event,
+        generation: u64,
     },
     /// A new execution its flow's concurrency limit holds back: QUEUED, CANCELLED or FAILED.
     Hold {
         id: String,
         state: State,
+        generation: u64,
     },
     /// Task log lines are waiting: commit them.
     Flush,
@@ -90,11 +96,13 @@ pub(crate) enum Message {
         id: String,
         key: String,
         event: Option<Event>,
+        generation: u64,
     },
     /// New labels for an ended execution (see `labels.rs`).
     Labels {
         id: String,
         labels: Vec<peregrine_model::flow::Label>,
+        generation: u64,
     },
     /// Drop what is held of the executions of a partition given up (see `partitions.rs`).
     Give {
@@ -485,15 +493,17 @@ impl LocalRuntime {
         {
             new.id = id?;
         }
-        // Its commits would be refused: another executor creates it, from its row.
-        if !self.partitions.holds(&new.id) {
-            return Err(RuntimeError::Foreign(new.id));
-        }
         let key = uid(&plan.flow.namespace, &plan.flow.id);
         let mut shared = self
             .shared
             .lock()
             .map_err(|_| RuntimeError::UnknownFlow(key.clone()))?;
+        // Checked under the lock partitions are dropped under: its commits would be refused,
+        // another executor creates it from its row.
+        let generation = self.partitions.stamp(&new.id);
+        if self.partitions.generation(&new.id) != Some(generation) {
+            return Err(RuntimeError::Foreign(new.id));
+        }
         let flow_key = key;
         let id = shared
             .executor
@@ -512,16 +522,19 @@ impl LocalRuntime {
             shared.watchers.insert(id.clone(), watcher);
         }
         drop(shared);
-        match admission {
-            concurrency::Admission::Start => self.send(&id, Event::Start),
-            concurrency::Admission::Hold(state) => {
-                let message = Message::Hold {
-                    id: id.clone(),
-                    state,
-                };
-                let _ = self.sender.send(message);
-            }
-        }
+        let message = match admission {
+            concurrency::Admission::Start => Message::Event {
+                id: id.clone(),
+                event: Event::Start,
+                generation,
+            },
+            concurrency::Admission::Hold(state) => Message::Hold {
+                id: id.clone(),
+                state,
+                generation,
+            },
+        };
+        let _ = self.sender.send(message);
         Ok(id)
     }
 
@@ -545,6 +558,7 @@ impl LocalRuntime {
         let message = Message::Event {
             id: execution_id.to_string(),
             event,
+            generation: self.partitions.stamp(execution_id),
         };
         let _ = self.sender.send(message);
     }

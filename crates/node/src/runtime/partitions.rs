@@ -72,26 +72,42 @@ impl Partitioning {
         .unwrap_or(Some(0))
     }
 
+    /// The generation to stamp a message about `execution_id` with: one no partition ever has
+    /// when its partition is not run here.
+    pub(super) fn stamp(&self, execution_id: &str) -> u64 {
+        self.generation(execution_id).unwrap_or(u64::MAX)
+    }
+
     /// The partitions whose rows are read.
     pub(super) fn reading(&self) -> Partitions {
         self.read(|held| Partitions::Only(held.read.iter().copied().collect()))
             .unwrap_or(Partitions::All)
     }
 
-    /// A fresh execution id in one of the partitions run here, or `None` when every
-    /// execution is run here (any id will do) or none is.
+    /// A fresh execution id in one of the partitions run here and taken back, or `None` when
+    /// every execution is run here (any id will do).
     pub(super) fn new_id(&self) -> Option<Result<String, RuntimeError>> {
         self.read(|held| {
-            if held.applied.is_empty() {
+            if held.read.is_empty() {
                 return Err(RuntimeError::NoPartition);
             }
             loop {
                 let id = peregrine_executor::new_id();
-                if held.applied.contains_key(&partition::of(&id, held.count)) {
+                if held.read.contains(&partition::of(&id, held.count)) {
                     return Ok(id);
                 }
             }
         })
+    }
+
+    /// A fresh execution id in the partition of `execution_id`, or `None` when every
+    /// execution is run here (any id will do).
+    pub(super) fn new_id_beside(&self, execution_id: &str) -> Option<String> {
+        let count = self.count()?;
+        Some(peregrine_executor::new_id_in(
+            partition::of(execution_id, count),
+            count,
+        ))
     }
 
     /// The number of partitions, when executors share the load.
@@ -101,8 +117,9 @@ impl Partitioning {
 }
 
 impl Shared {
-    /// Drops what is held of the executions of `partition` (among `count`).
-    fn drop_partition(&mut self, partition: u16, count: u16) {
+    /// Drops what is held of the executions of `partition` (among `count`); returns the
+    /// queued executions of other partitions that may start now that their slots are free.
+    fn drop_partition(&mut self, partition: u16, count: u16) -> Vec<String> {
         let gone = |id: &str| partition::of(id, count) == partition;
         for id in self.executor.ids() {
             if gone(&id) {
@@ -117,6 +134,7 @@ impl Shared {
         self.finished.retain(&|id: &str| !gone(id));
         self.limits.forget(&gone);
         self.subscribers.retain(&|id: &str| !gone(id));
+        self.limits.ready(&self.plans)
     }
 }
 
@@ -131,23 +149,30 @@ impl LocalRuntime {
         }) else {
             return Ok(super::Recovered::default());
         };
-        let recovered = self.take_back(&Partitions::Only(vec![partition])).await;
+        let recovered = match self.take_back(&Partitions::Only(vec![partition])).await {
+            Ok(recovered) => recovered,
+            Err(error) => {
+                // Not run here after all: what was taken back is dropped again.
+                self.give_partition(partition).await;
+                return Err(error);
+            }
+        };
         // Read only once taken back: a result read before its execution would be lost.
         self.partitions.write(|held| {
             if held.applied.get(&partition) == Some(&generation) {
                 held.read.insert(partition);
             }
         });
-        recovered
+        Ok(recovered)
     }
 
-    /// Stops running `partition`: its rows are no longer read, messages about its executions
-    /// are dropped, and once the step under way is committed, what is held of them is
-    /// dropped. Returns then (the partition may be given to another executor).
+    /// Stops running `partition`: its rows are no longer read, and once the step under way
+    /// is committed (with the effects it causes), what is held of its executions is dropped
+    /// and messages about them are dropped from then on. Returns then (the partition may be
+    /// given to another executor).
     pub async fn give_partition(&self, partition: u16) {
         let Some(count) = self.partitions.write(|held| {
             held.read.remove(&partition);
-            held.applied.remove(&partition);
             held.count
         }) else {
             return;
@@ -164,9 +189,22 @@ impl LocalRuntime {
     }
 
     /// Carried out by the event loop between two steps.
+    /// Carried out by the event loop between two steps, under the lock of what the runtime
+    /// holds: an execution created here is either dropped now or created knowing its
+    /// partition is not run here.
     pub(super) fn drop_partition(&self, partition: u16, count: u16) {
-        if let Ok(mut shared) = self.shared.lock() {
-            shared.drop_partition(partition, count);
+        let ready = match self.shared.lock() {
+            Ok(mut shared) => {
+                self.partitions.write(|held| {
+                    held.read.remove(&partition);
+                    held.applied.remove(&partition);
+                });
+                shared.drop_partition(partition, count)
+            }
+            Err(_) => Vec::new(),
+        };
+        for id in ready {
+            self.send(&id, peregrine_engine::Event::Start);
         }
     }
 }

@@ -106,13 +106,13 @@ impl LocalRuntime {
                 Pending::Replay(replay) => {
                     if let Some(old) = self.store.get(id).await? {
                         let runtime = self.clone();
-                        let generation = self.partitions.generation(id);
+                        let generation = self.partitions.stamp(id);
                         tokio::spawn(async move {
                             let wait = replay.at.duration_since(jiff::Timestamp::now());
                             if wait.is_positive() {
                                 tokio::time::sleep(wait.unsigned_abs()).await;
                             }
-                            if runtime.partitions.generation(&old.id) == generation {
+                            if runtime.partitions.generation(&old.id) == Some(generation) {
                                 runtime.replay_now(old);
                             }
                         });
@@ -151,6 +151,10 @@ impl LocalRuntime {
             .lock()
             .map_err(|_| "the runtime is poisoned".to_string())?;
         let id = execution.id.clone();
+        // Held already (created here since the partition was taken): what is held is newer.
+        if shared.executor.holds(&id) {
+            return Ok(());
+        }
         let created = execution.state.current == State::Created;
         if let Some(parent) = stored.parent.clone()
             && !execution.state.is_terminated()

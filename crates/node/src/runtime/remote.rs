@@ -6,7 +6,7 @@
 //! this process stops in between (the next one reads it again); the commands whose effect is not
 //! part of that commit (replay, labels) are idempotent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,8 +66,10 @@ impl LocalRuntime {
     pub(super) fn read_rows(&self, queue: Arc<dyn OutboxQueue>, prefix: &'static str) {
         let runtime = self.clone();
         tokio::spawn(async move {
-            // Rows sent to the event loop and not yet deleted by its commit.
-            let mut in_flight: HashSet<(String, String)> = HashSet::new();
+            // Rows sent to the event loop and not yet deleted by its commit, with the
+            // generation of their partition then: one given up meanwhile drops the message,
+            // so its rows are sent again once it is taken back.
+            let mut in_flight: HashMap<(String, String), u64> = HashMap::new();
             let mut pause = Duration::from_millis(10);
             loop {
                 let partitions = runtime.partitions.reading();
@@ -85,15 +87,21 @@ impl LocalRuntime {
                     .iter()
                     .map(|row| (row.execution_id.clone(), row.key.clone()))
                     .collect();
-                in_flight.retain(|row| present.contains(row));
+                in_flight.retain(|row, generation| {
+                    present.contains(row)
+                        && runtime.partitions.generation(&row.0) == Some(*generation)
+                });
                 let mut sent = false;
                 for row in rows {
                     let id = (row.execution_id, row.key);
-                    if in_flight.contains(&id) {
+                    let generation = runtime.partitions.stamp(&id.0);
+                    if in_flight.get(&id) == Some(&generation) {
                         continue;
                     }
                     let message = if prefix == COMMANDS {
-                        runtime.command_message(&id.0, &id.1, row.payload).await
+                        runtime
+                            .command_message(&id.0, &id.1, row.payload, generation)
+                            .await
                     } else {
                         let event = serde_json::from_value::<TaskUpdate>(row.payload)
                             .ok()
@@ -102,6 +110,7 @@ impl LocalRuntime {
                             id: id.0.clone(),
                             key: id.1.clone(),
                             event,
+                            generation,
                         })
                     };
                     if let Some(message) = message
@@ -109,7 +118,7 @@ impl LocalRuntime {
                     {
                         return;
                     }
-                    in_flight.insert(id);
+                    in_flight.insert(id, generation);
                     sent = true;
                 }
                 if !sent {
@@ -123,12 +132,19 @@ impl LocalRuntime {
     /// row, or none when the row is deleted otherwise (by the first commit of the execution it
     /// creates, or once the replay it asks for is done). A refused or unreadable command is
     /// reported and its row deleted.
-    async fn command_message(&self, id: &str, key: &str, payload: Value) -> Option<Message> {
+    async fn command_message(
+        &self,
+        id: &str,
+        key: &str,
+        payload: Value,
+        generation: u64,
+    ) -> Option<Message> {
         let row = |event: Option<Event>| {
             Some(Message::FromRow {
                 id: id.to_string(),
                 key: key.to_string(),
                 event,
+                generation,
             })
         };
         let command: RowCommand = match serde_json::from_value(payload) {
@@ -172,6 +188,7 @@ impl LocalRuntime {
                 let labels = Message::Labels {
                     id: id.to_string(),
                     labels,
+                    generation,
                 };
                 if self.sender.send(labels).is_err() {
                     return None;
@@ -191,6 +208,7 @@ impl LocalRuntime {
                         id,
                         key,
                         event: None,
+                        generation,
                     });
                 });
                 None

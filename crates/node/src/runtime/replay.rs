@@ -40,7 +40,8 @@ impl LocalRuntime {
         revision: Option<u32>,
         new_id: String,
     ) -> Result<Execution, RuntimeError> {
-        if !self.partitions.holds(&new_id) {
+        let generation = self.partitions.stamp(&new_id);
+        if self.partitions.generation(&new_id) != Some(generation) {
             return Err(RuntimeError::Foreign(new_id));
         }
         let stored = self
@@ -125,6 +126,11 @@ impl LocalRuntime {
                 .shared
                 .lock()
                 .map_err(|_| RuntimeError::UnknownExecution(id.clone()))?;
+            // Its partition was given up meanwhile: whoever takes it continues the replay
+            // from its first commit.
+            if self.partitions.generation(&id) != Some(generation) {
+                return Ok(replayed.execution);
+            }
             shared
                 .executor
                 .restore(plan, to_restart)
@@ -133,7 +139,12 @@ impl LocalRuntime {
             let (watcher, _) = watch::channel(replayed.execution.clone());
             shared.watchers.insert(id.clone(), watcher);
         }
-        self.send(&id, Event::Restart);
+        let message = super::Message::Event {
+            id: id.clone(),
+            event: Event::Restart,
+            generation,
+        };
+        let _ = self.sender.send(message);
         Ok(replayed.execution)
     }
 }

@@ -58,6 +58,32 @@ impl LocalRuntime {
         }
     }
 
+    /// Loads the latest revision of a flow from the flow repository (a flow saved through
+    /// another process moments ago, before this one read the flows again).
+    pub(super) async fn load_latest(&self, namespace: &str, flow_id: &str) -> Result<(), String> {
+        let Some(flows) = &self.flows else {
+            return Err(format!("flow {namespace}.{flow_id} is not loaded"));
+        };
+        let record = flows
+            .get(namespace, flow_id, None)
+            .await
+            .map_err(|error| error.to_string())?
+            .ok_or_else(|| format!("flow {namespace}.{flow_id} is not loaded"))?;
+        let report = Validator::new(&self.registry).validate_one(&record.source);
+        let Some(flow) = report.flow else {
+            return Err(format!("flow {namespace}.{flow_id} does not validate"));
+        };
+        let flow = Flow {
+            revision: Some(record.revision),
+            ..flow
+        };
+        // Loaded as the runtime's flow loader would; a newer one loaded meanwhile stays.
+        if self.plan(namespace, flow_id).is_err() {
+            self.load(flow).map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
+
     /// The loaded plan when it is `revision`, or a revision compiled before.
     fn known_plan(&self, key: &str, revision: u32) -> Result<Option<Arc<FlowPlan>>, String> {
         let shared = self

@@ -85,7 +85,13 @@ impl LocalRuntime {
                 self.carry_out(&id, effect);
             }
         }
-        for fired in fired {
+        for (cause, mut fired) in fired {
+            // In its cause's partition: the partition that ran the cause is held here.
+            if fired.new.id.is_empty()
+                && let Some(id) = self.partitions.new_id_beside(&cause)
+            {
+                fired.new.id = id;
+            }
             if let Ok(plan) = self.plan(&fired.namespace, &fired.flow_id) {
                 let _ = self.create_typed(plan, fired.new, super::Origin::default());
             }
@@ -100,6 +106,7 @@ impl LocalRuntime {
                 Message::Event {
                     id,
                     event: Event::Restart,
+                    ..
                 }
                 | Message::FromRow {
                     id,
@@ -129,21 +136,24 @@ impl LocalRuntime {
             return batch;
         };
         for message in messages {
-            // Another executor's execution (its partition was given up meanwhile): what
-            // made this message is durable, and that executor takes it back.
-            if message_id(&message).is_some_and(|id| !self.partitions.holds(id)) {
+            // Another executor's execution (its partition was given up, maybe taken back
+            // since): what made this message is durable, and whoever holds the partition took
+            // it back.
+            if let Some((id, generation)) = stamp_of(&message)
+                && self.partitions.generation(id) != Some(generation)
+            {
                 continue;
             }
             let (id, event) = match message {
-                Message::Event { id, event } => (id, event),
-                Message::FromRow { id, key, event } => {
+                Message::Event { id, event, .. } => (id, event),
+                Message::FromRow { id, key, event, .. } => {
                     batch.commit.done.push((id.clone(), key));
                     match event {
                         Some(event) => (id, event),
                         None => continue,
                     }
                 }
-                Message::Hold { id, state } => {
+                Message::Hold { id, state, .. } => {
                     if shared.executor.hold(&id, state) {
                         batch.touch(&id);
                         if state.is_terminated() {
@@ -164,7 +174,7 @@ impl LocalRuntime {
                     continue;
                 }
                 Message::Flush | Message::Give { .. } => continue,
-                Message::Labels { id, labels } => {
+                Message::Labels { id, labels, .. } => {
                     if shared.executor.set_labels(&id, labels) {
                         batch.touch(&id);
                     }
@@ -267,8 +277,9 @@ impl LocalRuntime {
 
     /// After the commit: new versions to watchers and followers, first-commit waiters, Flow
     /// triggers; ended executions leave memory beyond `keep_finished`.
-    /// Returns the Flow triggers fired and the queued executions whose turn has come.
-    fn publish(&self, batch: &Batch) -> (Vec<Fired>, Vec<String>) {
+    /// Returns the Flow triggers fired (with the execution that fired each) and the queued
+    /// executions whose turn has come.
+    fn publish(&self, batch: &Batch) -> (Vec<(String, Fired)>, Vec<String>) {
         let Ok(mut shared) = self.shared.lock() else {
             return (Vec::new(), Vec::new());
         };
@@ -277,7 +288,12 @@ impl LocalRuntime {
         let mut freed = Vec::new();
         let now = jiff::Timestamp::now();
         for execution in &batch.state_changes {
-            fired.extend(self.flow_triggers.evaluate(execution, &shared.plans, now));
+            let evaluated = self.flow_triggers.evaluate(execution, &shared.plans, now);
+            fired.extend(
+                evaluated
+                    .into_iter()
+                    .map(|fired| (execution.id.clone(), fired)),
+            );
         }
         for id in &batch.touched {
             let shared = &mut *shared;
@@ -339,13 +355,13 @@ impl LocalRuntime {
     }
 }
 
-/// The execution a message is about.
-fn message_id(message: &Message) -> Option<&str> {
+/// The execution a message is about, and the generation of its partition it was made in.
+fn stamp_of(message: &Message) -> Option<(&str, u64)> {
     match message {
-        Message::Event { id, .. }
-        | Message::Hold { id, .. }
-        | Message::FromRow { id, .. }
-        | Message::Labels { id, .. } => Some(id),
+        Message::Event { id, generation, .. }
+        | Message::Hold { id, generation, .. }
+        | Message::FromRow { id, generation, .. }
+        | Message::Labels { id, generation, .. } => Some((id, *generation)),
         Message::Flush | Message::Give { .. } => None,
     }
 }
