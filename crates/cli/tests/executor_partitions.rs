@@ -3,7 +3,8 @@
 //! executions with retries, subflows and loops run through a webserver and two workers of
 //! their own; one executor is killed with SIGKILL meanwhile. The other takes its partitions
 //! over once their leases expire, takes their executions back, and every one ends once: none
-//! lost, no task run reported twice, each parent one child.
+//! lost, no task run reported twice, each parent one child. Partitions also change hands
+//! gracefully under load: an executor joining, then one asked to stop.
 
 mod common;
 
@@ -77,6 +78,59 @@ fn share_and_survive(service: &str) {
     second.kill();
     webserver.kill();
     services::drop_databases(service, &name);
+}
+
+/// Partitions change hands while executions run: a second executor joins (the first gives it
+/// half its partitions), then the first is asked to stop (it gives every partition back at
+/// once, long before its leases would expire).
+fn hand_partitions_over_under_load(service: &str) {
+    let name = format!("executor_handover_{}", std::process::id());
+    let shared = services::Shared::database(service, &name);
+    let mut variables = shared.variables("30s", "500ms");
+    variables.push(("KESTRA_EXECUTOR_SHARE_LOAD", "true"));
+    let logs = tempfile::tempdir().expect("a folder for logs");
+    let (first_log, second_log) = (logs.path().join("first"), logs.path().join("second"));
+    let agent = agent();
+    let webserver = Server::role("webserver", &variables);
+    let workers = [Server::worker(&variables), Server::worker(&variables)];
+    let mut first = Server::role_logged("executor", &variables, &first_log).ready();
+    wait_for_shares(&[&first_log], &[16], Duration::from_secs(20));
+    recovery::start_parents(&agent, &webserver, EXECUTIONS);
+    let second = Server::role_logged("executor", &variables, &second_log).ready();
+    wait_for_shares(&[&first_log, &second_log], &[8, 8], Duration::from_secs(20));
+    assert!(
+        recovery::running_parents(&agent, &webserver) > 0,
+        "partitions must change hands while executions run"
+    );
+    let asked = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = first.child.wait().expect("the executor exits");
+    assert!(exit.success(), "{exit}");
+    wait_for_shares(&[&second_log], &[16], Duration::from_secs(20));
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "the partitions changed hands in {took:?}, not after the 30 s leases"
+    );
+    recovery::assert_all_end_once(&agent, &webserver, EXECUTIONS, Duration::from_secs(120));
+    drop(workers);
+    second.kill();
+    webserver.kill();
+    services::drop_databases(service, &name);
+}
+
+#[test]
+fn partitions_change_hands_under_load_on_postgres() {
+    hand_partitions_over_under_load("postgres");
+}
+
+#[test]
+fn partitions_change_hands_under_load_on_mariadb() {
+    hand_partitions_over_under_load("mariadb");
 }
 
 #[test]
