@@ -602,3 +602,40 @@ async fn an_acquisition_waits_for_the_fenced_commits_in_flight() {
     let second = takeover.await.expect("the task ran").expect("acquire");
     assert_eq!(second, Some(first + 1));
 }
+
+#[tokio::test]
+async fn a_renewal_does_not_wait_on_a_row_another_transaction_holds() {
+    use std::time::Duration;
+
+    use peregrine_ports::queue::OutboxQueue;
+    use peregrine_ports::store::{Commit, ExecutionStore, OutboxRow};
+
+    let store = store().await;
+    let row = |key: &str| OutboxRow {
+        execution_id: "e1".into(),
+        key: key.into(),
+        payload: serde_json::json!({}),
+    };
+    let put = Commit {
+        put: vec![row("job:a"), row("job:b")],
+        ..Commit::default()
+    };
+    store.commit(std::sync::Arc::new(put)).await.expect("put");
+    let lease = Duration::from_secs(600);
+    let claimed = store.claim("job:", "w1", 10, lease).await.expect("claimed");
+    assert_eq!(claimed.len(), 2);
+    // Another transaction (a commit consuming the row) holds it.
+    let mut locker = store.pool().begin().await.expect("begins");
+    sqlx::query("SELECT `key` FROM outbox WHERE `key` = 'job:a' FOR UPDATE")
+        .execute(&mut *locker)
+        .await
+        .expect("locks the row");
+    let renewed = tokio::time::timeout(Duration::from_secs(5), store.renew("w1", lease))
+        .await
+        .expect("the renewal does not wait on the lock")
+        .expect("renewed");
+    let mut held: Vec<&str> = renewed.iter().map(|held| held.key.as_str()).collect();
+    held.sort_unstable();
+    assert_eq!(held, ["job:a", "job:b"], "the locked row is still held");
+    locker.rollback().await.expect("rolled back");
+}
