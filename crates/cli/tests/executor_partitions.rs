@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Server, agent, recovery, services};
@@ -45,38 +45,84 @@ fn wait_for_shares(logs: &[&Path], expected: &[usize], within: Duration) {
     }
 }
 
+/// A fresh database with a webserver, two workers and a first executor sharing the load, once
+/// that executor runs every partition.
+struct Sharing {
+    shared: services::Shared,
+    /// The liveness timeout.
+    timeout: &'static str,
+    logs: tempfile::TempDir,
+    webserver: Server,
+    workers: [Server; 2],
+    first: Server,
+}
+
+impl Sharing {
+    fn start(service: &str, name: &str, timeout: &'static str) -> Self {
+        let shared = services::Shared::database(service, name);
+        let logs = tempfile::tempdir().expect("a folder for logs");
+        let env = environment(&shared, timeout);
+        let webserver = Server::role("webserver", &env);
+        let workers = [Server::worker(&env), Server::worker(&env)];
+        let first_log = logs.path().join("first");
+        let first = Server::role_logged("executor", &env, &first_log).ready();
+        wait_for_shares(&[&first_log], &[16], Duration::from_secs(20));
+        Self {
+            shared,
+            timeout,
+            logs,
+            webserver,
+            workers,
+            first,
+        }
+    }
+
+    fn log(&self, executor: &str) -> PathBuf {
+        self.logs.path().join(executor)
+    }
+
+    /// A second executor, once it and the first run half the partitions each.
+    fn second(&self) -> Server {
+        let env = environment(&self.shared, self.timeout);
+        let second = Server::role_logged("executor", &env, &self.log("second")).ready();
+        let (first_log, second_log) = (self.log("first"), self.log("second"));
+        wait_for_shares(&[&first_log, &second_log], &[8, 8], Duration::from_secs(20));
+        second
+    }
+}
+
+/// The variables of every process: the database, the liveness timeout, sharing on.
+fn environment<'a>(shared: &'a services::Shared, timeout: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut variables = shared.variables(timeout, "500ms");
+    variables.push(("KESTRA_EXECUTOR_SHARE_LOAD", "true"));
+    variables
+}
+
 fn share_and_survive(service: &str) {
     let name = format!("executor_partitions_{}", std::process::id());
-    let shared = services::Shared::database(service, &name);
-    let mut variables = shared.variables("3s", "500ms");
-    variables.push(("KESTRA_EXECUTOR_SHARE_LOAD", "true"));
-    let logs = tempfile::tempdir().expect("a folder for logs");
-    let (first_log, second_log) = (logs.path().join("first"), logs.path().join("second"));
+    let sharing = Sharing::start(service, &name, "3s");
+    let second_log = sharing.log("second");
     let agent = agent();
-    let webserver = Server::role("webserver", &variables);
-    let workers = [Server::worker(&variables), Server::worker(&variables)];
-    let first = Server::role_logged("executor", &variables, &first_log).ready();
-    wait_for_shares(&[&first_log], &[16], Duration::from_secs(20));
-    let second = Server::role_logged("executor", &variables, &second_log).ready();
-    wait_for_shares(&[&first_log, &second_log], &[8, 8], Duration::from_secs(20));
-    recovery::start_parents(&agent, &webserver, EXECUTIONS);
+    let webserver = &sharing.webserver;
+    let second = sharing.second();
+    recovery::start_parents(&agent, webserver, EXECUTIONS);
     std::thread::sleep(Duration::from_millis(700));
     assert!(
-        recovery::running_parents(&agent, &webserver) > 0,
+        recovery::running_parents(&agent, webserver) > 0,
         "the executor must die while executions run"
     );
     let killed = Instant::now();
-    first.kill();
-    recovery::assert_all_end_once(&agent, &webserver, EXECUTIONS, Duration::from_secs(120));
+    sharing.first.kill();
+    recovery::assert_all_end_once(&agent, webserver, EXECUTIONS, Duration::from_secs(120));
     eprintln!(
         "{service}: every execution ended {} ms after an executor died",
         killed.elapsed().as_millis()
     );
     // The survivor takes the partitions left over one per round.
     wait_for_shares(&[&second_log], &[16], Duration::from_secs(20));
-    drop(workers);
+    drop(sharing.workers);
     second.kill();
-    webserver.kill();
+    sharing.webserver.kill();
     services::drop_databases(service, &name);
 }
 
@@ -85,30 +131,22 @@ fn share_and_survive(service: &str) {
 /// once, long before its leases would expire).
 fn hand_partitions_over_under_load(service: &str) {
     let name = format!("executor_handover_{}", std::process::id());
-    let shared = services::Shared::database(service, &name);
-    let mut variables = shared.variables("30s", "500ms");
-    variables.push(("KESTRA_EXECUTOR_SHARE_LOAD", "true"));
-    let logs = tempfile::tempdir().expect("a folder for logs");
-    let (first_log, second_log) = (logs.path().join("first"), logs.path().join("second"));
+    let mut sharing = Sharing::start(service, &name, "30s");
+    let second_log = sharing.log("second");
     let agent = agent();
-    let webserver = Server::role("webserver", &variables);
-    let workers = [Server::worker(&variables), Server::worker(&variables)];
-    let mut first = Server::role_logged("executor", &variables, &first_log).ready();
-    wait_for_shares(&[&first_log], &[16], Duration::from_secs(20));
-    recovery::start_parents(&agent, &webserver, EXECUTIONS);
-    let second = Server::role_logged("executor", &variables, &second_log).ready();
-    wait_for_shares(&[&first_log, &second_log], &[8, 8], Duration::from_secs(20));
+    recovery::start_parents(&agent, &sharing.webserver, EXECUTIONS);
+    let second = sharing.second();
     assert!(
-        recovery::running_parents(&agent, &webserver) > 0,
+        recovery::running_parents(&agent, &sharing.webserver) > 0,
         "partitions must change hands while executions run"
     );
     let asked = Instant::now();
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &first.child.id().to_string()])
+        .args(["-TERM", &sharing.first.child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let exit = first.child.wait().expect("the executor exits");
+    let exit = sharing.first.child.wait().expect("the executor exits");
     assert!(exit.success(), "{exit}");
     wait_for_shares(&[&second_log], &[16], Duration::from_secs(20));
     let took = asked.elapsed();
@@ -116,10 +154,15 @@ fn hand_partitions_over_under_load(service: &str) {
         took < Duration::from_secs(20),
         "the partitions changed hands in {took:?}, not after the 30 s leases"
     );
-    recovery::assert_all_end_once(&agent, &webserver, EXECUTIONS, Duration::from_secs(120));
-    drop(workers);
+    recovery::assert_all_end_once(
+        &agent,
+        &sharing.webserver,
+        EXECUTIONS,
+        Duration::from_secs(120),
+    );
+    drop(sharing.workers);
     second.kill();
-    webserver.kill();
+    sharing.webserver.kill();
     services::drop_databases(service, &name);
 }
 

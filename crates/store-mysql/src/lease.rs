@@ -25,25 +25,32 @@ use crate::clock::{NOW, micros};
 /// The `owner` column's length, in characters.
 const LONGEST_OWNER: usize = 255;
 
-/// The fence every commit of a store and its clones checks, once one is set.
-#[derive(Debug, Default)]
-pub(crate) struct SharedFence(Mutex<Option<Fence>>);
+/// The fence every commit of a store and its clones checks, once one is set (the executor's
+/// lease, or the partitions held).
+#[derive(Debug)]
+pub(crate) struct SharedFence<F>(Mutex<Option<F>>);
 
-impl SharedFence {
+impl<F> Default for SharedFence<F> {
+    fn default() -> Self {
+        Self(Mutex::new(None))
+    }
+}
+
+impl<F: Clone> SharedFence<F> {
     /// The fence set last, if any.
-    pub(crate) fn get(&self) -> Option<Fence> {
+    pub(crate) fn get(&self) -> Option<F> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    fn set(&self, fence: Fence) {
+    pub(crate) fn set(&self, fence: F) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(fence);
     }
 }
 
-fn epoch(epoch: u64) -> i64 {
+pub(crate) fn epoch(epoch: u64) -> i64 {
     i64::try_from(epoch).unwrap_or(i64::MAX)
 }
 
@@ -224,7 +231,7 @@ mod tests {
 
     #[test]
     fn the_fence_is_shared_and_replaced() {
-        let shared = SharedFence::default();
+        let shared = SharedFence::<Fence>::default();
         assert_eq!(shared.get(), None);
         let first = Fence {
             owner: "a".into(),

@@ -63,8 +63,8 @@ impl Default for MysqlOptions {
 pub struct MysqlStore {
     pool: MySqlPool,
     polls: Arc<poll::Polls>,
-    fence: Arc<lease::SharedFence>,
-    partition_fence: Arc<partition_lease::SharedPartitionFence>,
+    fence: Arc<lease::SharedFence<peregrine_ports::lease::Fence>>,
+    partition_fence: Arc<lease::SharedFence<peregrine_ports::lease::PartitionFence>>,
     /// How many partitions executions are spread over (fixed by the database).
     partitions: u16,
 }

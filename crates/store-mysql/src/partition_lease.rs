@@ -5,7 +5,6 @@
 //! partitions the commit touches with a shared lock: a takeover waits for the commits in
 //! flight, and a commit started after it sees the new epoch.
 
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use peregrine_ports::future::BoxFuture;
@@ -18,30 +17,10 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::MysqlStore;
 use crate::batch::retried;
 use crate::clock::{NOW, micros};
+use crate::lease;
 
 /// Members silent for this long are forgotten.
 const FORGET_MEMBERS: Duration = Duration::from_secs(3_600);
-
-/// The partitions every commit of a store and its clones checks, once set.
-#[derive(Debug, Default)]
-pub(crate) struct SharedPartitionFence(Mutex<Option<PartitionFence>>);
-
-impl SharedPartitionFence {
-    pub(crate) fn get(&self) -> Option<PartitionFence> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set(&self, fence: PartitionFence) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(fence);
-    }
-}
-
-fn epoch_of(epoch: u64) -> i64 {
-    i64::try_from(epoch).unwrap_or(i64::MAX)
-}
 
 fn epoch_from(epoch: i64) -> u64 {
     u64::try_from(epoch).unwrap_or_default()
@@ -56,7 +35,7 @@ fn held_condition(fence: &PartitionFence) -> (String, Vec<(i64, i64)>) {
     let values: Vec<(i64, i64)> = fence
         .epochs
         .iter()
-        .map(|(partition, epoch)| (i64::from(*partition), epoch_of(*epoch)))
+        .map(|(partition, epoch)| (i64::from(*partition), lease::epoch(*epoch)))
         .collect();
     let condition = vec!["(part = ? AND epoch = ?)"; values.len()].join(" OR ");
     (condition, values)
@@ -301,7 +280,7 @@ impl PartitionLeases for MysqlStore {
                 )
                 .bind(partition)
                 .bind(owner)
-                .bind(epoch_of(epoch))
+                .bind(lease::epoch(epoch))
                 .execute(&self.pool)
             })
             .await?;

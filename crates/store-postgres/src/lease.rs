@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 use crate::clock::{NOW, micros_of};
 use crate::{Failure, PostgresStore, answer};
 
-fn epoch_of(epoch: u64) -> i64 {
+pub(crate) fn epoch_of(epoch: u64) -> i64 {
     i64::try_from(epoch).unwrap_or(i64::MAX)
 }
 

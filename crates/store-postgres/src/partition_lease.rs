@@ -14,14 +14,11 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool};
 
 use crate::clock::{NOW, micros_of};
+use crate::lease::epoch_of;
 use crate::{Failure, PostgresStore, answer};
 
 /// Members silent for this long are forgotten.
 const FORGET_MEMBERS: Duration = Duration::from_secs(3_600);
-
-fn epoch_of(epoch: u64) -> i64 {
-    i64::try_from(epoch).unwrap_or(i64::MAX)
-}
 
 fn epoch_from(epoch: i64) -> u64 {
     u64::try_from(epoch).unwrap_or_default()

@@ -500,10 +500,9 @@ impl LocalRuntime {
             .map_err(|_| RuntimeError::UnknownFlow(key.clone()))?;
         // Checked under the lock partitions are dropped under: its commits would be refused,
         // another executor creates it from its row.
-        let generation = self.partitions.stamp(&new.id);
-        if self.partitions.generation(&new.id) != Some(generation) {
+        let Some(generation) = self.partitions.generation(&new.id) else {
             return Err(RuntimeError::Foreign(new.id));
-        }
+        };
         let flow_key = key;
         let id = shared
             .executor

@@ -40,10 +40,9 @@ impl LocalRuntime {
         revision: Option<u32>,
         new_id: String,
     ) -> Result<Execution, RuntimeError> {
-        let generation = self.partitions.stamp(&new_id);
-        if self.partitions.generation(&new_id) != Some(generation) {
+        let Some(generation) = self.partitions.generation(&new_id) else {
             return Err(RuntimeError::Foreign(new_id));
-        }
+        };
         let stored = self
             .store
             .load(execution_id)
